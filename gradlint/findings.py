@@ -1,0 +1,65 @@
+"""Plain data that every reporter consumes: where, what, how sure, and why.
+
+Nothing here formats text; reporters decide how a finding looks.
+Lines and columns are 1-based; ``end_column`` is exclusive (the column just past the node), as in SARIF.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Confidence(enum.IntEnum):
+    """How sure the analysis is that the cut value carries a gradient that matters."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_label(cls, label: str) -> Confidence:
+        try:
+            return cls[label.upper()]
+        except KeyError:
+            raise ValueError(f"unknown confidence {label!r}: expected low, medium or high") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a reasoning chain: the expression a value came from, and where that binding happened."""
+
+    code: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    rule: str
+    message: str
+    location: Location
+    confidence: Confidence
+    chain: tuple[Step, ...] = ()
+    fix: str = ""
+    source_line: str = ""
+    # Where the severed value goes: "computation", "escapes", "logging", "condition", ... ("" when not tracked).
+    use: str = ""
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.location.path, self.location.line, self.location.column, self.code)

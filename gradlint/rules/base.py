@@ -1,0 +1,67 @@
+"""What every rule is: a small class with a code, a docstring in fixed sections, and examples.
+
+The docstring and the VALID/INVALID examples are the single source for the rule's tests
+(``tests/test_rule_examples.py``) and its documentation (``docs/rules.md``, ``gradlint explain``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+from gradlint.findings import Confidence
+
+SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
+_HEADING = re.compile(r"^(%s):\s*$" % "|".join(re.escape(title) for title in SECTION_TITLES))
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code on which the rule reports nothing at the default confidence."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code on which the rule reports at ``line``:``column`` with at least ``confidence``."""
+
+    code: str
+    line: int
+    column: int
+    confidence: Confidence = Confidence.MEDIUM
+
+
+class Rule:
+    """Base of every rule. Subclasses set the class variables and implement the hooks they need.
+
+    Hooks are called by the analysis (``gradlint.analysis.interpreter``) after the node's children have
+    been evaluated, with a context that knows every sub-expression's abstract value.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    # Substrings of which at least one must occur in a file for this rule to be able to report there.
+    tokens: ClassVar[tuple[str, ...]] = ()
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def summary(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].strip()
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        """The docstring's sections by title, each dedented and stripped."""
+        lines = inspect.cleandoc(cls.__doc__ or "").splitlines()
+        sections: dict[str, list[str]] = {}
+        current: list[str] | None = None
+        for line in lines[1:]:
+            heading = _HEADING.match(line)
+            if heading:
+                current = sections.setdefault(heading.group(1), [])
+            elif current is not None:
+                current.append(line)
+        return {title: inspect.cleandoc("\n".join(body)) for title, body in sections.items()}
