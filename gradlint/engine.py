@@ -1,48 +1,292 @@
 """Paths -> files -> syntax trees -> facts -> findings.
 
-CONTRACT (the implementation is being written; the signatures are fixed):
-
     check(paths, options) -> CheckResult
     check_text(text, display_path, options) -> CheckResult      # stdin
 
-Paths are files or folders (already validated to exist by the caller); folders are walked by
-``gradlint.discovery``. Every file that cannot be read, decoded or parsed yields a GL000 finding;
-every other file is still checked.
+Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
+analysis, its suppression comments, or the reason it could not be analysed) depends on its bytes, its module
+name and the gradlint version only, so it is cached on those and computed in a process pool when missing.
+Files that mention nothing a rule or a gradient source could need are never parsed (the text prefilter).
+The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
+threshold apply last. Every file that cannot be read, decoded or parsed yields a GL000 finding; every other
+file is still checked.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import io
+import os
+import re
+import tokenize
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from gradlint.findings import Confidence, Finding
+from gradlint import __version__, suppressions
+from gradlint.cache import Cache, content_digest
+from gradlint.discovery import discover, relative_posix
+from gradlint.findings import Confidence, Finding, Location
+
+PARSE_ERROR_CODE = "GL000"
+PARSE_ERROR_RULE = "unparsable-file"
+# Below this many files to analyse, a process pool costs more than it saves.
+POOL_THRESHOLD = 16
+# Words whose absence proves that a file has no candidate and contributes nothing to other files' analysis.
+GRADIENT_WORDS = ("torch", "Tensor", "grad", "Parameter", "from .", "import .")
 
 
 @dataclass(frozen=True)
 class CheckOptions:
     root: Path = Path(".")                       # project root: finding paths are relative to it
-    select: frozenset[str] | None = None         # None: every rule; else codes or code prefixes ("GL0")
-    ignore: frozenset[str] = frozenset()         # codes or prefixes
-    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()   # (glob, codes)
+    select: Optional[frozenset] = None           # None: every rule; else codes or code prefixes ("GL0")
+    ignore: frozenset = frozenset()              # codes or prefixes
+    per_file_ignores: Tuple[Tuple[str, frozenset], ...] = ()   # (glob, codes)
     confidence: Confidence = Confidence.MEDIUM   # lowest confidence reported
-    exclude: tuple[str, ...] = ()                # globs, replacing the default excludes
-    extend_exclude: tuple[str, ...] = ()         # globs, added to the excludes
+    exclude: Tuple[str, ...] = ()                # globs, replacing the default excludes
+    extend_exclude: Tuple[str, ...] = ()         # globs, added to the excludes
     jobs: int = 0                                # 0: one process per core
-    cache_dir: Path | None = None                # None: no cache
+    cache_dir: Optional[Path] = None             # None: no cache
     report_unused_ignores: bool = False
 
 
 @dataclass
 class CheckResult:
-    findings: list[Finding] = field(default_factory=list)   # sorted by path, line, column, code
+    findings: List[Finding] = field(default_factory=list)   # sorted by path, line, column, code
     files_checked: int = 0
     files_from_cache: int = 0
+    warnings: List[str] = field(default_factory=list)
+
+
+@dataclass
+class FileResult:
+    """Everything later steps need from one file; plain data, cached."""
+
+    facts: Optional[object] = None  # gradlint.analysis.facts.ModuleFacts, when the file was analysed
+    error: Optional[Finding] = None
+    directives: suppressions.Directives = field(default_factory=suppressions.Directives)
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    display: str  # relative to the root, forward slashes
+    module: str
+    data: bytes
 
 
 def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
-    raise NotImplementedError
+    found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
+    result = CheckResult(warnings=list(found.warnings))
+    sources: List[_Source] = []
+    for path in found.files:
+        display = _display_path(path, options.root)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
+            continue
+        sources.append(_Source(path, display, _module_name(path), data))
+    return _check_sources(sources, options, result)
 
 
 def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
-    raise NotImplementedError
+    path = Path(display_path)
+    source = _Source(path, display_path.replace(os.sep, "/"), _module_name(path), text)
+    return _check_sources([source], options, CheckResult())
+
+
+def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
+    cache = Cache(options.cache_dir, salt="") if options.cache_dir is not None else None
+    digests = [content_digest(source.data) for source in sources]
+    program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
+    program_digest = content_digest(
+        "\0".join(f"{_cache_key(source)}\0{digest}" for source, digest in zip(sources, digests)).encode())
+    program = cache.get(program_key, program_digest) if cache is not None else None
+    if isinstance(program, _ProgramResult):
+        result.files_from_cache = len(sources)
+    else:
+        program = _solve_program(sources, digests, cache, options.jobs, result)
+        if cache is not None:
+            cache.put(program_key, program_digest, program)
+    if cache is not None:
+        cache.close()
+        result.warnings.extend(cache.warnings)
+    result.files_checked = len(sources)
+    result.findings.extend(_reported(program, options))
+    result.findings.sort(key=lambda finding: finding.sort_key)
+    return result
+
+
+@dataclass
+class _ProgramResult:
+    """The solve of a whole set of files: what reporting needs, cached as one entry for unchanged reruns."""
+
+    findings: List[Finding]  # every finding of the solve, before selection, suppression and threshold
+    files: Dict[str, FileResult]  # per file, without the facts
+
+
+def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[Cache], jobs: int,
+                   result: CheckResult) -> _ProgramResult:
+    from gradlint.analysis.solve import findings as solve_findings
+
+    results: Dict[str, FileResult] = {}
+    missing: List[Tuple[_Source, str]] = []
+    for source, digest in zip(sources, digests):
+        cached = cache.get(_cache_key(source), digest) if cache is not None else None
+        if isinstance(cached, FileResult):
+            results[source.display] = cached
+            result.files_from_cache += 1
+        else:
+            missing.append((source, digest))
+    for (source, digest), file_result in zip(missing, _analyse_all([source for source, _ in missing], jobs)):
+        results[source.display] = file_result
+        if cache is not None:
+            cache.put(_cache_key(source), digest, file_result)
+    facts = [file_result.facts for file_result in results.values() if file_result.facts is not None]
+    return _ProgramResult(
+        findings=solve_findings(facts) if facts else [],
+        files={path: FileResult(error=r.error, directives=r.directives) for path, r in results.items()},
+    )
+
+
+def _reported(program: _ProgramResult, options: CheckOptions) -> List[Finding]:
+    """Selection, suppressions and the confidence threshold, file by file."""
+    by_path: Dict[str, List[Finding]] = {path: [] for path in program.files}
+    for finding in program.findings:
+        by_path[finding.location.path].append(finding)
+    kept: List[Finding] = []
+    for path, file_result in program.files.items():
+        enabled = _selector(options, path)
+        found = [finding for finding in by_path[path] if enabled(finding.code)]
+        if file_result.error is not None:
+            found.append(file_result.error)
+        for finding in suppressions.apply(found, file_result.directives, report_unused=options.report_unused_ignores,
+                                          path=path, is_enabled=enabled):
+            if finding.confidence >= options.confidence or finding.code == PARSE_ERROR_CODE:
+                kept.append(finding)
+    return kept
+
+
+def _selector(options: CheckOptions, path: str):
+    ignored = set(options.ignore)
+    for pattern, codes in options.per_file_ignores:
+        if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(Path(path).name, pattern):
+            ignored.update(codes)
+
+    def enabled(code: str) -> bool:
+        if any(code.startswith(prefix) for prefix in ignored):
+            return False
+        if code == PARSE_ERROR_CODE or options.select is None:
+            return True
+        return any(code.startswith(prefix) for prefix in options.select)
+
+    return enabled
+
+
+def _analyse_all(sources: List[_Source], jobs: int) -> Iterable[FileResult]:
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if workers == 1 or len(sources) < POOL_THRESHOLD:
+        return [analyse(source.data, source.display, source.module) for source in sources]
+    jobs_list = [(source.data, source.display, source.module) for source in sources]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_analyse_packed, jobs_list, chunksize=max(1, len(jobs_list) // (workers * 8))))
+
+
+def _analyse_packed(job: Tuple[bytes, str, str]) -> FileResult:
+    return analyse(*job)
+
+
+_PREFILTER: Optional[re.Pattern] = None
+
+
+def _prefilter() -> re.Pattern:
+    global _PREFILTER
+    if _PREFILTER is None:
+        from gradlint.rules import ALL_RULES
+
+        words = set(GRADIENT_WORDS)
+        for rule in ALL_RULES:
+            words.update(rule.tokens)
+        _PREFILTER = re.compile("|".join(re.escape(word) for word in sorted(words)))
+    return _PREFILTER
+
+
+def analyse(data: bytes, path: str, module: str) -> FileResult:
+    """One file's result: its facts, or the GL000 finding that says why it has none."""
+    try:
+        text = _decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        return FileResult(error=_error_finding(path, f"cannot decode the file: {error}"))
+    directives = suppressions.parse(text)
+    if directives.skip_file or not _prefilter().search(text):
+        return FileResult(directives=directives)
+    import libcst
+
+    from gradlint.analysis.finish import finish
+    from gradlint.analysis.interpreter import FileAnalyzer
+    from gradlint.rules import rule_instances
+
+    try:
+        tree = libcst.parse_module(text)
+    except libcst.ParserSyntaxError as error:
+        line, column = error.raw_line, error.raw_column + 1
+        message = f"cannot parse the file: {error.message}"
+        return FileResult(error=_error_finding(path, message, line, column, text), directives=directives)
+    except RecursionError:
+        return FileResult(error=_error_finding(path, "cannot parse the file: it is nested too deeply"),
+                          directives=directives)
+    analyzer = FileAnalyzer(tree, path=path, module=module, is_package=path.endswith("__init__.py"),
+                            rules=rule_instances())
+    try:
+        analyzer.run()
+    except RecursionError:
+        return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
+                          directives=directives)
+    return FileResult(facts=finish(analyzer, text), directives=directives)
+
+
+def _decode(data: bytes) -> str:
+    """Source bytes to text, honouring a BOM and a PEP 263 coding declaration."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _error_finding(path: str, message: str, line: int = 1, column: int = 1, text: str = "") -> Finding:
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Finding(
+        code=PARSE_ERROR_CODE,
+        rule=PARSE_ERROR_RULE,
+        message=message,
+        location=Location(path, line, column, line, column + 1),
+        confidence=Confidence.HIGH,
+        source_line=source_line,
+    )
+
+
+def _display_path(path: Path, root: Path) -> str:
+    relative = relative_posix(path, root)
+    return relative if relative is not None else path.as_posix()
+
+
+@functools.lru_cache(maxsize=None)
+def _is_package(folder: Path) -> bool:
+    return (folder / "__init__.py").is_file()
+
+
+def _module_name(path: Path) -> str:
+    """The dotted module name of a file: its name plus every enclosing folder that is a package."""
+    parts = [path.stem] if path.stem != "__init__" else []
+    folder = path.absolute().parent
+    while folder.name and _is_package(folder):
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or path.stem
+
+
+def _cache_key(source: _Source) -> str:
+    return f"{source.display}\0{source.module}\0{__version__}"

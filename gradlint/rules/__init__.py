@@ -1,1 +1,45 @@
-"""Rule catalogue."""
+"""The rule catalogue: one module per family, one small class per rule."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple, Type
+
+from gradlint.rules import (
+    branching,
+    caching,
+    casts,
+    construct,
+    data_attr,
+    detach,
+    fills,
+    grad_mode,
+    numpy,
+    ranges,
+    scalars,
+)
+from gradlint.rules.base import Rule
+
+FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching)
+
+ALL_RULES: Tuple[Type[Rule], ...] = tuple(
+    sorted(
+        (value for family in FAMILIES for value in vars(family).values()
+         if isinstance(value, type) and issubclass(value, Rule) and value is not Rule
+         and value.__module__ == family.__name__),
+        key=lambda rule: rule.code,
+    )
+)
+RULES_BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in ALL_RULES}
+
+_INSTANCES: List[Rule] = []
+
+
+def rule_instances() -> List[Rule]:
+    """One instance of every rule, shared by all files of a process."""
+    if not _INSTANCES:
+        _INSTANCES.extend(rule() for rule in ALL_RULES)
+    return _INSTANCES
+
+
+def family_of(rule: Type[Rule]) -> str:
+    return rule.__module__.rsplit(".", 1)[-1]

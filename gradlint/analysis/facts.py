@@ -1,0 +1,76 @@
+"""What the analysis of one file hands to the whole-program solve: plain, picklable data.
+
+Everything whose answer depends on other files stays symbolic (``Sym`` with references, marks naming other
+functions), so a file's facts depend on its own text alone and can be cached and computed in parallel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+from gradlint.analysis.values import Sym
+from gradlint.findings import Location
+
+
+@dataclass
+class UseFact:
+    """How a value was used: a concrete level, raised to the level of every named mark at solve time."""
+
+    level: int = 0
+    via: FrozenSet = frozenset()  # marks (ParamUseMark, ReturnUseMark, AttrUseMark) the value flowed into
+
+
+@dataclass
+class Candidate:
+    """A possible finding; the solve decides its confidence from the receiver's grade and the value's use."""
+
+    code: str
+    rule: str
+    location: Location
+    message: str
+    fix: str
+    receiver: Sym
+    use: UseFact
+    gate: Optional[Sym] = None  # when set, the finding is at most as confident as this grade
+    source_line: str = ""
+
+
+@dataclass(frozen=True)
+class CallFact:
+    """A call of a function or class that may belong to the scanned program."""
+
+    function: str
+    args: Tuple[Sym, ...]
+    kwargs: Tuple[Tuple[str, Sym], ...]
+
+
+@dataclass
+class FunctionFacts:
+    params: Tuple[str, ...]  # positional parameter names, ``self`` included
+    returns: Sym
+    is_property: bool = False
+    # The return value, when it is a value the function cut (under a no-grad decorator, say), marks candidates.
+    return_candidates: FrozenSet[int] = frozenset()
+
+
+@dataclass
+class ClassFacts:
+    bases: Tuple[str, ...]
+    fields: Tuple[str, ...] = ()  # dataclass fields in order, for positional constructor arguments
+    is_dataclass: bool = False
+
+
+@dataclass
+class ModuleFacts:
+    path: str
+    module: str
+    aliases: Dict[str, str] = field(default_factory=dict)  # module-level imports: local name -> qualified name
+    functions: Dict[str, FunctionFacts] = field(default_factory=dict)
+    classes: Dict[str, ClassFacts] = field(default_factory=dict)
+    # (ParamRef | AttrRef | GlobalRef) is at least this grade.
+    equations: List[Tuple[object, Sym]] = field(default_factory=list)
+    calls: List[CallFact] = field(default_factory=list)
+    # ParamUseMark | ReturnUseMark | AttrUseMark -> how values carrying that mark were used here.
+    uses: Dict[object, UseFact] = field(default_factory=dict)
+    candidates: List[Candidate] = field(default_factory=list)

@@ -1,0 +1,127 @@
+"""The last step of a file's analysis: libcst nodes become positions, steps and messages.
+
+Interpretation keeps nodes in reasoning chains because positions are not known yet; this module collects every
+node a fact still refers to, computes their positions in one code generation, and rewrites the facts with
+:class:`~gradlint.findings.Step` and :class:`~gradlint.findings.Location` so that they no longer hold the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Set, Tuple
+
+import libcst as cst
+
+from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
+from gradlint.analysis.interpreter import FileAnalyzer
+from gradlint.analysis.positions import Span, spans
+from gradlint.analysis.values import CallRef, Capped, Sym
+from gradlint.findings import Location, Step
+
+SNIPPET_WIDTH = 60
+_SPACE = re.compile(r"\s+")
+
+
+def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
+    facts = analyzer.facts
+    wanted: Set[cst.CSTNode] = set()
+    for candidate in analyzer.candidates:
+        wanted.add(candidate.node)
+        if candidate.subject is not None:
+            wanted.add(candidate.subject)
+        _collect(candidate.receiver, wanted)
+        if candidate.gate is not None:
+            _collect(candidate.gate, wanted)
+    for ref, sym in analyzer.equations:
+        _collect(sym, wanted)
+    for call in analyzer.calls:
+        for sym in call.args:
+            _collect(sym, wanted)
+        for _, sym in call.kwargs:
+            _collect(sym, wanted)
+    for function in facts.functions.values():
+        _collect(function.returns, wanted)
+    converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
+    for function in facts.functions.values():
+        function.returns = converter.sym(function.returns)
+    facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
+    facts.calls = [
+        CallFact(call.function, tuple(converter.sym(s) for s in call.args),
+                 tuple((name, converter.sym(s)) for name, s in call.kwargs))
+        for call in analyzer.calls
+    ]
+    for candidate in analyzer.candidates:
+        span = converter.spans[candidate.node]
+        subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
+        receiver = candidate.receiver
+        if candidate.subject is not None:
+            receiver = Sym(receiver.grade, receiver.refs, (candidate.subject,) + receiver.chain)
+        facts.candidates.append(
+            Candidate(
+                code=candidate.rule.code,
+                rule=candidate.rule.name,
+                location=Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1),
+                message=candidate.message.replace("{subject}", subject),
+                fix=candidate.fix.replace("{subject}", subject),
+                receiver=converter.sym(receiver),
+                use=candidate.use,
+                gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
+                source_line=converter.line(span.line),
+            )
+        )
+    return facts
+
+
+def _collect(sym: Sym, wanted: Set[cst.CSTNode]) -> None:
+    wanted.update(item for item in sym.chain if isinstance(item, cst.CSTNode))
+    for ref in sym.refs:
+        if isinstance(ref, CallRef):
+            for arg in ref.args:
+                _collect(arg, wanted)
+            for _, arg in ref.kwargs:
+                _collect(arg, wanted)
+        elif isinstance(ref, Capped):
+            _collect(Sym(refs=ref.refs), wanted)
+
+
+class _Converter:
+    def __init__(self, path: str, source: str, node_spans: Dict[cst.CSTNode, Span]) -> None:
+        self.path = path
+        self.lines: List[str] = source.splitlines()
+        self.spans = node_spans
+        self._syms: Dict[int, Tuple[Sym, Sym]] = {}
+
+    def line(self, number: int) -> str:
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    def snippet(self, node: cst.CSTNode) -> str:
+        span = self.spans[node]
+        text = self.line(span.line)
+        if span.end_line == span.line:
+            text = text[span.column:span.end_column]
+        else:
+            text = text[span.column:].rstrip() + " …"
+        text = _SPACE.sub(" ", text).strip()
+        return text if len(text) <= SNIPPET_WIDTH else text[: SNIPPET_WIDTH - 1] + "…"
+
+    def step(self, item) -> Step:
+        if isinstance(item, Step):
+            return item
+        return Step(self.snippet(item), self.path, self.spans[item].line)
+
+    def sym(self, sym: Sym) -> Sym:
+        known = self._syms.get(id(sym))
+        if known is not None:
+            return known[1]
+        refs = frozenset(self._ref(ref) for ref in sym.refs)
+        converted = Sym(sym.grade, refs, tuple(self.step(item) for item in sym.chain))
+        self._syms[id(sym)] = (sym, converted)  # the original stays alive, so its id is not reused
+        return converted
+
+    def _ref(self, ref):
+        if isinstance(ref, CallRef):
+            return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
+                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs))
+        if isinstance(ref, Capped):
+            return Capped(frozenset(self._ref(inner) for inner in ref.refs), ref.limit)
+        return ref

@@ -1,0 +1,1321 @@
+"""One pass over a file: an abstract interpreter that knows which values carry gradients, and calls the rules.
+
+Each function is interpreted once (loops twice, so that loop-carried values settle), statement by statement,
+with an environment from names to :class:`~gradlint.analysis.values.Value`. Branches are interpreted on copies
+of the environment and joined. Rules are called on the nodes they hook, after the node's children were
+evaluated, through a :class:`Context` that answers what they need to know.
+
+The result is a :class:`~gradlint.analysis.facts.ModuleFacts`: the candidates the rules reported and the facts
+the whole-program solve needs to decide their confidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import libcst as cst
+
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.facts import CallFact, Candidate, ClassFacts, FunctionFacts, ModuleFacts, UseFact
+from gradlint.analysis.imports import ImportTable, dotted
+from gradlint.analysis.values import (
+    BENIGN,
+    COMPUTATION,
+    CONSTANT,
+    CONSTANT_VALUE,
+    ESCAPES,
+    HIGH,
+    LOW,
+    MEDIUM,
+    NONE,
+    AttrRef,
+    AttrUseMark,
+    CallRef,
+    CandidateMark,
+    GlobalRef,
+    ParamRef,
+    ParamUseMark,
+    ReturnUseMark,
+    Sym,
+    Value,
+    cap,
+    join,
+    strongest,
+)
+
+MAX_CHAIN = 8
+FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+_LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
+_CONTAINER_CONSTRUCTORS = frozenset(
+    {"dict", "list", "set", "collections.OrderedDict", "collections.defaultdict", "collections.deque"}
+)
+_PROPAGATING_BUILTINS = frozenset(
+    "abs min max sum pow divmod list tuple reversed iter next zip dict set frozenset map filter sorted "
+    "enumerate getattr".split()
+)
+
+
+def _root(qualname: str) -> str:
+    return qualname.split(".", 1)[0]
+
+
+def _is_true(node: Optional[cst.BaseExpression]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _is_false(node: Optional[cst.BaseExpression]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+@dataclass
+class FunctionInfo:
+    node: FunctionNode
+    qualname: str
+    cls: Optional[str]  # the class a method belongs to
+    parent: Optional["FunctionInfo"]
+    decorators: Tuple[str, ...] = ()  # qualified names of decorators (calls reduced to their callee)
+
+    @property
+    def is_method(self) -> bool:
+        return self.cls is not None and "staticmethod" not in self.decorators
+
+    @property
+    def is_init(self) -> bool:
+        return self.cls is not None and self.node.name.value == "__init__"
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    qualname: str
+    bases: Tuple[str, ...] = ()
+    methods: Dict[str, FunctionInfo] = field(default_factory=dict)
+    properties: set = field(default_factory=set)
+    attribute_classes: Dict[str, str] = field(default_factory=dict)
+    fields: List[str] = field(default_factory=list)
+    is_dataclass: bool = False
+
+
+@dataclass
+class CallSite:
+    """A call, as rules see it: what is called, on what, with which values."""
+
+    node: cst.Call
+    callee: Optional[str]  # qualified name when a function or class is called by name
+    method: Optional[str]  # the method name when a method is called on a value
+    receiver: Optional[Value]
+    args: List[Value]
+    kwargs: Dict[str, Value]
+
+    @property
+    def tensor_method(self) -> Optional[str]:
+        """The method name when a method is called on a value that may be a tensor."""
+        if self.method is None or self.receiver is None:
+            return None
+        return self.method if self.receiver.cls is None or self.receiver.module_instance else None
+
+    def argument(self, position: Optional[int], keyword: Optional[str]) -> Optional[Tuple[cst.Arg, Value]]:
+        """The argument at ``position`` or named ``keyword``, with its value."""
+        positional = [arg for arg in self.node.args if arg.keyword is None and not arg.star]
+        if position is not None and position < len(positional) and position < len(self.args):
+            return positional[position], self.args[position]
+        if keyword is not None and keyword in self.kwargs:
+            for arg in self.node.args:
+                if arg.keyword is not None and arg.keyword.value == keyword:
+                    return arg, self.kwargs[keyword]
+        return None
+
+
+class _MutableCandidate:
+    __slots__ = ("rule", "node", "subject", "message", "fix", "receiver", "use", "gate")
+
+    def __init__(self, rule, node, subject, message, fix, receiver, use, gate) -> None:
+        self.rule = rule
+        self.node = node
+        self.subject = subject
+        self.message = message
+        self.fix = fix
+        self.receiver = receiver
+        self.use = use
+        self.gate = gate
+
+
+class Context:
+    """What a rule may ask while the interpreter is at a node."""
+
+    def __init__(self, interpreter: "FunctionInterpreter") -> None:
+        self._interpreter = interpreter
+
+    @property
+    def function(self) -> FunctionInfo:
+        return self._interpreter.info
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._interpreter.grad_enabled
+
+    def value(self, node: cst.CSTNode) -> Value:
+        return self._interpreter.values.get(node, CONSTANT_VALUE)
+
+    def qualname(self, node: cst.BaseExpression) -> Optional[str]:
+        return self._interpreter.callee_name(node)
+
+    def precut(self, value: Value) -> Sym:
+        """The grade ``value`` had before any cut this file reported on the way to it."""
+        return self._interpreter.analyzer.precut(value)
+
+    def condition(self, test: cst.BaseExpression) -> Sym:
+        """The strongest grade a branch condition depends on, looking through comparisons and predicates."""
+        return strongest(self.precut(self.value(node)) for node in _condition_operands(test, self))
+
+    def is_module_container(self, node: cst.BaseExpression) -> bool:
+        return self._interpreter.is_module_container(node)
+
+    def report(
+        self,
+        rule,
+        node: cst.CSTNode,
+        *,
+        receiver: Sym,
+        message: str,
+        fix: str = "",
+        subject: Optional[cst.CSTNode] = None,
+        use: Optional[int] = None,
+        gate: Optional[Sym] = None,
+    ) -> Optional[CandidateMark]:
+        """Report a candidate of ``rule`` at ``node``; the later uses of its value decide its confidence
+        unless ``use`` is given.
+
+        Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant.
+        """
+        if receiver.is_constant():
+            return None
+        return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+
+    def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
+        """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
+        return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+
+
+def _condition_operands(test: cst.BaseExpression, ctx: Context) -> Iterator[cst.BaseExpression]:
+    """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...)."""
+    if isinstance(test, cst.BooleanOperation):
+        yield from _condition_operands(test.left, ctx)
+        yield from _condition_operands(test.right, ctx)
+    elif isinstance(test, cst.UnaryOperation):
+        yield from _condition_operands(test.expression, ctx)
+    elif isinstance(test, cst.Comparison):
+        if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in test.comparisons):
+            return
+        yield from _condition_operands(test.left, ctx)
+        for target in test.comparisons:
+            yield from _condition_operands(target.comparator, ctx)
+    elif isinstance(test, cst.Call) and _is_predicate_call(test, ctx):
+        if isinstance(test.func, cst.Attribute) and ctx.qualname(test.func) is None:
+            yield from _condition_operands(test.func.value, ctx)
+        for arg in test.args:
+            yield from _condition_operands(arg.value, ctx)
+    else:
+        yield test
+
+
+def _is_predicate_call(node: cst.Call, ctx: Context) -> bool:
+    callee = ctx.qualname(node.func)
+    if callee is not None:
+        return callee in {"bool", "any", "all", "abs", "torch.any", "torch.all", "torch.isclose", "torch.allclose",
+                          "torch.equal", "torch.abs", "torch.count_nonzero", "float", "int"}
+    return isinstance(node.func, cst.Attribute) and node.func.attr.value in {
+        "any", "all", "item", "abs", "bool", "count_nonzero", "isclose", "allclose", "equal", "sum", "tolist"}
+
+
+class FileAnalyzer:
+    """Interprets one parsed file and collects its facts."""
+
+    def __init__(self, tree: cst.Module, *, path: str, module: str, is_package: bool, rules: Sequence) -> None:
+        self.tree = tree
+        self.path = path
+        self.module = module
+        self.imports = ImportTable(module, is_package)
+        self.rules = rules
+        self.call_rules = [rule for rule in rules if hasattr(rule, "on_call")]
+        self.attribute_rules = [rule for rule in rules if hasattr(rule, "on_attribute")]
+        self.store_rules = [rule for rule in rules if hasattr(rule, "on_store")]
+        self.branch_rules = [rule for rule in rules if hasattr(rule, "on_branch")]
+        self.region_rules = [rule for rule in rules if hasattr(rule, "on_grad_disabled")]
+        self.function_rules = [rule for rule in rules if hasattr(rule, "on_function")]
+        self.facts = ModuleFacts(path=path, module=module)
+        self.candidates: List[_MutableCandidate] = []
+        self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
+        self.equations: Dict[Tuple[object, Sym], None] = {}
+        self.calls: Dict[CallFact, None] = {}
+        self.functions: List[FunctionInfo] = []
+        self.function_by_qualname: Dict[str, FunctionInfo] = {}
+        self.classes: Dict[str, ClassInfo] = {}
+        self.module_defs: Dict[str, str] = {}  # module-level def/class name -> qualified name
+        self.module_names: set = set()  # names assigned at module level
+        self.module_containers: set = set()  # module-level names bound to a dict/list/set
+        self.final_envs: Dict[str, Dict[str, Value]] = {}
+
+    # ----------------------------------------------------------------------------------------- declarations
+    def declare(self) -> None:
+        """Collect imports, functions, classes and module-level names by walking statements (not expressions)."""
+        self._declare_block(self.tree.body, prefix=self.module, cls=None, parent=None, at_module=True)
+        for info in self.classes.values():
+            info.bases = tuple(filter(None, (self.callee_name_static(arg.value) for arg in info.node.bases)))
+        for info in self.functions:
+            info.decorators = tuple(filter(None, (self._decorator_name(d) for d in info.node.decorators)))
+            if info.cls is not None and info.cls in self.classes:
+                self.classes[info.cls].methods[info.node.name.value] = info
+                if {"property", "functools.cached_property"} & set(info.decorators):
+                    self.classes[info.cls].properties.add(info.node.name.value)
+        for qualname, info in self.classes.items():
+            decorators = [self._decorator_name(d) for d in info.node.decorators]
+            info.is_dataclass = any(name and name.split(".")[-1] == "dataclass" for name in decorators)
+            self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
+        self.facts.aliases = dict(self.imports.aliases)
+
+    def _decorator_name(self, decorator: cst.Decorator) -> Optional[str]:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        return self.callee_name_static(expression)
+
+    def _declare_block(self, body, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
+                       at_module: bool) -> None:
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.imports.add(small)
+                    elif at_module:
+                        self._declare_module_assignment(small)
+            elif isinstance(statement, cst.FunctionDef):
+                info = FunctionInfo(statement, f"{prefix}.{statement.name.value}", cls, parent)
+                self.functions.append(info)
+                self.function_by_qualname[info.qualname] = info
+                if at_module:
+                    self.module_defs[statement.name.value] = info.qualname
+                self._declare_block(statement.body.body, prefix=f"{info.qualname}.<locals>", cls=None,
+                                    parent=info, at_module=False)
+            elif isinstance(statement, cst.ClassDef):
+                qualname = f"{prefix}.{statement.name.value}"
+                self.classes[qualname] = ClassInfo(statement, qualname)
+                if at_module:
+                    self.module_defs[statement.name.value] = qualname
+                self._declare_block(statement.body.body, prefix=qualname, cls=qualname, parent=parent,
+                                    at_module=False)
+            else:
+                for block in _child_blocks(statement):
+                    self._declare_block(block, prefix=prefix, cls=cls, parent=parent, at_module=at_module)
+                if at_module:
+                    for target in _compound_targets(statement):
+                        self.module_names.update(_target_names(target))
+
+    def _declare_module_assignment(self, small: cst.BaseSmallStatement) -> None:
+        targets: List[cst.BaseExpression] = []
+        value = None
+        if isinstance(small, cst.Assign):
+            targets = [target.target for target in small.targets]
+            value = small.value
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            targets = [small.target]
+            value = small.value
+        for target in targets:
+            names = list(_target_names(target))
+            self.module_names.update(names)
+            if value is not None and isinstance(target, cst.Name) and self._is_container_display(value):
+                self.module_containers.add(target.value)
+
+    def _is_container_display(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)):
+            return True
+        return isinstance(node, cst.Call) and self.callee_name_static(node.func) in _CONTAINER_CONSTRUCTORS
+
+    # ------------------------------------------------------------------------------------------- names
+    def callee_name_static(self, node: cst.BaseExpression) -> Optional[str]:
+        """The qualified name of a name or attribute chain, from imports and module-level definitions."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.module_defs:
+            base = self.module_defs[head]
+            return f"{base}.{rest}" if rest else base
+        resolved = self.imports.resolve(name)
+        if resolved is not None:
+            return resolved
+        return name if "." not in name else None
+
+    # ------------------------------------------------------------------------------------------- running
+    def run(self) -> ModuleFacts:
+        self.declare()
+        module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)  # type: ignore[arg-type]
+        module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
+        module_interpreter.run_block(self.tree.body)
+        self.module_env = module_interpreter.env
+        for info in self.functions:
+            FunctionInterpreter(self, info).run_function()
+        return self.facts
+
+    # ----------------------------------------------------------------------------------------- candidates
+    def add_candidate(self, rule, node, subject, message, fix, receiver: Sym, use, gate) -> CandidateMark:
+        key = (rule.code, node)
+        index = self._candidate_index.get(key)
+        if index is None:
+            index = len(self.candidates)
+            self._candidate_index[key] = index
+            fact = UseFact(level=use if use is not None else 0)
+            self.candidates.append(_MutableCandidate(rule, node, subject, message, fix, receiver, fact, gate))
+        else:
+            candidate = self.candidates[index]
+            candidate.receiver = strongest((candidate.receiver, receiver))
+            if gate is not None:
+                candidate.gate = gate if candidate.gate is None else strongest((candidate.gate, gate))
+        return CandidateMark(index)
+
+    def use_fact(self, mark) -> UseFact:
+        if isinstance(mark, CandidateMark):
+            return self.candidates[mark.index].use
+        fact = self.facts.uses.get(mark)
+        if fact is None:
+            fact = self.facts.uses[mark] = UseFact()
+        return fact
+
+    def precut(self, value: Value) -> Sym:
+        cut = [self.candidates[mark.index].receiver for mark in value.marks if isinstance(mark, CandidateMark)]
+        return strongest([value.sym, *cut]) if cut else value.sym
+
+    def equation(self, ref, sym: Sym) -> None:
+        if not sym.is_constant():
+            self.equations[(ref, sym)] = None
+
+    def call_fact(self, function: str, args: Sequence[Value], kwargs: Dict[str, Value]) -> CallRef:
+        arg_syms = tuple(value.sym for value in args)
+        kwarg_syms = tuple((name, value.sym) for name, value in kwargs.items())
+        self.calls[CallFact(function, arg_syms, kwarg_syms)] = None
+        return CallRef(function, arg_syms, kwarg_syms)
+
+
+def _child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.BaseStatement]]:
+    """The statement lists nested in a compound statement other than a def or class."""
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(statement, name, None)
+        if part is None:
+            continue
+        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            yield part.body
+        elif isinstance(part, (cst.Else, cst.Finally, cst.If)):
+            if isinstance(part, cst.If):
+                yield from _child_blocks(part)
+                yield part.body.body
+            else:
+                yield part.body.body
+    for handler in getattr(statement, "handlers", ()):
+        yield handler.body.body
+    for case in getattr(statement, "cases", ()):
+        yield case.body.body
+
+
+def _compound_targets(statement: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    if isinstance(statement, cst.For):
+        yield statement.target
+    elif isinstance(statement, cst.With):
+        for item in statement.items:
+            if item.asname is not None:
+                yield item.asname.name
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+
+
+class FunctionInterpreter:
+    """Interprets one function body (or the module's top level) over abstract values."""
+
+    def __init__(self, analyzer: FileAnalyzer, info: FunctionInfo, at_module: bool = False) -> None:
+        self.analyzer = analyzer
+        self.info = info
+        self.at_module = at_module
+        self.env: Dict[str, Value] = {}
+        self.values: Dict[cst.CSTNode, Value] = {}
+        self.ctx = Context(self)
+        self.grad_enabled = True
+        self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
+        self.returns: List[Sym] = []
+        self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
+
+    # ------------------------------------------------------------------------------------------ functions
+    def run_function(self) -> None:
+        info = self.info
+        node = info.node
+        positional = list(node.params.posonly_params) + list(node.params.params)
+        names = []
+        for index, param in enumerate(positional):
+            names.append(param.name.value)
+            self.env[param.name.value] = self._param_value(param, index)
+        for param in node.params.kwonly_params:
+            self.env[param.name.value] = self._param_value(param, None)
+        for star in (node.params.star_arg, node.params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.env[star.name.value] = Value(Sym(LOW, chain=(star,)))
+        for decorator in node.decorators:
+            if self._disables_grad(decorator.decorator):
+                self.open_region(decorator.decorator, decorator=True)
+        self.run_block(node.body.body)
+        returns = strongest(self.returns)
+        cls_info = self.analyzer.classes.get(info.cls or "")
+        is_property = cls_info is not None and node.name.value in cls_info.properties
+        self.analyzer.facts.functions[info.qualname] = FunctionFacts(tuple(names), returns, is_property)
+        for rule in self.analyzer.function_rules:
+            rule.on_function(node, returns, self.ctx)
+        self.analyzer.final_envs[info.qualname] = self.env
+
+    def open_region(self, node: cst.BaseExpression, decorator: bool = False) -> None:
+        """Grad mode is off from here: differentiable values bound or returned from now on are cut."""
+        self.grad_enabled = False
+        for rule in self.analyzer.region_rules:
+            mark = rule.on_grad_disabled(node, self.ctx, decorator=decorator)
+            if mark is not None:
+                self.region = mark
+
+    def _param_value(self, param: cst.Param, index: Optional[int]) -> Value:
+        info = self.info
+        if index == 0 and info.is_method and "classmethod" not in info.decorators:
+            return Value(cls=info.cls)
+        annotation = param.annotation.annotation if param.annotation else None
+        grade, cls = self._annotation(annotation)
+        module_instance = cls is None and annotation is not None and self._is_module_type(annotation)
+        if module_instance:
+            grade = HIGH
+        if param.annotation is None:
+            grade = LOW
+        default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
+        key = index if index is not None else param.name.value
+        ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
+        own = Sym(grade, chain=(param,)) if grade else CONSTANT
+        self.analyzer.equation(ref, strongest((own, default.sym)))
+        marks = frozenset({ParamUseMark(info.qualname, key)})  # type: ignore[arg-type]
+        return Value(Sym(NONE, frozenset({ref}), (param,)), marks, cls=cls, module_instance=module_instance)
+
+    def _is_module_type(self, annotation: cst.BaseExpression) -> bool:
+        name = self.analyzer.callee_name_static(annotation)
+        return bool(name and name.startswith("torch.nn.") and name.rpartition(".")[2][:1].isupper()
+                    and name not in api.PARAMETER_CLASSES)
+
+    def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
+        """(grade, class) an annotation promises: MEDIUM for anything mentioning a tensor type."""
+        if node is None:
+            return NONE, None
+        if isinstance(node, cst.SimpleString):
+            text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
+            return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
+        names = list(_annotation_names(node))
+        qualnames = [self.analyzer.callee_name_static(name) for name in names]
+        if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
+            return MEDIUM, None
+        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and _root(q) not in _LIBRARY_ROOTS]
+        return NONE, (classes[0] if len(classes) == 1 else None)
+
+    # ------------------------------------------------------------------------------------------ blocks
+    def run_block(self, body: Sequence[cst.BaseStatement]) -> None:
+        for statement in body:
+            self.run_statement(statement)
+
+    def run_statement(self, statement: cst.BaseStatement) -> None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self.run_small(small)
+        elif isinstance(statement, cst.If):
+            self.run_if(statement)
+        elif isinstance(statement, (cst.For, cst.While)):
+            self.run_loop(statement)
+        elif isinstance(statement, cst.With):
+            self.run_with(statement)
+        elif isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+            self.run_try(statement)
+        elif isinstance(statement, cst.ClassDef):
+            if self.at_module or self.info.cls is None:
+                self.run_class_body(statement)
+        elif isinstance(statement, cst.FunctionDef):
+            for decorator in statement.decorators:
+                self.eval(decorator.decorator)
+        elif isinstance(statement, cst.Match):
+            self.run_match(statement)
+
+    def run_small(self, small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value)
+            for target in small.targets:
+                self.bind(target.target, value, small.value)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.bind(small.target, self.eval(small.value), small.value)
+        elif isinstance(small, cst.AugAssign):
+            current = self.eval(small.target)
+            value = self.combine([current, self.eval(small.value)])
+            self.bind(small.target, value, small)
+        elif isinstance(small, cst.Expr):
+            self.eval(small.value)
+        elif isinstance(small, cst.Return):
+            if small.value is not None:
+                self.return_value(self.eval(small.value))
+        elif isinstance(small, cst.Assert):
+            self.use(self.eval(small.test), BENIGN)
+            if small.msg is not None:
+                self.use(self.eval(small.msg), BENIGN)
+        elif isinstance(small, cst.Raise):
+            if small.exc is not None:
+                self.use(self.eval(small.exc), BENIGN)
+        elif isinstance(small, cst.Del):
+            return
+
+    def return_value(self, value: Value) -> None:
+        value = self._cut_in_region(value)
+        self.returns.append(value.sym)
+        self.effects.append(value.sym)
+        self.flow(value, ReturnUseMark(self.info.qualname))
+
+    def run_if(self, node: cst.If) -> None:
+        self.use(self.eval(node.test), BENIGN)
+        before = dict(self.env)
+        body_effects = self._run_branch(node.body.body)
+        after_body = self.env
+        self.env = dict(before)
+        if isinstance(node.orelse, cst.If):
+            else_effects = self._run_branch([node.orelse])
+        elif isinstance(node.orelse, cst.Else):
+            else_effects = self._run_branch(node.orelse.body.body)
+        else:
+            else_effects = []
+        self.env = _join_envs(after_body, self.env)
+        self._branch(node, node.test, body_effects, else_effects)
+
+    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
+        start = len(self.effects)
+        self.run_block(body)
+        return self.effects[start:]
+
+    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Sym], orelse: List[Sym]) -> None:
+        if not self.analyzer.branch_rules:
+            return
+        work = strongest(body) if not any(not s.is_constant() for s in orelse) else strongest(orelse)
+        if any(not s.is_constant() for s in body) and any(not s.is_constant() for s in orelse):
+            work = cap(strongest(body + orelse), LOW)  # both branches compute: a piecewise definition
+        for rule in self.analyzer.branch_rules:
+            rule.on_branch(node, test, work, self.ctx)
+
+    def run_loop(self, node: Union[cst.For, cst.While]) -> None:
+        before = dict(self.env)
+        start = len(self.effects)
+        for _ in range(2):
+            if isinstance(node, cst.For):
+                iterable = self.eval(node.iter)
+                self.bind(node.target, self.element(iterable), node.iter)
+            else:
+                self.use(self.eval(node.test), BENIGN)
+            self.run_block(node.body.body)
+            self.env = _join_envs(before, self.env)
+        if isinstance(node, cst.While):
+            self._branch(node, node.test, self.effects[start:], [])
+        if node.orelse is not None:
+            self.run_block(node.orelse.body.body)
+
+    def run_with(self, node: cst.With) -> None:
+        region = None
+        for item in node.items:
+            value = self.eval(item.item)
+            if self._disables_grad(item.item):
+                region = item
+            elif self._enables_grad(item.item):
+                region = None
+            if item.asname is not None:
+                self.bind(item.asname.name, value, item.item)
+        saved = self.grad_enabled, self.region
+        if region is not None and self.grad_enabled:
+            self.open_region(region.item)
+        elif any(self._enables_grad(item.item) for item in node.items):
+            self.grad_enabled, self.region = True, None
+        self.run_block(node.body.body)
+        self.grad_enabled, self.region = saved
+
+    def _disables_grad(self, node: cst.BaseExpression) -> bool:
+        if not isinstance(node, cst.Call):
+            return self.callee_name(node) in api.GRAD_DISABLING
+        callee = self.callee_name(node.func)
+        if callee in api.GRAD_DISABLING:
+            first = node.args[0].value if node.args else None
+            return not _is_false(first) if callee.endswith("inference_mode") else True
+        if callee in api.GRAD_SWITCH:
+            return bool(node.args) and _is_false(node.args[0].value)
+        return False
+
+    def _enables_grad(self, node: cst.BaseExpression) -> bool:
+        callee = self.callee_name(node.func if isinstance(node, cst.Call) else node)
+        if callee in api.GRAD_ENABLING:
+            return True
+        return callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and _is_true(
+            node.args[0].value)
+
+    def run_try(self, node) -> None:
+        before = dict(self.env)
+        self.run_block(node.body.body)
+        merged = _join_envs(before, self.env)
+        outcomes = [self.env]
+        for handler in node.handlers:
+            self.env = dict(merged)
+            self.run_block(handler.body.body)
+            outcomes.append(self.env)
+        self.env = outcomes[0]
+        if node.orelse is not None:
+            self.run_block(node.orelse.body.body)
+            outcomes[0] = self.env
+        env = outcomes[0]
+        for other in outcomes[1:]:
+            env = _join_envs(env, other)
+        self.env = env
+        if node.finalbody is not None:
+            self.run_block(node.finalbody.body.body)
+
+    def run_match(self, node: cst.Match) -> None:
+        self.use(self.eval(node.subject), BENIGN)
+        before = dict(self.env)
+        env = dict(before)
+        for case in node.cases:
+            self.env = dict(before)
+            self.run_block(case.body.body)
+            env = _join_envs(env, self.env)
+        self.env = env
+
+    def run_class_body(self, node: cst.ClassDef) -> None:
+        qualname = self._class_qualname(node)
+        info = self.analyzer.classes.get(qualname)
+        if info is None:
+            return
+        for statement in node.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    name = small.target.value
+                    info.fields.append(name)
+                    grade, cls = self._annotation(small.annotation.annotation)
+                    if cls is not None:
+                        info.attribute_classes[name] = cls
+                    own = Sym(grade, chain=(small.annotation.annotation,)) if grade else CONSTANT
+                    default = self.eval(small.value) if small.value is not None else CONSTANT_VALUE
+                    self.analyzer.equation(AttrRef(qualname, name), strongest((own, default.sym)))
+                elif isinstance(small, cst.Assign):
+                    value = self.eval(small.value)
+                    for target in small.targets:
+                        for name in _target_names(target.target):
+                            self.analyzer.equation(AttrRef(qualname, name), self._step(value, small.value).sym)
+        if info.is_dataclass:
+            self.analyzer.facts.classes[qualname].fields = tuple(info.fields)
+
+    def _class_qualname(self, node: cst.ClassDef) -> str:
+        for qualname, info in self.analyzer.classes.items():
+            if info.node is node:
+                return qualname
+        return ""
+
+    # ------------------------------------------------------------------------------------------ binding
+    def _step(self, value: Value, node: cst.CSTNode) -> Value:
+        if value.is_constant():
+            return value
+        chain = (node,) + value.sym.chain[: MAX_CHAIN - 1]
+        return value.with_sym(Sym(value.sym.grade, value.sym.refs, chain))
+
+    def _cut_in_region(self, value: Value) -> Value:
+        """Inside a no-grad region, a differentiable value that leaves the region is cut."""
+        if self.region is None or value.is_constant():
+            return value
+        candidate = self.analyzer.candidates[self.region.index]
+        candidate.receiver = strongest((candidate.receiver, value.sym))
+        return Value(CONSTANT, value.marks | {self.region}, value.cls)
+
+    def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            value = self._cut_in_region(self._step(value, source))
+            if not value.is_constant():
+                self.effects.append(value.sym)
+            self.env[target.value] = value
+            if self.at_module:
+                self.analyzer.equation(GlobalRef(self.analyzer.module, target.value), value.sym)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [element.value for element in target.elements]
+            items = value.items if value.items is not None and len(value.items) == len(elements) else None
+            for position, element in enumerate(elements):
+                part = items[position] if items is not None else self.element(value)
+                self.bind(element.value if isinstance(element, cst.StarredElement) else element, part, source)
+        elif isinstance(target, cst.StarredElement):
+            self.bind(target.value, self.element(value), source)
+        elif isinstance(target, cst.Attribute):
+            self.store_attribute(target, value, source)
+        elif isinstance(target, cst.Subscript):
+            self.store_item(target, value, source)
+
+    def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
+        owner = self.eval(target.value)
+        for rule in self.analyzer.store_rules:
+            rule.on_store(target, owner, value, source, self.ctx)
+        name = target.attr.value
+        if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
+            if _is_true(source):
+                self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
+            return
+        value = self._cut_in_region(self._step(value, source))
+        if not value.is_constant():
+            self.effects.append(value.sym)
+        if owner.cls is not None:
+            self.analyzer.equation(AttrRef(owner.cls, name), value.sym)
+            self.flow(value, AttrUseMark(owner.cls, name))
+            if value.cls is not None:
+                info = self.analyzer.classes.get(owner.cls)
+                if info is not None:
+                    info.attribute_classes.setdefault(name, value.cls)
+            elif value.module_instance:
+                info = self.analyzer.classes.get(owner.cls)
+                if info is not None:
+                    info.attribute_classes.setdefault(name, "torch.nn.Module")
+        else:
+            self.use(value, ESCAPES)
+
+    def store_item(self, target: cst.Subscript, value: Value, source: cst.CSTNode) -> None:
+        for element in target.slice:
+            if isinstance(element.slice, cst.Index):
+                self.use(self.eval(element.slice.value), BENIGN)
+        container = target.value
+        if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
+            merged = self.combine([self.env[container.value], value], use=False)
+            self.env[container.value] = Value(merged.sym, merged.marks, derived=True)
+            return
+        owner = self.eval(container)
+        for rule in self.analyzer.store_rules:
+            rule.on_store(target, owner, value, source, self.ctx)
+        if isinstance(container, cst.Attribute):
+            self.bind(container, self.combine([owner, value], use=False), container)
+        else:
+            self.use(value, ESCAPES)
+
+    # ------------------------------------------------------------------------------------------ uses
+    def use(self, value: Value, level: int) -> None:
+        for mark in value.marks:
+            fact = self.analyzer.use_fact(mark)
+            if level > fact.level:
+                fact.level = level
+
+    def flow(self, value: Value, mark) -> None:
+        for own in value.marks:
+            fact = self.analyzer.use_fact(own)
+            fact.via = fact.via | {mark}
+
+    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False) -> Value:
+        """A computation on ``values``: a severed operand combined with a non-constant one feeds computation.
+
+        With ``integers_are_shapes`` (arguments of torch functions and tensor methods), integer values count as
+        sizes, dimensions or indices: looked at, not computed with.
+        """
+        if integers_are_shapes:
+            for value in values:
+                if value.integer:
+                    self.use(value, BENIGN)
+            values = [value for value in values if not value.integer]
+        if use:
+            live = [value for value in values if not value.is_constant()]
+            for value in values:
+                if value.marks and any(other is not value for other in live):
+                    self.use(value, COMPUTATION)
+        return join(values)
+
+    def element(self, value: Value) -> Value:
+        """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
+        if value.items:
+            return join(value.items)
+        return Value(value.sym, value.marks, value.cls if value.items is not None else None)
+
+    def is_module_container(self, node: cst.BaseExpression) -> bool:
+        return (isinstance(node, cst.Name) and node.value in self.analyzer.module_containers
+                and node.value not in self.env) or (
+            self.at_module and isinstance(node, cst.Name) and node.value in self.analyzer.module_containers)
+
+    # ------------------------------------------------------------------------------------------ names
+    def callee_name(self, node: cst.BaseExpression) -> Optional[str]:
+        """Qualified name of a called name: nested and module-level definitions, imports and builtins."""
+        head = node
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if isinstance(head, cst.Name) and head.value in self.env:
+            return None
+        if isinstance(node, cst.Name):
+            nested = self._nested_def(node.value)
+            if nested is not None:
+                return nested
+        return self.analyzer.callee_name_static(node)
+
+    def _nested_def(self, name: str) -> Optional[str]:
+        info: Optional[FunctionInfo] = self.info
+        while info is not None and info.node is not None:
+            qualname = f"{info.qualname}.<locals>.{name}"
+            if qualname in self.analyzer.function_by_qualname or qualname in self.analyzer.classes:
+                return qualname
+            info = info.parent
+        return None
+
+    def lookup(self, name: str, node: cst.Name) -> Value:
+        value = self.env.get(name)
+        if value is not None:
+            return value
+        info = self.info.parent
+        while info is not None:
+            outer = self.analyzer.final_envs.get(info.qualname)
+            if outer is not None and name in outer:
+                return outer[name]
+            info = info.parent
+        if name in self.analyzer.module_names:
+            module_value = getattr(self.analyzer, "module_env", {}).get(name)
+            cls = module_value.cls if module_value is not None else None
+            ref = GlobalRef(self.analyzer.module, name)
+            return Value(Sym(NONE, frozenset({ref}), (node,)), cls=cls,
+                         module_instance=bool(module_value and module_value.module_instance))
+        imported = self.analyzer.imports.aliases.get(name)
+        if imported is not None and "." in imported and _root(imported) not in _LIBRARY_ROOTS:
+            module, _, attr = imported.rpartition(".")
+            return Value(Sym(NONE, frozenset({GlobalRef(module, attr)}), (node,)))
+        return CONSTANT_VALUE
+
+    # ------------------------------------------------------------------------------------------ expressions
+    def eval(self, node: cst.BaseExpression) -> Value:
+        method = getattr(self, "eval_" + type(node).__name__, None)
+        value = method(node) if method is not None else self.eval_children(node)
+        self.values[node] = value
+        return value
+
+    def eval_children(self, node: cst.CSTNode) -> Value:
+        """Unknown expression kinds: the join of their sub-expressions."""
+        values = [self.eval(child) for child in node.children if isinstance(child, cst.BaseExpression)]
+        return self.combine(values)
+
+    def eval_Name(self, node: cst.Name) -> Value:
+        if node.value in ("True", "False", "None"):
+            return CONSTANT_VALUE
+        return self.lookup(node.value, node)
+
+    def _constant(self, node) -> Value:
+        return CONSTANT_VALUE
+
+    eval_Integer = eval_Float = eval_Imaginary = eval_SimpleString = eval_Ellipsis = _constant
+    eval_ConcatenatedString = eval_Lambda = _constant
+
+    def eval_FormattedString(self, node: cst.FormattedString) -> Value:
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                self.use(self.eval(part.expression), BENIGN)
+        return CONSTANT_VALUE
+
+    def eval_Attribute(self, node: cst.Attribute) -> Value:
+        callee = self.callee_name(node)
+        if callee is not None and _root(callee) in _LIBRARY_ROOTS:
+            return CONSTANT_VALUE
+        if callee is not None and "." in callee:
+            owner, _, name = callee.rpartition(".")
+            ref = AttrRef(owner, name) if owner in self.analyzer.classes else GlobalRef(owner, name)
+            return Value(Sym(NONE, frozenset({ref}), (node,)))
+        base = self.eval(node.value)
+        name = node.attr.value
+        for rule in self.analyzer.attribute_rules:
+            mark = rule.on_attribute(node, base, self.ctx)
+            if mark is not None:
+                return Value(CONSTANT, base.marks | {mark})
+        if name in api.NON_DIFFERENTIABLE_ATTRIBUTES:
+            self.use(base, BENIGN)
+            return CONSTANT_VALUE
+        if base.cls is not None and not base.module_instance:
+            return self._instance_attribute(base.cls, name, node)
+        return Value(base.sym, base.marks, derived=base.derived)
+
+    def _instance_attribute(self, cls: str, name: str, node: cst.CSTNode) -> Value:
+        info = self.analyzer.classes.get(cls)
+        attr_cls = info.attribute_classes.get(name) if info is not None else None
+        ref = AttrRef(cls, name)
+        mark = AttrUseMark(cls, name)
+        if attr_cls == "torch.nn.Module":
+            return Value(Sym(NONE, frozenset({ref}), (node,)), frozenset({mark}), module_instance=True)
+        return Value(Sym(NONE, frozenset({ref}), (node,)), frozenset({mark}), cls=attr_cls)
+
+    def eval_Subscript(self, node: cst.Subscript) -> Value:
+        base = self.eval(node.value)
+        index_value = None
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Index):
+                index_value = inner.value
+                self.use(self.eval(inner.value), BENIGN)
+            else:
+                for part in (inner.lower, inner.upper, inner.step):
+                    if part is not None:
+                        self.use(self.eval(part), BENIGN)
+        if base.items is not None and isinstance(index_value, cst.Integer) and len(node.slice) == 1:
+            position = int(index_value.value, 0)
+            if -len(base.items) <= position < len(base.items):
+                return base.items[position]
+        if base.items is not None:
+            return self.element(base)
+        return Value(base.sym, base.marks, derived=True)
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Value:
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        if isinstance(node.operator, cst.Modulo) and isinstance(node.left, (cst.SimpleString, cst.ConcatenatedString)):
+            self.use(right, BENIGN)
+            return CONSTANT_VALUE
+        return self.combine([left, right])
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Value:
+        value = self.eval(node.expression)
+        if isinstance(node.operator, cst.Not):
+            self.use(value, BENIGN)
+            return CONSTANT_VALUE
+        return Value(value.sym, value.marks, derived=True)
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
+        return join([self.eval(node.left), self.eval(node.right)])
+
+    def eval_Comparison(self, node: cst.Comparison) -> Value:
+        self.use(self.eval(node.left), BENIGN)
+        for target in node.comparisons:
+            self.use(self.eval(target.comparator), BENIGN)
+        return CONSTANT_VALUE
+
+    def eval_IfExp(self, node: cst.IfExp) -> Value:
+        self.use(self.eval(node.test), BENIGN)
+        body = self.eval(node.body)
+        orelse = self.eval(node.orelse)
+        self._branch(node, node.test, [body.sym], [orelse.sym])
+        return join([body, orelse])
+
+    def eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
+        value = self.eval(node.value)
+        self.bind(node.target, value, node.value)
+        return value
+
+    def eval_Await(self, node: cst.Await) -> Value:
+        return self.eval(node.expression)
+
+    def eval_Yield(self, node: cst.Yield) -> Value:
+        if isinstance(node.value, cst.BaseExpression):
+            self.return_value(self.eval(node.value))
+        elif isinstance(node.value, cst.From):
+            self.return_value(self.eval(node.value.item))
+        return CONSTANT_VALUE
+
+    def eval_StarredElement(self, node: cst.StarredElement) -> Value:
+        return self.element(self.eval(node.value))
+
+    def _display(self, node) -> Value:
+        items = tuple(self.eval(element.value) for element in node.elements)
+        joined = join(items) if items else CONSTANT_VALUE
+        return Value(joined.sym, joined.marks, items=items, integer=bool(items) and all(i.integer for i in items))
+
+    eval_Tuple = eval_List = eval_Set = _display
+
+    def eval_Dict(self, node: cst.Dict) -> Value:
+        values = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                self.use(self.eval(element.key), BENIGN)
+                values.append(self.eval(element.value))
+            else:
+                values.append(self.eval(element.value))
+        return join(values) if values else CONSTANT_VALUE
+
+    def _comprehension(self, node) -> Value:
+        saved = dict(self.env)
+        clause = node.for_in
+        while clause is not None:
+            iterable = self.eval(clause.iter)
+            self.bind(clause.target, self.element(iterable), clause.iter)
+            for condition in clause.ifs:
+                self.use(self.eval(condition.test), BENIGN)
+            clause = clause.inner_for_in
+        if isinstance(node, cst.DictComp):
+            self.use(self.eval(node.key), BENIGN)
+            result = self.eval(node.value)
+        else:
+            result = self.eval(node.elt)
+        self.env = saved
+        return Value(result.sym, result.marks, derived=True)
+
+    eval_ListComp = eval_SetComp = eval_GeneratorExp = eval_DictComp = _comprehension
+
+    # ------------------------------------------------------------------------------------------ calls
+    def eval_Call(self, node: cst.Call) -> Value:
+        func = node.func
+        callee = self.callee_name(func)
+        receiver = None
+        method = None
+        if callee is None:
+            if isinstance(func, cst.Attribute):
+                receiver = self.eval(func.value)
+                method = func.attr.value
+            else:
+                receiver = self.eval(func)
+        args: List[Value] = []
+        kwargs: Dict[str, Value] = {}
+        for arg in node.args:
+            value = self.eval(arg.value)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            elif arg.star == "*":
+                args.append(self.element(value))
+            elif arg.star == "**":
+                kwargs["**"] = value
+            else:
+                args.append(value)
+        site = CallSite(node, callee, method, receiver, args, kwargs)
+        marks = frozenset()
+        for rule in self.analyzer.call_rules:
+            mark = rule.on_call(site, self.ctx)
+            if mark is not None:
+                marks = marks | {mark}
+        result = self.call_result(site)
+        if marks:
+            result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
+        return result
+
+    def call_result(self, site: CallSite) -> Value:
+        if site.callee is not None:
+            return self.call_function(site, site.callee)
+        if site.method is not None:
+            return self.call_method(site)
+        return self.call_value(site)
+
+    def _all_args(self, site: CallSite) -> List[Value]:
+        return site.args + list(site.kwargs.values())
+
+    def call_function(self, site: CallSite, callee: str) -> Value:
+        root = _root(callee)
+        args = self._all_args(site)
+        if root == "torch":
+            return self.call_torch(site, callee)
+        if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
+            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset())
+        if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
+            marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
+            return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
+        if callee in api.BENIGN_FUNCTIONS or _root(callee) in ("logging",) or callee.startswith("warnings."):
+            for value in args:
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
+        if callee in _PROPAGATING_BUILTINS:
+            return self.combine(args)
+        if "." not in callee and callee not in self.analyzer.classes:
+            if callee in ("super",):
+                return self._super_value()
+            for value in args:
+                self.use(value, ESCAPES)
+            return Value(cap(join(args).sym, MEDIUM), derived=True)
+        return self.call_program(site, callee, site.args)
+
+    def _super_value(self) -> Value:
+        info = self.analyzer.classes.get(self.info.cls or "")
+        if info is not None and info.bases:
+            return Value(cls=info.bases[0])
+        return CONSTANT_VALUE
+
+    def call_program(self, site: CallSite, function: str, args: List[Value], self_value: Optional[Value] = None
+                     ) -> Value:
+        """A call of a function or class that may be defined in the scanned program."""
+        positional = ([self_value] if self_value is not None else []) + args
+        for index, value in enumerate(positional):
+            self.flow(value, ParamUseMark(function, index))
+        for name, value in site.kwargs.items():
+            self.flow(value, ParamUseMark(function, name))
+        ref = self.analyzer.call_fact(function, positional, site.kwargs)
+        info = self.analyzer.classes.get(function)
+        is_class = info is not None or (function.rpartition(".")[2][:1].isupper() and function not in (
+            self.analyzer.module_defs.values()))
+        if is_class:
+            return Value(cls=function, derived=False)
+        returns = self._return_class(function)
+        mark = frozenset({ReturnUseMark(function)})
+        sym = Sym(NONE, frozenset({ref}), (site.node,))
+        return Value(sym, mark, cls=returns, derived=True)
+
+    def _return_class(self, function: str) -> Optional[str]:
+        info = self.analyzer.function_by_qualname.get(function)
+        if info is None or info.node.returns is None:
+            return None
+        return self._annotation(info.node.returns.annotation)[1]
+
+    def call_torch(self, site: CallSite, callee: str) -> Value:
+        args = self._all_args(site)
+        if callee in api.PARAMETER_CLASSES:
+            return Value(Sym(HIGH, chain=(site.node,)), frozenset().union(*(a.marks for a in args)) if args else
+                         frozenset())
+        last = callee.rpartition(".")[2]
+        if callee.startswith("torch.nn.") and last[:1].isupper() and "functional" not in callee:
+            if callee in api.PARAMETER_FREE_MODULES:
+                return Value(module_instance=True)
+            return Value(Sym(HIGH, chain=(site.node,)), module_instance=True)
+        requires_grad = site.node.args and any(
+            arg.keyword is not None and arg.keyword.value == "requires_grad" and _is_true(arg.value)
+            for arg in site.node.args)
+        if requires_grad:
+            return Value(Sym(HIGH, chain=(site.node,)))
+        if callee in ("torch.as_tensor", "torch.asarray") and site.args and site.args[0].items is None:
+            return Value(site.args[0].sym, site.args[0].marks, derived=site.args[0].derived)
+        if callee in api.FACTORIES:
+            if callee in api.SIZE_ARGUMENT_FUNCTIONS:
+                for value in site.args:
+                    self.use(value, BENIGN)
+            marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
+            return Value(CONSTANT, marks)
+        if callee in api.NON_DIFFERENTIABLE_FUNCTIONS:
+            for value in args:
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
+        if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
+            return CONSTANT_VALUE
+        return self.combine(args, integers_are_shapes=True)
+
+    def call_method(self, site: CallSite) -> Value:
+        receiver = site.receiver
+        assert receiver is not None and site.method is not None
+        method = site.method
+        args = self._all_args(site)
+        if receiver.cls is not None and not receiver.module_instance:
+            return self.call_program(site, f"{receiver.cls}.{method}", site.args, self_value=receiver)
+        if method in api.BENIGN_METHODS:
+            for value in args:
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
+        if method in api.CONTAINER_STORES:
+            stored = self.combine(args, use=False)
+            self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
+            return CONSTANT_VALUE
+        if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
+                      "new_empty"):
+            for value in args:
+                self.use(value, BENIGN)
+            return Value(CONSTANT, receiver.marks, derived=True)
+        if method in api.NON_DIFFERENTIABLE_METHODS:
+            self.use(receiver, BENIGN)
+            for value in args:
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
+        if method in api.INTEGER_CAST_METHODS or self._integer_cast(site):
+            return Value(CONSTANT, receiver.marks, derived=True, integer=True)
+        if method in api.SHAPE_METHODS:
+            for value in args:
+                self.use(value, BENIGN)
+            return Value(receiver.sym, receiver.marks, derived=True)
+        if method == "requires_grad_":
+            first = site.node.args[0].value if site.node.args else None
+            turned_on = Sym(HIGH, chain=(site.node,)) if first is None or _is_true(first) else CONSTANT
+            result = Value(turned_on, receiver.marks, derived=receiver.derived)
+            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            return result
+        if method in ("detach_",):
+            result = Value(CONSTANT, receiver.marks)
+            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            return result
+        if method.endswith("_") and not method.startswith("_"):
+            # In place: the receiver now also depends on the arguments; its uses are not a computation.
+            result = self.combine([receiver, *args], use=False)
+            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            return result
+        if method in ("get", "pop", "copy", "values", "items", "keys"):
+            return Value(receiver.sym, receiver.marks, derived=receiver.derived)
+        if receiver.module_instance and method in ("parameters", "named_parameters", "buffers"):
+            return Value(receiver.sym, receiver.marks, items=None)
+        integers = [value for value in args if value.integer]
+        for value in integers:
+            self.use(value, BENIGN)
+        return self.combine([receiver, *(value for value in args if not value.integer)])
+
+    def _integer_cast(self, site: CallSite) -> bool:
+        if site.method not in ("to", "type"):
+            return False
+        for arg in site.node.args:
+            if arg.keyword is not None and arg.keyword.value != "dtype":
+                continue
+            if isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value in api.INTEGER_DTYPE_STRINGS:
+                return True
+            if self.callee_name(arg.value) in api.INTEGER_DTYPES:
+                return True
+        return False
+
+    def _rebind(self, node: cst.BaseExpression, value: Value) -> None:
+        if isinstance(node, cst.Name) and (node.value in self.env or not self.at_module):
+            self.env[node.value] = value
+
+    def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
+        if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
+            merged = join([current, stored])
+            self.env[container.value] = Value(merged.sym, merged.marks, derived=True)
+        elif isinstance(container, cst.Attribute):
+            self.bind(container, join([current, stored]), container)
+        else:
+            self.use(stored, ESCAPES)
+
+    def call_value(self, site: CallSite) -> Value:
+        callee = site.receiver
+        assert callee is not None
+        if callee.cls is not None and not callee.module_instance:
+            return self.call_program(site, f"{callee.cls}.__call__", site.args, self_value=callee)
+        if callee.module_instance:
+            return self.combine([callee, *self._all_args(site)])
+        for value in self._all_args(site):
+            self.use(value, ESCAPES)
+        return Value(cap(join([callee, *self._all_args(site)]).sym, MEDIUM), derived=True)
+
+
+_TYPING_NAMES = frozenset(
+    "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator Callable Any Type Set FrozenSet Literal "
+    "ClassVar Final Annotated int float str bool bytes complex None list dict tuple set frozenset object type".split()
+) | frozenset("typing." + name for name in "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator "
+              "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split())
+
+
+def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``)."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        yield node
+    elif isinstance(node, cst.Subscript):
+        yield from _annotation_names(node.value)
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                yield from _annotation_names(element.slice.value)
+    elif isinstance(node, cst.BinaryOperation):
+        yield from _annotation_names(node.left)
+        yield from _annotation_names(node.right)
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _annotation_names(element.value)
+
+
+def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, Value]:
+    if first is second:
+        return dict(first)
+    merged = dict(first)
+    for name, value in second.items():
+        other = merged.get(name)
+        if other is None or other is value:
+            merged[name] = value
+        else:
+            joined = join([other, value])
+            merged[name] = Value(
+                joined.sym,
+                joined.marks,
+                cls=other.cls if other.cls == value.cls else None,
+                module_instance=other.module_instance and value.module_instance,
+                derived=other.derived or value.derived,
+            )
+    return merged

@@ -1,0 +1,438 @@
+"""The whole-program step: solve every file's symbolic grades and uses, then turn candidates into findings.
+
+Grades: parameters, attributes and module globals are variables; each file contributes lower bounds
+(equations and call sites). A call's result is its callee's return summary evaluated with the grades of the
+arguments at that call site, so a helper that returns its argument is as differentiable as what it was given.
+The lattice has four levels, so iterating to a fixed point takes a few rounds.
+
+Uses: a parameter's, return value's or attribute's use is the strongest use of values that carry its mark;
+a candidate's use is its own plus that of every mark its value flowed into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from gradlint.analysis.facts import Candidate, ClassFacts, FunctionFacts, ModuleFacts, UseFact
+from gradlint.analysis.values import (
+    BENIGN,
+    COMPUTATION,
+    ESCAPES,
+    HIGH,
+    LOW,
+    MEDIUM,
+    NONE,
+    UNUSED,
+    USE_LABELS,
+    AttrRef,
+    AttrUseMark,
+    CallRef,
+    Capped,
+    GlobalRef,
+    ParamRef,
+    ParamUseMark,
+    ReturnUseMark,
+    Sym,
+)
+from gradlint.findings import Confidence, Finding, Step
+
+MAX_CHAIN = 8
+MAX_ROUNDS = 12
+# Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
+MAX_CALL_DEPTH = 24
+# The most a finding can be trusted given how the cut value is used.
+USE_CAP = {UNUSED: LOW, BENIGN: LOW, ESCAPES: MEDIUM, COMPUTATION: HIGH}
+
+Grade = Tuple[int, Tuple[Step, ...]]
+NO_GRADE: Grade = (NONE, ())
+
+
+@dataclass
+class Program:
+    """Every file's facts, indexed for the solve. Name look-ups are memoised: the solve repeats them often."""
+
+    modules: Dict[str, ModuleFacts]
+    functions: Dict[str, FunctionFacts]
+    classes: Dict[str, ClassFacts]
+    attributes: Dict[str, frozenset]
+    _resolved: Dict[str, str] = field(default_factory=dict)
+    _mro: Dict[str, List[str]] = field(default_factory=dict)
+    _methods: Dict[Tuple[str, str], Optional[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, facts: Iterable[ModuleFacts]) -> "Program":
+        modules: Dict[str, ModuleFacts] = {}
+        functions: Dict[str, FunctionFacts] = {}
+        classes: Dict[str, ClassFacts] = {}
+        for module in facts:
+            modules[module.module] = module
+            functions.update(module.functions)
+            classes.update(module.classes)
+        attributes: Dict[str, set] = {name: set(info.fields) for name, info in classes.items()}
+        for module in facts:
+            for ref, _ in module.equations:
+                if isinstance(ref, AttrRef):
+                    attributes.setdefault(ref.cls, set()).add(ref.name)
+        return cls(modules, functions, classes, {name: frozenset(names) for name, names in attributes.items()})
+
+    def resolve(self, qualname: str) -> str:
+        """Follow re-exports (``pkg.Crystal`` -> ``pkg.crystal.Crystal``) to where a name is defined."""
+        resolved = self._resolved.get(qualname)
+        if resolved is None:
+            resolved = self._resolved[qualname] = self._follow(qualname)
+        return resolved
+
+    def _follow(self, qualname: str) -> str:
+        for _ in range(8):
+            if qualname in self.functions or qualname in self.classes or qualname in self.modules:
+                return qualname
+            parts = qualname.split(".")
+            for cut in range(len(parts) - 1, 0, -1):
+                module = self.modules.get(".".join(parts[:cut]))
+                if module is not None and parts[cut] in module.aliases:
+                    qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1:]])
+                    break
+            else:
+                return qualname
+        return qualname
+
+    def mro(self, cls: str) -> List[str]:
+        order = self._mro.get(cls)
+        if order is None:
+            order = self._mro[cls] = self._linearise(cls)
+        return order
+
+    def _linearise(self, cls: str) -> List[str]:
+        order: List[str] = []
+        pending = [self.resolve(cls)]
+        while pending and len(order) < 32:
+            current = pending.pop(0)
+            if current in order:
+                continue
+            order.append(current)
+            info = self.classes.get(current)
+            if info is not None:
+                pending.extend(self.resolve(base) for base in info.bases)
+        return order
+
+    def method(self, cls: str, name: str) -> Optional[str]:
+        key = (cls, name)
+        if key not in self._methods:
+            self._methods[key] = next(
+                (f"{owner}.{name}" for owner in self.mro(cls) if f"{owner}.{name}" in self.functions), None)
+        return self._methods[key]
+
+    def split_method(self, qualname: str) -> Optional[Tuple[str, str]]:
+        """(class, method) when ``qualname`` names a member of a class of the program."""
+        owner, _, name = qualname.rpartition(".")
+        owner = self.resolve(owner)
+        return (owner, name) if owner in self.classes else None
+
+
+class Solver:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.solution: Dict[object, Grade] = {}
+        self.lower_bounds: Dict[object, List[Sym]] = {}
+        self._memo: Dict[object, Grade] = {}
+        self._active: List[str] = []
+        # Each function's result with its parameters at their solved grades: the answer for recursive calls.
+        self.returns: Dict[str, Grade] = {}
+        for module in program.modules.values():
+            for ref, sym in module.equations:
+                self.lower_bounds.setdefault(self._canonical(ref), []).append(sym)
+            for call in module.calls:
+                for ref, sym in self._call_bounds(call.function, call.args, call.kwargs):
+                    self.lower_bounds.setdefault(ref, []).append(sym)
+
+    # ---------------------------------------------------------------------------------- variables
+    def _canonical(self, ref):
+        if isinstance(ref, ParamRef):
+            return ParamRef(self.program.resolve(ref.function), ref.index)
+        if isinstance(ref, AttrRef):
+            return AttrRef(self.program.resolve(ref.cls), ref.name)
+        if isinstance(ref, GlobalRef):
+            module = self.program.resolve(ref.module)
+            if module in self.program.classes:
+                return AttrRef(module, ref.name)
+            target = self.program.modules.get(module)
+            if target is not None and ref.name in target.aliases:
+                owner, _, name = self.program.resolve(target.aliases[ref.name]).rpartition(".")
+                return GlobalRef(owner, name)
+            return GlobalRef(module, ref.name)
+        return ref
+
+    def _call_bounds(self, function: str, args: Sequence[Sym], kwargs: Sequence[Tuple[str, Sym]]):
+        """Lower bounds that one call puts on its callee's parameters (or a dataclass's fields)."""
+        target = self.program.resolve(function)
+        cls = self.program.classes.get(target)
+        if cls is not None:
+            if cls.is_dataclass:
+                for name, sym in zip(cls.fields, args):
+                    yield AttrRef(target, name), sym
+                for name, sym in kwargs:
+                    yield AttrRef(target, name), sym
+                return
+            init = self.program.method(target, "__init__")
+            if init is None:
+                return
+            target, offset = init, 1
+        else:
+            member = self.program.split_method(target)
+            if target not in self.program.functions and member is not None:
+                target = self.program.method(*member) or target
+            offset = 0
+        facts = self.program.functions.get(target)
+        if facts is None:
+            return
+        for index, sym in enumerate(args):
+            if index + offset < len(facts.params):
+                yield ParamRef(target, index + offset), sym
+        for name, sym in kwargs:
+            key = facts.params.index(name) if name in facts.params else name
+            yield ParamRef(target, key), sym
+
+    def solve(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            self._memo.clear()
+            changed = False
+            for function, facts in self.program.functions.items():
+                self._active.append(function)
+                grade = self.grade(facts.returns)
+                self._active.pop()
+                if grade[0] > self.returns.get(function, NO_GRADE)[0]:
+                    self.returns[function] = grade
+                    changed = True
+            for ref, bounds in self.lower_bounds.items():
+                best = self.solution.get(ref, NO_GRADE)
+                for sym in bounds:
+                    grade = self.grade(sym)
+                    if grade[0] > best[0]:
+                        best = grade
+                if best[0] > self.solution.get(ref, NO_GRADE)[0]:
+                    self.solution[ref] = best
+                    changed = True
+            if not changed:
+                break
+        self._memo.clear()
+
+    # ---------------------------------------------------------------------------------- evaluation
+    def grade(self, sym: Sym, env: Optional[Dict[object, Grade]] = None) -> Grade:
+        best: Grade = (sym.grade, sym.chain)
+        for ref in sym.refs:
+            if best[0] == HIGH:
+                break
+            grade = self._ref_grade(ref, env)
+            if grade[0] > best[0]:
+                best = (grade[0], (sym.chain + grade[1])[:MAX_CHAIN])
+        return best
+
+    def _ref_grade(self, ref, env: Optional[Dict[object, Grade]]) -> Grade:
+        if isinstance(ref, ParamRef):
+            key = ParamRef(self.program.resolve(ref.function), ref.index)
+            if env is not None and key in env:
+                return env[key]
+            return self.solution.get(key, NO_GRADE)
+        if isinstance(ref, Capped):
+            grade = self.grade(Sym(NONE, ref.refs), env)
+            return (min(grade[0], ref.limit), grade[1])
+        if isinstance(ref, CallRef):
+            return self._call_grade(ref, env)
+        canonical = self._canonical(ref)
+        if isinstance(canonical, AttrRef):
+            return self._attribute_grade(canonical)
+        if canonical.module not in self.program.modules:
+            return (LOW, ())
+        return self.solution.get(canonical, NO_GRADE)
+
+    def _attribute_grade(self, ref: AttrRef) -> Grade:
+        program = self.program
+        if ref.cls not in program.classes:
+            return (LOW, ())
+        getter = program.method(ref.cls, ref.name)
+        if getter is not None and program.functions[getter].is_property:
+            return self._summary_grade(getter, {})
+        best, known = NO_GRADE, False
+        for owner in program.mro(ref.cls):
+            if ref.name in program.attributes.get(owner, ()):
+                known = True
+                grade = self.solution.get(AttrRef(owner, ref.name), NO_GRADE)
+                if grade[0] > best[0]:
+                    best = grade
+        return best if known else (LOW, ())
+
+    def _call_grade(self, ref: CallRef, env: Optional[Dict[object, Grade]]) -> Grade:
+        program = self.program
+        args = [self.grade(sym, env) for sym in ref.args]
+        kwargs = [(name, self.grade(sym, env)) for name, sym in ref.kwargs]
+        target = program.resolve(ref.function)
+        if target in program.classes:
+            return NO_GRADE
+        if target not in program.functions:
+            member = program.split_method(target)
+            if member is not None:
+                cls, name = member
+                target = program.method(cls, name) or (program.method(cls, "forward") if name == "__call__" else None)
+                if target is None:
+                    return _strongest([self._attribute_grade(AttrRef(cls, name)), *args[1:], *(g for _, g in kwargs)])
+            else:
+                joined = _strongest([*args, *(g for _, g in kwargs)])
+                return (min(joined[0], MEDIUM), joined[1])
+        facts = program.functions[target]
+        bindings: Dict[object, Grade] = {ParamRef(target, index): grade for index, grade in enumerate(args)}
+        for name, grade in kwargs:
+            key = facts.params.index(name) if name in facts.params else name
+            bindings[ParamRef(target, key)] = grade
+        return self._summary_grade(target, bindings)
+
+    def _summary_grade(self, function: str, bindings: Dict[object, Grade]) -> Grade:
+        """The grade of ``function``'s result when its parameters have the given grades (others: solved)."""
+        key = (function, tuple(sorted((str(ref), grade[0]) for ref, grade in bindings.items())))
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
+            return self.returns.get(function, NO_GRADE)
+        self._active.append(function)
+        try:
+            result = self.grade(self.program.functions[function].returns, bindings)
+        finally:
+            self._active.pop()
+        self._memo[key] = result
+        return result
+
+
+def _strongest(grades: Iterable[Grade]) -> Grade:
+    best = NO_GRADE
+    for grade in grades:
+        if grade[0] > best[0]:
+            best = grade
+    return best
+
+
+class UseSolver:
+    """How the values carrying each mark are used, across the program."""
+
+    def __init__(self, program: Program, solver: Solver) -> None:
+        self.program = program
+        self._canonical_marks: Dict[object, object] = {}
+        self.facts: Dict[object, UseFact] = {}
+        self.called: set = set()
+        for module in program.modules.values():
+            for mark, fact in module.uses.items():
+                merged = self.facts.setdefault(self._canonical(mark), UseFact())
+                merged.level = max(merged.level, fact.level)
+                merged.via = merged.via | {self._canonical(via) for via in fact.via}
+            for call in module.calls:
+                self.called.add(program.resolve(call.function))
+        self.levels: Dict[object, int] = {}
+        self._solve()
+
+    def _canonical(self, mark):
+        canonical = self._canonical_marks.get(mark)
+        if canonical is None:
+            canonical = self._canonical_marks[mark] = self._canonicalise(mark)
+        return canonical
+
+    def _canonicalise(self, mark):
+        program = self.program
+        if isinstance(mark, ReturnUseMark):
+            return ReturnUseMark(self._function(mark.function))
+        if isinstance(mark, AttrUseMark):
+            return AttrUseMark(program.resolve(mark.cls), mark.name)
+        if isinstance(mark, ParamUseMark):
+            target = program.resolve(mark.function)
+            cls = program.classes.get(target)
+            if cls is not None:
+                if cls.is_dataclass:
+                    name = mark.index if isinstance(mark.index, str) else (
+                        cls.fields[mark.index] if mark.index < len(cls.fields) else None)
+                    return AttrUseMark(target, name) if name is not None else mark
+                init = program.method(target, "__init__")
+                if init is None:
+                    return ParamUseMark(target, mark.index)
+                index = mark.index + 1 if isinstance(mark.index, int) else mark.index
+                return self._param_mark(init, index)
+            return self._param_mark(self._function(target), mark.index)
+        return mark
+
+    def _function(self, qualname: str) -> str:
+        target = self.program.resolve(qualname)
+        member = self.program.split_method(target)
+        if target not in self.program.functions and member is not None:
+            return self.program.method(*member) or target
+        return target
+
+    def _param_mark(self, function: str, index) -> ParamUseMark:
+        facts = self.program.functions.get(function)
+        if facts is not None and isinstance(index, str) and index in facts.params:
+            index = facts.params.index(index)
+        return ParamUseMark(function, index)
+
+    def _default(self, mark) -> int:
+        """The use of a mark no file said anything about."""
+        if isinstance(mark, ParamUseMark):
+            return UNUSED if mark.function in self.program.functions else ESCAPES
+        if isinstance(mark, ReturnUseMark):
+            return UNUSED if mark.function in self.called else ESCAPES
+        return ESCAPES
+
+    def _solve(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            changed = False
+            for mark, fact in self.facts.items():
+                level = max(fact.level, *(self.level(via) for via in fact.via)) if fact.via else fact.level
+                if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
+                    level = max(level, ESCAPES)
+                if level > self.levels.get(mark, -1):
+                    self.levels[mark] = level
+                    changed = True
+            if not changed:
+                break
+
+    def level(self, mark) -> int:
+        if mark in self.levels:
+            return self.levels[mark]
+        if mark in self.facts:
+            return self.facts[mark].level
+        return self._default(mark)
+
+    def of(self, fact: UseFact) -> int:
+        return max([fact.level, *(self.level(self._canonical(via)) for via in fact.via)])
+
+
+def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
+    """Solve the program and return every candidate whose confidence is above none."""
+    program = Program.build(facts)
+    solver = Solver(program)
+    solver.solve()
+    uses = UseSolver(program, solver)
+    result: List[Finding] = []
+    for module in facts:
+        for candidate in module.candidates:
+            finding = _finding(candidate, solver, uses)
+            if finding is not None:
+                result.append(finding)
+    return result
+
+
+def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[Finding]:
+    grade, chain = solver.grade(candidate.receiver)
+    if candidate.gate is not None:
+        grade = min(grade, solver.grade(candidate.gate)[0])
+    use = uses.of(candidate.use)
+    confidence = min(grade, USE_CAP[use])
+    if confidence == NONE:
+        return None
+    return Finding(
+        code=candidate.code,
+        rule=candidate.rule,
+        message=candidate.message,
+        location=candidate.location,
+        confidence=Confidence(confidence),
+        chain=chain,
+        fix=candidate.fix,
+        source_line=candidate.source_line,
+        use=USE_LABELS[use],
+    )

@@ -1,0 +1,133 @@
+"""What the analysis knows about PyTorch, NumPy and Python: which calls create, keep or drop gradients.
+
+Names are fully qualified (``torch.zeros``), as resolved through the file's imports; tensor methods and
+attributes are bare names (``detach``) because their receiver's type is inferred, not declared.
+"""
+
+from __future__ import annotations
+
+# Tensors built from sizes or constants: no gradient unless ``requires_grad=True`` is passed.
+FACTORIES = frozenset(
+    "torch." + name
+    for name in (
+        "zeros ones empty full eye rand randn randint randperm normal poisson bernoulli multinomial "
+        "zeros_like ones_like empty_like full_like rand_like randn_like randint_like "
+        "arange range linspace logspace tensor as_tensor asarray from_numpy frombuffer empty_strided "
+        "tril_indices triu_indices scalar_tensor Tensor FloatTensor DoubleTensor HalfTensor BFloat16Tensor "
+        "LongTensor IntTensor ShortTensor ByteTensor CharTensor BoolTensor"
+    ).split()
+)
+
+# Size-like positional arguments of factories: a severed number used there is a shape, not a value.
+SIZE_ARGUMENT_FUNCTIONS = frozenset(
+    "torch." + name for name in "zeros ones empty rand randn randint randperm eye full empty_strided".split()
+)
+
+# Results that never carry a gradient, whatever the inputs.
+NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
+    "torch." + name
+    for name in (
+        "argmax argmin argsort argwhere nonzero eq ne lt le gt ge equal isclose allclose isnan isinf "
+        "isfinite isposinf isneginf isreal is_tensor is_floating_point is_complex is_nonzero numel "
+        "count_nonzero bucketize searchsorted bincount histc unique unique_consecutive logical_and logical_or "
+        "logical_not logical_xor any all result_type promote_types can_cast get_default_dtype "
+        "broadcast_shapes"
+    ).split()
+)
+
+NON_DIFFERENTIABLE_METHODS = frozenset(
+    (
+        "size dim ndimension numel nelement element_size stride storage_offset is_contiguous data_ptr "
+        "get_device argmax argmin argsort nonzero eq ne lt le gt ge isnan isinf isfinite any all equal "
+        "allclose isclose is_floating_point is_complex count_nonzero unique bincount logical_not "
+        "logical_and logical_or logical_xor is_set_to is_shared is_pinned untyped_storage"
+    ).split()
+)
+
+NON_DIFFERENTIABLE_ATTRIBUTES = frozenset(
+    (
+        "shape dtype device ndim is_cuda is_leaf requires_grad grad_fn layout names is_sparse is_quantized "
+        "is_meta itemsize nbytes grad _version output_nr is_mps is_cpu"
+    ).split()
+)
+
+_INTEGER_TENSOR_CLASSES = "LongTensor IntTensor ShortTensor ByteTensor CharTensor BoolTensor".split()
+INTEGER_DTYPES = frozenset(
+    ["torch." + name for name in "int int8 int16 int32 int64 long short uint8 uint16 uint32 uint64 bool".split()]
+    + ["torch." + name for name in _INTEGER_TENSOR_CLASSES]
+    + ["torch.cuda." + name for name in _INTEGER_TENSOR_CLASSES]
+)
+# ``t.type("torch.LongTensor")`` names the type in a string.
+INTEGER_DTYPE_STRINGS = frozenset(name for name in INTEGER_DTYPES if name.endswith("Tensor"))
+INTEGER_CAST_METHODS = frozenset("long int short byte char bool".split())
+
+# Shape-like arguments of tensor methods.
+SHAPE_METHODS = frozenset(
+    "view reshape expand repeat narrow select permute transpose movedim unsqueeze squeeze flatten unflatten "
+    "roll tile index_select gather scatter chunk split tensor_split unfold new_zeros new_ones new_empty".split()
+)
+
+# Grad-mode contexts and decorators.
+GRAD_DISABLING = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.no_grad",
+        "torch.autograd.inference_mode",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+GRAD_SWITCH = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
+                         "torch.autograd.grad_mode.set_grad_enabled"})
+GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
+
+PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+
+# Annotations that say "this is a tensor".
+TENSOR_TYPES = frozenset(
+    {
+        "torch.Tensor",
+        "torch.FloatTensor",
+        "torch.DoubleTensor",
+        "torch.nn.Parameter",
+        "torch.nn.parameter.Parameter",
+        "Tensor",
+    }
+)
+
+# ``torch.nn`` modules without parameters: calling one is a pure function of its input.
+PARAMETER_FREE_MODULES = frozenset(
+    "torch.nn." + name
+    for name in (
+        "ReLU ReLU6 LeakyReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Softmax LogSoftmax Softplus Softsign "
+        "Hardtanh Hardsigmoid Hardswish Tanhshrink Threshold Dropout Dropout1d Dropout2d Dropout3d AlphaDropout "
+        "Identity Flatten Unflatten MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d "
+        "AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d "
+        "AdaptiveMaxPool3d Upsample PixelShuffle PixelUnshuffle MSELoss L1Loss CrossEntropyLoss NLLLoss "
+        "BCELoss BCEWithLogitsLoss SmoothL1Loss HuberLoss KLDivLoss CosineSimilarity PairwiseDistance"
+    ).split()
+)
+
+NUMPY_MODULES = ("numpy", "scipy")
+MATH_MODULES = ("math", "cmath")
+PYTHON_SCALARS = frozenset({"float", "int", "complex"})
+
+# Consumers for which a severed value is only looked at, never computed with.
+BENIGN_FUNCTIONS = frozenset(
+    {
+        "print", "repr", "str", "format", "len", "isinstance", "issubclass", "hasattr", "id", "type", "hash",
+        "range", "round", "bool", "sorted", "enumerate",
+        "warnings.warn", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "torch.save",
+        "json.dump", "json.dumps", "pickle.dump", "pickle.dumps",
+    }
+)
+BENIGN_METHODS = frozenset(
+    (
+        "debug info warning warn error critical exception log write writelines add_scalar add_scalars "
+        "add_histogram add_image add_images add_figure add_text set_postfix set_postfix_str set_description "
+        "savefig imsave imwrite dump dumps format join"
+    ).split()
+)
+# Methods that put their arguments into the receiver (a list, dict or set).
+CONTAINER_STORES = frozenset("append extend insert add update setdefault appendleft extendleft".split())

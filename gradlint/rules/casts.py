@@ -1,0 +1,158 @@
+"""Casts that drop the gradient: integer and bool dtypes, ``requires_grad`` switched off."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.values import COMPUTATION
+from gradlint.rules.base import Invalid, Rule, Valid
+
+
+class IntegerCast(Rule):
+    """A cast to an integer or bool dtype of a value that carries a gradient.
+
+    What it does:
+        Reports `.long()`, `.int()`, `.short()`, `.byte()`, `.char()`, `.bool()`, `.to(torch.int64)`,
+        `.to(dtype=torch.long)` and `.type(torch.LongTensor)` on a tensor computed from differentiable inputs
+        when the result goes on into computation, is returned, or is stored.
+
+    Why it cuts gradients:
+        Integer and bool tensors cannot require grad: the cast returns a tensor with no autograd history, and
+        arithmetic on it afterwards is a constant to autograd (a rounded value also has a zero derivative).
+
+    When it is fine:
+        Indices for lookups and gathers, masks, counts and shapes (reported at low confidence, hidden by
+        default): the gradient there is meant to go through the looked-up values, not the index.
+    """
+
+    code = "GL070"
+    name = "integer-cast"
+    tokens = ("long", "int", "short", "byte", "char", "bool", ".to(", ".type(")
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def scaled(offset: torch.Tensor, pixel_size: torch.Tensor) -> torch.Tensor:
+    pixels = (offset / pixel_size).long()
+    return pixels * pixel_size
+""",
+            line=4,
+            column=14,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    index = torch.round(h).long()
+    return table[index] * h
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        method = site.tensor_method
+        if method is None:
+            return None
+        if method not in api.INTEGER_CAST_METHODS and not _is_integer_conversion(site, ctx):
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=site.receiver.sym,
+            subject=site.node.func.value,
+            message=f"`.{method}(...)` casts `{{subject}}` to an integer dtype: its gradient stops here",
+            fix="keep a floating dtype for values that need a gradient; cast only indices",
+        )
+
+
+def _is_integer_conversion(site, ctx) -> bool:
+    if site.method not in ("to", "type"):
+        return False
+    for arg in site.node.args:
+        if arg.keyword is not None and arg.keyword.value != "dtype":
+            continue
+        value = arg.value
+        if getattr(value, "evaluated_value", None) in api.INTEGER_DTYPE_STRINGS:
+            return True
+        if ctx.qualname(value) in api.INTEGER_DTYPES:
+            return True
+    return False
+
+
+class RequiresGradOff(Rule):
+    """`requires_grad_(False)` or `requires_grad = False` on a computed value.
+
+    What it does:
+        Reports `t.requires_grad_(False)` and `t.requires_grad = False` where `t` is computed from
+        differentiable inputs (not a leaf such as a parameter).
+
+    Why it cuts gradients:
+        Switching `requires_grad` off is only allowed on leaf tensors; on a computed tensor PyTorch raises, and
+        code that gets around it (by detaching first) silently cuts the gradient of everything upstream.
+
+    When it is fine:
+        Freezing parameters (leaves) for fine-tuning: `for p in model.parameters(): p.requires_grad_(False)`.
+    """
+
+    code = "GL071"
+    name = "requires-grad-off"
+    tokens = ("requires_grad",)
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def beam_direction(angles: torch.Tensor) -> torch.Tensor:
+    direction = torch.stack([torch.cos(angles), torch.sin(angles)])
+    direction.requires_grad_(False)
+    return direction
+""",
+            line=5,
+            column=5,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def freeze(model: torch.nn.Module) -> None:
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        if site.tensor_method != "requires_grad_" or not site.node.args:
+            return None
+        if not _is_false(site.node.args[0].value) or not site.receiver.derived:
+            return None
+        return self._report(site.node, site.node.func.value, site.receiver, ctx)
+
+    def on_store(self, target, owner, value, source, ctx):
+        if not isinstance(target, cst.Attribute) or target.attr.value != "requires_grad":
+            return None
+        if not _is_false(source) or not owner.derived:
+            return None
+        return self._report(target, target.value, owner, ctx)
+
+    def _report(self, node, subject, value, ctx):
+        return ctx.report(
+            self,
+            node,
+            receiver=value.sym,
+            subject=subject,
+            message="switching off `requires_grad` on the computed value `{subject}` cuts its gradient",
+            fix="leave `requires_grad` alone on computed values; freeze parameters (leaves) instead",
+            use=COMPUTATION,
+        )
+
+
+def _is_false(node) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"

@@ -1,0 +1,274 @@
+"""Python numbers from tensors: ``.item()``, ``.tolist()``, ``float()``/``int()``/``complex()``, ``math.*``."""
+
+from __future__ import annotations
+
+from gradlint.analysis import torch_api as api
+from gradlint.rules.base import Invalid, Rule, Valid
+
+
+class ItemOnDifferentiable(Rule):
+    """`.item()` on a value that carries a gradient.
+
+    What it does:
+        Reports `.item()` on a tensor computed from differentiable inputs when the Python number it returns
+        goes back into computation, is returned, or is stored.
+
+    Why it cuts gradients:
+        `.item()` copies a one-element tensor into a Python `float` or `int`. Python numbers have no autograd
+        history: whatever is computed from the number is a constant, so the parameters behind the tensor get
+        no gradient along this path. Unlike `float(t)`, `.item()` does not even warn. On a GPU it also
+        synchronises the device.
+
+    When it is fine:
+        Logging, printing, progress bars, early-stopping checks and other uses that only look at the value
+        (reported at low confidence, hidden by default).
+    """
+
+    code = "GL010"
+    name = "item-on-differentiable"
+    tokens = ("item",)
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    volume = torch.dot(a, torch.cross(b, c, dim=0))
+    return torch.cross(b, c, dim=0) / volume.item()
+""",
+            line=5,
+            column=39,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    volume = torch.dot(a, torch.cross(b, c, dim=0))
+    return torch.cross(b, c, dim=0) / volume
+"""
+        ),
+        Valid(
+            """\
+import logging
+import torch
+
+def train_step(model: torch.nn.Module, x: torch.Tensor, history: list) -> torch.Tensor:
+    loss = model(x).square().mean()
+    logging.info("loss %.4f", loss.item())
+    history.append(loss.item())
+    return loss
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        if site.tensor_method != "item":
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=site.receiver.sym,
+            subject=site.node.func.value,
+            message="`.item()` turns `{subject}` into a Python number: its gradient stops here",
+            fix="keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)",
+        )
+
+
+class TolistOnDifferentiable(Rule):
+    """`.tolist()` on a value that carries a gradient.
+
+    What it does:
+        Reports `.tolist()` on a tensor computed from differentiable inputs when the list goes back into
+        computation, is returned, or is stored.
+
+    Why it cuts gradients:
+        `.tolist()` copies the tensor into nested Python lists of numbers, which have no autograd history.
+        Rebuilding a tensor from the list (`torch.tensor(values)`) gives a constant: the parameters behind the
+        original tensor receive no gradient through it.
+
+    When it is fine:
+        Serialising results, logging, and building plots or reports (reported at low confidence, hidden by
+        default).
+    """
+
+    code = "GL011"
+    name = "tolist-on-differentiable"
+    tokens = ("tolist",)
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def centre(positions: torch.Tensor) -> torch.Tensor:
+    x, y = positions.mean(dim=0).tolist()
+    return torch.stack([positions[:, 0] - x, positions[:, 1] - y])
+""",
+            line=4,
+            column=12,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import json
+import torch
+
+def save(positions: torch.Tensor, path: str) -> None:
+    with open(path, "w") as handle:
+        json.dump(positions.mean(dim=0).tolist(), handle)
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        if site.tensor_method != "tolist":
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=site.receiver.sym,
+            subject=site.node.func.value,
+            message="`.tolist()` turns `{subject}` into Python numbers: its gradient stops here",
+            fix="keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`",
+        )
+
+
+class PythonScalarOfTensor(Rule):
+    """`float()`, `int()` or `complex()` of a value that carries a gradient.
+
+    What it does:
+        Reports `float(t)`, `int(t)` and `complex(t)` where `t` is computed from differentiable inputs and
+        the number goes back into computation, is returned, or is stored.
+
+    Why it cuts gradients:
+        The conversion calls `Tensor.__float__` (or `__int__`, `__complex__`), which returns a plain Python
+        number with no autograd history. A value computed from it is a constant to autograd. PyTorch warns
+        about this only in some cases; the gradient is lost silently in the rest.
+
+    When it is fine:
+        `int(n)` of a count or size used for a shape, a `range` or an index, and numbers only logged or
+        printed (reported at low confidence, hidden by default).
+    """
+
+    code = "GL012"
+    name = "python-scalar-of-tensor"
+    tokens = ("float(", "int(", "complex(")
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
+    return 2 * torch.pi / torch.as_tensor(float(wavelength))
+""",
+            line=4,
+            column=43,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
+    return 2 * torch.pi / wavelength
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
+    width = int(border)
+    return torch.nn.functional.pad(image, (width, width))
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=site.args[0].sym,
+            subject=site.node.args[0].value,
+            message=f"`{site.callee}()` turns `{{subject}}` into a Python number: its gradient stops here",
+            fix="keep the tensor: use `{subject}` directly, or `.to(dtype)` to change its type",
+        )
+
+
+class MathOnTensor(Rule):
+    """A `math` or `cmath` function applied to a value that carries a gradient.
+
+    What it does:
+        Reports calls such as `math.cos(t)`, `math.radians(t)` or `math.sqrt(t)` where `t` is computed from
+        differentiable inputs.
+
+    Why it cuts gradients:
+        The `math` module works on Python floats: it silently converts the tensor with `Tensor.__float__` and
+        returns a float with no autograd history. The code looks right and runs, but the parameters behind
+        `t` get no gradient through the call.
+
+    When it is fine:
+        `math` on plain Python numbers (configuration values, constants). For tensors, `torch` has the same
+        functions (`torch.cos`, `torch.deg2rad`, `torch.sqrt`).
+    """
+
+    code = "GL013"
+    name = "math-on-tensor"
+    tokens = ("math",)
+    INVALID = [
+        Invalid(
+            """\
+import math
+import torch
+
+def polarization(two_theta: torch.Tensor) -> torch.Tensor:
+    cos2 = math.cos(two_theta) ** 2
+    return 0.5 * (1 + cos2) * torch.ones_like(two_theta)
+""",
+            line=5,
+            column=12,
+        ),
+        Invalid(
+            """\
+import math
+import torch
+
+def cell_angle(alpha: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return b * math.cos(math.radians(alpha))
+""",
+            line=5,
+            column=25,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import math
+import torch
+
+def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
+    psi = math.radians(90.0) * kahn
+    return 0.5 * (1 + torch.cos(two_theta) ** 2 - psi * torch.sin(two_theta))
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=site.args[0].sym,
+            subject=site.node.args[0].value,
+            message=f"`{site.callee}()` converts `{{subject}}` to a Python float: its gradient stops here",
+            fix=f"use `torch.{site.callee.split('.', 1)[1]}` on the tensor"
+            if site.callee.split(".", 1)[1] not in ("radians", "degrees")
+            else "use `torch.deg2rad` / `torch.rad2deg`, or multiply by `torch.pi / 180`",
+        )
