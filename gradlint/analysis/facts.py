@@ -33,6 +33,7 @@ class Candidate:
     receiver: Sym
     use: UseFact
     gate: Optional[Sym] = None  # when set, the finding is at most as confident as this grade
+    escape_cap: int = 2  # the most confidence when the value escapes to code we cannot see
     source_line: str = ""
 
 

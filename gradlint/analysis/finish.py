@@ -66,6 +66,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 receiver=converter.sym(receiver),
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
+                escape_cap=int(candidate.rule.escape_confidence),
                 source_line=converter.line(span.line),
             )
         )

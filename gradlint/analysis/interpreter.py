@@ -11,6 +11,7 @@ the whole-program solve needs to decide their confidence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -45,6 +46,10 @@ from gradlint.analysis.values import (
 )
 
 MAX_CHAIN = 8
+# Functions named like questions answer with a bool.
+_PREDICATE = re.compile(r"_*(is|has)_")
+# Return annotations that promise a value with no gradient.
+_PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 _LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
 _CONTAINER_CONSTRUCTORS = frozenset(
@@ -166,8 +171,15 @@ class Context:
         return self._interpreter.analyzer.precut(value)
 
     def condition(self, test: cst.BaseExpression) -> Sym:
-        """The strongest grade a branch condition depends on, looking through comparisons and predicates."""
-        return strongest(self.precut(self.value(node)) for node in _condition_operands(test, self))
+        """The strongest grade a branch condition depends on, looking through comparisons and predicates.
+
+        A bare truth test (``if x:``, ``if not self.items:``) is mostly a check for None or emptiness, so it
+        counts for little.
+        """
+        return strongest(
+            self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
+            for node, compared in _condition_operands(test, self, compared=False)
+        )
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)
@@ -198,26 +210,28 @@ class Context:
         return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
 
 
-def _condition_operands(test: cst.BaseExpression, ctx: Context) -> Iterator[cst.BaseExpression]:
-    """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...)."""
+def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
+                        ) -> Iterator[Tuple[cst.BaseExpression, bool]]:
+    """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...),
+    each with whether its value is compared or tested by a predicate rather than only for truth."""
     if isinstance(test, cst.BooleanOperation):
-        yield from _condition_operands(test.left, ctx)
-        yield from _condition_operands(test.right, ctx)
+        yield from _condition_operands(test.left, ctx, compared)
+        yield from _condition_operands(test.right, ctx, compared)
     elif isinstance(test, cst.UnaryOperation):
-        yield from _condition_operands(test.expression, ctx)
+        yield from _condition_operands(test.expression, ctx, compared)
     elif isinstance(test, cst.Comparison):
         if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in test.comparisons):
             return
-        yield from _condition_operands(test.left, ctx)
+        yield from _condition_operands(test.left, ctx, True)
         for target in test.comparisons:
-            yield from _condition_operands(target.comparator, ctx)
+            yield from _condition_operands(target.comparator, ctx, True)
     elif isinstance(test, cst.Call) and _is_predicate_call(test, ctx):
         if isinstance(test.func, cst.Attribute) and ctx.qualname(test.func) is None:
-            yield from _condition_operands(test.func.value, ctx)
+            yield from _condition_operands(test.func.value, ctx, True)
         for arg in test.args:
-            yield from _condition_operands(arg.value, ctx)
+            yield from _condition_operands(arg.value, ctx, True)
     else:
-        yield test
+        yield test, compared
 
 
 def _is_predicate_call(node: cst.Call, ctx: Context) -> bool:
@@ -469,7 +483,9 @@ class FunctionInterpreter:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
         self.run_block(node.body.body)
-        returns = strongest(self.returns)
+        plain = node.returns is not None and isinstance(node.returns.annotation, cst.Name) and (
+            node.returns.annotation.value in _PLAIN_RETURNS)
+        returns = CONSTANT if plain else strongest(self.returns)
         cls_info = self.analyzer.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(tuple(names), returns, is_property)
@@ -565,7 +581,7 @@ class FunctionInterpreter:
             self.eval(small.value)
         elif isinstance(small, cst.Return):
             if small.value is not None:
-                self.return_value(self.eval(small.value))
+                self.return_value(self.eval(small.value), small.value)
         elif isinstance(small, cst.Assert):
             self.use(self.eval(small.test), BENIGN)
             if small.msg is not None:
@@ -576,8 +592,8 @@ class FunctionInterpreter:
         elif isinstance(small, cst.Del):
             return
 
-    def return_value(self, value: Value) -> None:
-        value = self._cut_in_region(value)
+    def return_value(self, value: Value, source: cst.CSTNode) -> None:
+        value = self._cut_in_region(value, source)
         self.returns.append(value.sym)
         self.effects.append(value.sym)
         self.flow(value, ReturnUseMark(self.info.qualname))
@@ -732,9 +748,13 @@ class FunctionInterpreter:
         chain = (node,) + value.sym.chain[: MAX_CHAIN - 1]
         return value.with_sym(Sym(value.sym.grade, value.sym.refs, chain))
 
-    def _cut_in_region(self, value: Value) -> Value:
-        """Inside a no-grad region, a differentiable value that leaves the region is cut."""
-        if self.region is None or value.is_constant():
+    def _cut_in_region(self, value: Value, source: cst.CSTNode) -> Value:
+        """Inside a no-grad region, a differentiable value computed there is cut where it is bound or returned.
+
+        Names and attributes were computed elsewhere, and in-place updates (``w -= ...``, ``w.add_(...)``)
+        keep the tensor they update: none of these is cut.
+        """
+        if self.region is None or value.is_constant() or not _computes(source):
             return value
         candidate = self.analyzer.candidates[self.region.index]
         candidate.receiver = strongest((candidate.receiver, value.sym))
@@ -742,7 +762,7 @@ class FunctionInterpreter:
 
     def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode) -> None:
         if isinstance(target, cst.Name):
-            value = self._cut_in_region(self._step(value, source))
+            value = self._cut_in_region(self._step(value, source), source)
             if not value.is_constant():
                 self.effects.append(value.sym)
             self.env[target.value] = value
@@ -770,7 +790,7 @@ class FunctionInterpreter:
             if _is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
-        value = self._cut_in_region(self._step(value, source))
+        value = self._cut_in_region(self._step(value, source), source)
         if not value.is_constant():
             self.effects.append(value.sym)
         if owner.cls is not None:
@@ -938,7 +958,9 @@ class FunctionInterpreter:
             return CONSTANT_VALUE
         if base.cls is not None and not base.module_instance:
             return self._instance_attribute(base.cls, name, node)
-        return Value(base.sym, base.marks, derived=base.derived)
+        if name in api.TENSOR_ATTRIBUTES or (base.module_instance and _is_parameter_name(name)):
+            return Value(base.sym, base.marks, derived=base.derived)
+        return Value(cap(base.sym, LOW), base.marks, derived=base.derived)
 
     def _instance_attribute(self, cls: str, name: str, node: cst.CSTNode) -> Value:
         info = self.analyzer.classes.get(cls)
@@ -1010,9 +1032,9 @@ class FunctionInterpreter:
 
     def eval_Yield(self, node: cst.Yield) -> Value:
         if isinstance(node.value, cst.BaseExpression):
-            self.return_value(self.eval(node.value))
+            self.return_value(self.eval(node.value), node.value)
         elif isinstance(node.value, cst.From):
-            self.return_value(self.eval(node.value.item))
+            self.return_value(self.eval(node.value.item), node.value.item)
         return CONSTANT_VALUE
 
     def eval_StarredElement(self, node: cst.StarredElement) -> Value:
@@ -1090,6 +1112,11 @@ class FunctionInterpreter:
         return result
 
     def call_result(self, site: CallSite) -> Value:
+        name = (site.callee or site.method or "").rpartition(".")[2]
+        if _PREDICATE.match(name):
+            for value in self._all_args(site):
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
         if site.callee is not None:
             return self.call_function(site, site.callee)
         if site.method is not None:
@@ -1102,6 +1129,8 @@ class FunctionInterpreter:
     def call_function(self, site: CallSite, callee: str) -> Value:
         root = _root(callee)
         args = self._all_args(site)
+        if callee in self.analyzer.function_by_qualname or callee in self.analyzer.classes:
+            return self.call_program(site, callee, site.args)  # defined here, even when this file is in torch
         if root == "torch":
             return self.call_torch(site, callee)
         if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
@@ -1212,10 +1241,10 @@ class FunctionInterpreter:
             return CONSTANT_VALUE
         if method in api.INTEGER_CAST_METHODS or self._integer_cast(site):
             return Value(CONSTANT, receiver.marks, derived=True, integer=True)
-        if method in api.SHAPE_METHODS:
+        if method in api.VIEW_METHODS or method in api.SHAPE_METHODS:
             for value in args:
                 self.use(value, BENIGN)
-            return Value(receiver.sym, receiver.marks, derived=True)
+            return Value(receiver.sym, receiver.marks, derived=receiver.derived or method in api.SHAPE_METHODS)
         if method == "requires_grad_":
             first = site.node.args[0].value if site.node.args else None
             turned_on = Sym(HIGH, chain=(site.node,)) if first is None or _is_true(first) else CONSTANT
@@ -1282,6 +1311,21 @@ _TYPING_NAMES = frozenset(
     "ClassVar Final Annotated int float str bool bytes complex None list dict tuple set frozenset object type".split()
 ) | frozenset("typing." + name for name in "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator "
               "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split())
+
+
+def _is_parameter_name(name: str) -> bool:
+    """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
+    return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
+
+
+def _computes(node: cst.CSTNode) -> bool:
+    """Whether evaluating ``node`` computes a new value (as opposed to naming one or updating one in place)."""
+    if isinstance(node, (cst.Name, cst.Attribute, cst.AugAssign)):
+        return False
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        method = node.func.attr.value
+        return not (method.endswith("_") and not method.startswith("_"))
+    return True
 
 
 def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:

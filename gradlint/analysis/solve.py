@@ -422,7 +422,7 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
     if candidate.gate is not None:
         grade = min(grade, solver.grade(candidate.gate)[0])
     use = uses.of(candidate.use)
-    confidence = min(grade, USE_CAP[use])
+    confidence = min(grade, candidate.escape_cap if use == ESCAPES else USE_CAP[use])
     if confidence == NONE:
         return None
     return Finding(

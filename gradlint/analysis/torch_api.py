@@ -61,11 +61,19 @@ INTEGER_DTYPES = frozenset(
 INTEGER_DTYPE_STRINGS = frozenset(name for name in INTEGER_DTYPES if name.endswith("Tensor"))
 INTEGER_CAST_METHODS = frozenset("long int short byte char bool".split())
 
-# Shape-like arguments of tensor methods.
-SHAPE_METHODS = frozenset(
-    "view reshape expand repeat narrow select permute transpose movedim unsqueeze squeeze flatten unflatten "
-    "roll tile index_select gather scatter chunk split tensor_split unfold new_zeros new_ones new_empty".split()
+# Views and conversions: the result is the receiver's values in another shape, dtype or device, and the
+# arguments are shapes, dimensions, dtypes or a tensor whose shape or dtype is copied.
+VIEW_METHODS = frozenset(
+    "view view_as reshape reshape_as expand expand_as broadcast_to permute transpose t movedim unsqueeze squeeze "
+    "flatten unflatten to type type_as float double half bfloat16 contiguous cpu cuda".split()
 )
+# Methods whose arguments are shapes, dimensions or indices, though the result is a new computation.
+SHAPE_METHODS = frozenset(
+    "repeat narrow select roll tile index_select gather chunk split tensor_split unfold".split()
+)
+# Attributes of a tensor that are tensors carrying its gradient; any other attribute of a value that is not an
+# instance of a known class is something we cannot see.
+TENSOR_ATTRIBUTES = frozenset("T mT H mH real imag".split())
 
 # Grad-mode contexts and decorators.
 GRAD_DISABLING = frozenset(

@@ -45,6 +45,9 @@ class Rule:
     name: ClassVar[str]
     # Substrings of which at least one must occur in a file for this rule to be able to report there.
     tokens: ClassVar[tuple[str, ...]] = ()
+    # The most a finding can be trusted when its cut value escapes to code we cannot see (returned to unknown
+    # callers, stored, passed on).
+    escape_confidence: ClassVar[Confidence] = Confidence.MEDIUM
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, Valid
 
 
@@ -26,6 +27,7 @@ class NoGradRegion(Rule):
     code = "GL060"
     name = "no-grad-region"
     tokens = ("no_grad", "inference_mode", "set_grad_enabled")
+    escape_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\
@@ -91,6 +93,7 @@ class NoGradFunction(Rule):
     code = "GL061"
     name = "no-grad-function"
     tokens = ("no_grad", "inference_mode")
+    escape_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\
