@@ -199,9 +199,10 @@ class Context:
         """Report a candidate of ``rule`` at ``node``; the later uses of its value decide its confidence
         unless ``use`` is given.
 
-        Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant.
+        Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant
+        or grad mode is off here (the region itself is the finding: nothing in it is differentiable).
         """
-        if receiver.is_constant():
+        if receiver.is_constant() or not self._interpreter.grad_enabled:
             return None
         return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
 
@@ -619,11 +620,10 @@ class FunctionInterpreter:
         return self.effects[start:]
 
     def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Sym], orelse: List[Sym]) -> None:
+        """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``)."""
         if not self.analyzer.branch_rules:
             return
-        work = strongest(body) if not any(not s.is_constant() for s in orelse) else strongest(orelse)
-        if any(not s.is_constant() for s in body) and any(not s.is_constant() for s in orelse):
-            work = cap(strongest(body + orelse), LOW)  # both branches compute: a piecewise definition
+        work = _skipped_work(strongest(body), strongest(orelse))
         for rule in self.analyzer.branch_rules:
             rule.on_branch(node, test, work, self.ctx)
 
@@ -1311,6 +1311,24 @@ _TYPING_NAMES = frozenset(
     "ClassVar Final Annotated int float str bool bytes complex None list dict tuple set frozenset object type".split()
 ) | frozenset("typing." + name for name in "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator "
               "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split())
+
+
+def _skipped_work(body: Sym, orelse: Sym) -> Sym:
+    """The grade of the work one side of a branch does and the other skips.
+
+    When only one side computes, that side's work. When both do and one depends on strictly more than the
+    other (``a + k * b if k != 0 else a``), the extra dependencies: that term is dropped with its gradient.
+    Otherwise both sides compute the same kind of thing differently (a piecewise definition): low.
+    """
+    if orelse.is_constant():
+        return body
+    if body.is_constant():
+        return orelse
+    if orelse.refs < body.refs:
+        return Sym(NONE, body.refs - orelse.refs)
+    if body.refs < orelse.refs:
+        return Sym(NONE, orelse.refs - body.refs)
+    return cap(strongest((body, orelse)), LOW)
 
 
 def _is_parameter_name(name: str) -> bool:

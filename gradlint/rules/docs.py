@@ -1,0 +1,64 @@
+"""Rule pages, written from the rules themselves: `gradlint explain` prints one, `docs/rules.md` holds all.
+
+Regenerate the committed catalogue with ``python -m gradlint.rules.docs docs/rules.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Type
+
+from gradlint.rules import ALL_RULES, family_of
+from gradlint.rules.base import Rule
+
+_INTRODUCTION = """\
+# Rules
+
+Every rule reports an operation that cuts or zeroes gradients, and only where it sits on a differentiable
+path: the analysis follows values from their gradient sources (parameters, `requires_grad=True`, tensor-annotated
+arguments and fields) through assignments, calls, attributes and returns, and follows each cut value to where it
+is used. A cut value that only feeds logging, printing, formatting, assertions, branch conditions, shapes or
+indices is reported at low confidence, which is hidden by default (`--confidence low` shows it).
+
+Confidence: **high**, the cut value certainly carries a gradient (it comes from `requires_grad=True`, an
+`nn.Parameter` or a module with parameters) and goes on into computation; **medium**, it likely does (it comes
+from a tensor-annotated argument or field), or it escapes to code gradlint cannot see; **low**, gradlint cannot
+tell, or the value is only looked at.
+
+gradlint reports; it never rewrites your code.
+"""
+
+
+def render_rule_page(rule: Type[Rule]) -> str:
+    """One rule's page in markdown, in the order What it does / Why / Example / Use instead / When it is fine."""
+    sections = rule.sections()
+    parts = [f"## {rule.code} `{rule.name}`", "", rule.summary(), "", f"Family: `{family_of(rule)}`.", ""]
+    for title in ("What it does", "Why it cuts gradients"):
+        parts += [f"### {title}", "", sections.get(title, ""), ""]
+    if rule.INVALID:
+        parts += ["### Example", "", "```python", rule.INVALID[0].code.rstrip(), "```", ""]
+    if rule.VALID:
+        parts += ["### Use instead", "", "```python", rule.VALID[0].code.rstrip(), "```", ""]
+    parts += ["### When it is fine", "", sections.get("When it is fine", ""), ""]
+    return "\n".join(parts)
+
+
+def render_catalogue() -> str:
+    index = ["| Code | Name | Summary |", "| --- | --- | --- |"]
+    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} |" for rule in ALL_RULES]
+    pages = [render_rule_page(rule) for rule in ALL_RULES]
+    return "\n".join([_INTRODUCTION, *index, "", *pages]).rstrip("\n") + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render_catalogue()
+    if argv:
+        Path(argv[0]).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,25 @@
+"""docs/rules.md is generated from the rules: it must match them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gradlint.rules import ALL_RULES
+from gradlint.rules.docs import render_catalogue, render_rule_page
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+
+
+def test_committed_catalogue_is_current():
+    assert DOC.read_text(encoding="utf-8") == render_catalogue(), (
+        "docs/rules.md is stale: run `python -m gradlint.rules.docs docs/rules.md`")
+
+
+def test_rule_page_has_every_section_and_the_examples():
+    rule = ALL_RULES[0]
+    page = render_rule_page(rule)
+    headings = [line for line in page.splitlines() if line.startswith("#")]
+    assert headings == [f"## {rule.code} `{rule.name}`", "### What it does", "### Why it cuts gradients",
+                        "### Example", "### Use instead", "### When it is fine"]
+    assert rule.INVALID[0].code.rstrip() in page
+    assert rule.VALID[0].code.rstrip() in page
