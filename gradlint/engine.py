@@ -14,6 +14,7 @@ file is still checked.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import functools
 import io
@@ -34,8 +35,6 @@ PARSE_ERROR_CODE = "GL000"
 PARSE_ERROR_RULE = "unparsable-file"
 # Below this many files to analyse, a process pool costs more than it saves.
 POOL_THRESHOLD = 16
-# Words whose absence proves that a file has no candidate and contributes nothing to other files' analysis.
-GRADIENT_WORDS = ("torch", "Tensor", "grad", "Parameter", "from .", "import .")
 
 
 @dataclass(frozen=True)
@@ -207,9 +206,7 @@ def _prefilter() -> re.Pattern:
     if _PREFILTER is None:
         from gradlint.rules import ALL_RULES
 
-        words = set(GRADIENT_WORDS)
-        for rule in ALL_RULES:
-            words.update(rule.tokens)
+        words = {token for rule in ALL_RULES for token in rule.tokens}
         _PREFILTER = re.compile("|".join(re.escape(word) for word in sorted(words)))
     return _PREFILTER
 
@@ -221,8 +218,10 @@ def analyse(data: bytes, path: str, module: str) -> FileResult:
     except (SyntaxError, UnicodeDecodeError, LookupError) as error:
         return FileResult(error=_error_finding(path, f"cannot decode the file: {error}"))
     directives = suppressions.parse(text)
-    if directives.skip_file or not _prefilter().search(text):
+    if directives.skip_file:
         return FileResult(directives=directives)
+    if not _prefilter().search(text):
+        return FileResult(error=_syntax_error(text, path), directives=directives)
     import libcst
 
     from gradlint.analysis.finish import finish
@@ -246,6 +245,18 @@ def analyse(data: bytes, path: str, module: str) -> FileResult:
         return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
                           directives=directives)
     return FileResult(facts=finish(analyzer, text), directives=directives)
+
+
+def _syntax_error(text: str, path: str) -> Optional[Finding]:
+    """For a file the prefilter keeps from libcst: the compiler's cheaper syntax check."""
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        line, column = error.lineno or 1, error.offset or 1
+        return _error_finding(path, f"cannot parse the file: {error.msg}", line, column, text)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return _error_finding(path, f"cannot parse the file: {error}")
+    return None
 
 
 def _decode(data: bytes) -> str:

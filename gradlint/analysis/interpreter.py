@@ -594,7 +594,7 @@ class FunctionInterpreter:
             return
 
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
-        value = self._cut_in_region(value, source)
+        value = self._cut_in_region(self._step(value, source), source)
         self.returns.append(value.sym)
         self.effects.append(value.sym)
         self.flow(value, ReturnUseMark(self.info.qualname))
@@ -724,7 +724,7 @@ class FunctionInterpreter:
                     grade, cls = self._annotation(small.annotation.annotation)
                     if cls is not None:
                         info.attribute_classes[name] = cls
-                    own = Sym(grade, chain=(small.annotation.annotation,)) if grade else CONSTANT
+                    own = Sym(grade, chain=(small,)) if grade else CONSTANT
                     default = self.eval(small.value) if small.value is not None else CONSTANT_VALUE
                     self.analyzer.equation(AttrRef(qualname, name), strongest((own, default.sym)))
                 elif isinstance(small, cst.Assign):
@@ -743,7 +743,8 @@ class FunctionInterpreter:
 
     # ------------------------------------------------------------------------------------------ binding
     def _step(self, value: Value, node: cst.CSTNode) -> Value:
-        if value.is_constant():
+        """``value`` with ``node`` (where it was bound or returned) as the newest step of its chain."""
+        if value.is_constant() or (value.sym.chain and value.sym.chain[0] is node):
             return value
         chain = (node,) + value.sym.chain[: MAX_CHAIN - 1]
         return value.with_sym(Sym(value.sym.grade, value.sym.refs, chain))

@@ -1,0 +1,89 @@
+"""Reporters: findings in, text out, one module per output format.
+
+Every format module has ``render(findings, context) -> str``; ``render`` here picks one by name.
+Finding paths are already relative to the project root (``context.root``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from gradlint.engine import PARSE_ERROR_CODE
+from gradlint.findings import Finding, Step
+from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
+
+if TYPE_CHECKING:
+    from gradlint.rules.base import Rule
+
+FORMATS = ("text", "json", "github", "sarif")
+PROJECT_URL = "https://github.com/gradlint/gradlint"
+RULES_DOC_URL = f"{PROJECT_URL}/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    root: Path = Path(".")
+    files_checked: int = 0
+    show_source: bool = False
+    statistics: bool = False
+    color: bool = False
+    rules: Sequence[type[Rule]] = field(default=())  # the catalogue, for formats that describe every rule
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    code: str
+    rule: str
+    count: int
+
+
+def render(format_name: str, findings: Sequence[Finding], context: ReportContext) -> str:
+    if format_name not in FORMATS:
+        raise ValueError(f"unknown report format {format_name!r}")
+    module = importlib.import_module(f"gradlint.report.{format_name}")
+    return module.render(findings, context)
+
+
+def severity(finding: Finding) -> str:
+    """``error`` for a file that could not be checked, ``note`` for an unused suppression, else ``warning``."""
+    if finding.code == PARSE_ERROR_CODE:
+        return "error"
+    if finding.code == UNUSED_SUPPRESSION_CODE:
+        return "note"
+    return "warning"
+
+
+def ranked(findings: Sequence[Finding]) -> list[Finding]:
+    """Most important first: higher confidence, then lower code, then position."""
+    return sorted(findings, key=lambda finding: (-finding.confidence, finding.code, finding.sort_key))
+
+
+def counts_by_rule(findings: Sequence[Finding]) -> list[RuleCount]:
+    """How many findings each rule has, most frequent first."""
+    counts = Counter((finding.code, finding.rule) for finding in findings)
+    return [
+        RuleCount(code, rule, count)
+        for (code, rule), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def chain_text(finding: Finding) -> str:
+    """The reasoning chain as ``cell_a ← self.cell_a (crystal.py:41) ← config.cell_a``: a step's place is
+    shown when it is known and differs from the finding's own line."""
+    return " ← ".join(_step_text(step, finding) for step in finding.chain)
+
+
+def _step_text(step: Step, finding: Finding) -> str:
+    if step.line <= 0 or (step.path in ("", finding.location.path) and step.line == finding.location.line):
+        return step.code
+    if step.path in ("", finding.location.path):
+        return f"{step.code} (line {step.line})"
+    return f"{step.code} ({step.path}:{step.line})"
+
+
+def posix(path: str) -> str:
+    return path.replace("\\", "/")

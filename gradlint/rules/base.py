@@ -14,6 +14,9 @@ from typing import ClassVar, Sequence
 from gradlint.findings import Confidence
 
 SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
+# Rules whose operations are everywhere (branches, assignments in ``__init__``) look only in files that mention
+# one of these: a file without them has no gradient source of its own.
+GRADIENT_WORDS = ("torch", "Tensor", "grad", "Parameter")
 _HEADING = re.compile(r"^(%s):\s*$" % "|".join(re.escape(title) for title in SECTION_TITLES))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gradlint.analysis.values import COMPUTATION
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
 
 class BranchOnDifferentiable(Rule):
@@ -32,7 +32,7 @@ class BranchOnDifferentiable(Rule):
 
     code = "GL100"
     name = "branch-on-differentiable"
-    tokens = ("if ", "while ", "if(")
+    tokens = GRADIENT_WORDS
     INVALID = [
         Invalid(
             """\

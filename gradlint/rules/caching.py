@@ -7,7 +7,7 @@ import libcst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import COMPUTATION
 from gradlint.findings import Confidence
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
 _MEMOISERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
 
@@ -98,7 +98,7 @@ class ModuleLevelTensorCache(Rule):
 
     code = "GL081"
     name = "module-level-tensor-cache"
-    tokens = ("[", "append", "setdefault", "update", "add")
+    tokens = GRADIENT_WORDS
     INVALID = [
         Invalid(
             """\
@@ -176,7 +176,7 @@ class DerivedTensorInInit(Rule):
 
     code = "GL082"
     name = "derived-tensor-in-init"
-    tokens = ("__init__",)
+    tokens = GRADIENT_WORDS
     INVALID = [
         Invalid(
             """\

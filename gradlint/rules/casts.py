@@ -28,7 +28,7 @@ class IntegerCast(Rule):
 
     code = "GL070"
     name = "integer-cast"
-    tokens = ("long", "int", "short", "byte", "char", "bool", ".to(", ".type(")
+    tokens = (".long(", ".int(", ".short(", ".byte(", ".char(", ".bool(", ".to(", ".type(")
     INVALID = [
         Invalid(
             """\

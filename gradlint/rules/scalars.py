@@ -26,7 +26,7 @@ class ItemOnDifferentiable(Rule):
 
     code = "GL010"
     name = "item-on-differentiable"
-    tokens = ("item",)
+    tokens = (".item(",)
     INVALID = [
         Invalid(
             """\
@@ -96,7 +96,7 @@ class TolistOnDifferentiable(Rule):
 
     code = "GL011"
     name = "tolist-on-differentiable"
-    tokens = ("tolist",)
+    tokens = (".tolist(",)
     INVALID = [
         Invalid(
             """\

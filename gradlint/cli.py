@@ -1,0 +1,255 @@
+"""The ``gradlint`` command.
+
+``gradlint [PATHS]...`` (the ``check`` subcommand, run when the first argument names no other) checks
+files; ``gradlint rules`` lists the rules and ``gradlint explain CODE`` shows one rule's page.
+
+Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error. Errors are one line
+on standard error, ``gradlint: error: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, Sequence
+
+import click
+
+from gradlint import __version__
+from gradlint.config import ConfigError, Overrides, Settings, load_settings, split_codes
+from gradlint.engine import CheckResult
+from gradlint.findings import Confidence, Finding
+from gradlint.report import FORMATS, PROJECT_URL, ReportContext, render
+
+if TYPE_CHECKING:
+    from gradlint.rules.base import Rule
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+STDIN_DISPLAY_PATH = "-"
+
+
+class CommandError(Exception):
+    """A mistake on the command line that click's own checks do not catch."""
+
+
+class DefaultCommandGroup(click.Group):
+    """A group that runs its default command when the first argument names no subcommand."""
+
+    default_command = "check"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        passthrough = {*ctx.help_option_names, "--version"}
+        if not args or (args[0] not in self.commands and args[0] not in passthrough):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradlint")
+def cli() -> None:
+    """Find where a differentiable PyTorch program cuts its gradients.
+
+    Without a subcommand, runs `check`: `gradlint src/` is `gradlint check src/`.
+    """
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (e.g. GL002,GL01).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option(
+    "--confidence",
+    type=click.Choice([level.label for level in Confidence]),
+    help="Lowest confidence to report (default: medium).",
+)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
+@click.option("--jobs", type=click.IntRange(min=0), help="Processes to use (0: one per core).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Where to keep the cache.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Settings file.")
+@click.option("--statistics", is_flag=True, help="Add a table of findings per rule.")
+@click.option("--show-source", is_flag=True, help="Show the source line, the reasoning chain and the fix.")
+@click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
+@click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+def check_command(
+    paths: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    confidence: str | None,
+    output_format: str,
+    output: Path | None,
+    exit_zero: bool,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    config_file: Path | None,
+    statistics: bool,
+    show_source: bool,
+    report_unused_ignores: bool,
+    force_exclude: bool,
+    color: bool | None,
+    stdin_filename: str | None,
+) -> int:
+    """Check PATHS (files or folders; '-' reads standard input) for operations that cut gradients."""
+    overrides = Overrides(
+        paths=paths,
+        config_file=config_file,
+        stdin_filename=stdin_filename,
+        select=split_codes(select) if select else None,
+        ignore=split_codes(ignore) if ignore else None,
+        confidence=confidence,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
+        report_unused_ignores=report_unused_ignores,
+    )
+    settings = load_settings(overrides, Path.cwd())
+    result = _check(settings, stdin_filename, force_exclude)
+    for warning in result.warnings:
+        click.echo(f"gradlint: warning: {warning}", err=True)
+    findings = result.findings
+    context = ReportContext(
+        root=settings.options.root,
+        files_checked=result.files_checked,
+        show_source=show_source,
+        statistics=statistics,
+        color=_use_color(color, output),
+        rules=_catalogue() if output_format == "sarif" else (),
+    )
+    _write_report(render(output_format, findings, context), output)
+    if output_format == "github":
+        _append_step_summary(findings)
+    return EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN
+
+
+@cli.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(output_format: str) -> int:
+    """List every rule: code, name and summary."""
+    if output_format == "json":
+        from gradlint.report.json import catalogue
+    else:
+        from gradlint.report.text import catalogue
+    _write_report(catalogue(_catalogue()), None)
+    return EXIT_CLEAN
+
+
+@cli.command("explain")
+@click.argument("code")
+def explain_command(code: str) -> int:
+    """Show the documentation page of one rule, such as GL002."""
+    from gradlint.rules import RULES_BY_CODE
+
+    rule = RULES_BY_CODE.get(code.strip().upper())
+    if rule is None:
+        raise CommandError(f"unknown rule code {code!r} (see 'gradlint rules')")
+    from gradlint.rules.docs import render_rule_page
+
+    _write_report(render_rule_page(rule).rstrip("\n") + "\n", None)
+    return EXIT_CLEAN
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit code, turning every failure into a one-line message."""
+    try:
+        arguments = list(argv) if argv is not None else None
+        return cli.main(args=arguments, prog_name="gradlint", standalone_mode=False) or EXIT_CLEAN
+    except (ConfigError, CommandError) as error:
+        return _fail(str(error))
+    except click.UsageError as error:
+        return _fail(f"{error.format_message()} (see 'gradlint --help')")
+    except click.ClickException as error:
+        return _fail(error.format_message())
+    except click.Abort:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (``gradlint | head``): stop quietly, without a second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as error:  # the promise: no traceback, whatever happens
+        return _fail(
+            f"internal error ({type(error).__name__}: {error}); "
+            f"please report it with the command line at {PROJECT_URL}/issues"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(run(argv))
+
+
+def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) -> CheckResult:
+    from gradlint import engine
+    from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
+
+    options = settings.options
+    patterns = exclusion_patterns(options.exclude, options.extend_exclude)
+
+    def excluded(path: Path) -> bool:
+        return force_exclude and is_excluded(path, root=options.root, patterns=patterns)
+
+    if not settings.paths:
+        if stdin_filename is None:
+            display_path = STDIN_DISPLAY_PATH
+        else:
+            display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
+            if excluded(Path(stdin_filename)):
+                return CheckResult()
+        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
+    paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
+    return engine.check(paths, options) if paths else CheckResult()
+
+
+def _catalogue() -> tuple[type[Rule], ...]:
+    from gradlint.rules import ALL_RULES
+
+    return ALL_RULES
+
+
+def _use_color(flag: bool | None, output: Path | None) -> bool:
+    if flag is not None:
+        return flag
+    if output is not None or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _write_report(text: str, output: Path | None) -> None:
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
+        return
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        # A terminal that cannot show some character (say, the chain's arrow): show a stand-in instead.
+        encoding = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
+    sys.stdout.flush()
+
+
+def _append_step_summary(findings: Sequence[Finding]) -> None:
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary_file:
+        return
+    from gradlint.report.github import step_summary
+
+    try:
+        with open(summary_file, "a", encoding="utf-8") as stream:
+            stream.write(step_summary(findings))
+    except OSError as error:
+        click.echo(f"gradlint: warning: cannot write the job summary {summary_file}: {error.strerror}", err=True)
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    click.echo(f"gradlint: error: {message}", err=True)
+    return code

@@ -1,0 +1,295 @@
+"""Settings from ``[tool.gradlint]`` in ``pyproject.toml``, overridden by the command line.
+
+The file is the one named with ``--config``, or else the first ``pyproject.toml`` holding a
+``[tool.gradlint]`` table found walking up from the first checked path (or the working directory), not
+looking above a folder that contains ``.git``. Its folder is the project root: finding paths are relative to
+it and the default cache lives there. Without a file the root is the working directory.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from gradlint.engine import PARSE_ERROR_CODE, CheckOptions
+from gradlint.findings import Confidence
+from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older interpreters only
+    import tomli as tomllib
+
+CONFIG_FILE_NAME = "pyproject.toml"
+DEFAULT_CACHE_DIR = ".gradlint_cache"
+STDIN_PATH = "-"
+# Codes the checker itself emits, besides the rules of the catalogue.
+BUILTIN_CODES = (PARSE_ERROR_CODE, UNUSED_SUPPRESSION_CODE)
+_SELECTOR = re.compile(r"GL[0-9]{0,3}")
+
+
+class ConfigError(Exception):
+    """A configuration or command-line mistake the user can fix."""
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """The checked ``[tool.gradlint]`` table; None: the key is absent."""
+
+    source: Path | None = None
+    paths: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    confidence: str | None = None
+    jobs: int | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says; None: not given there."""
+
+    paths: tuple[str, ...] = ()
+    config_file: Path | None = None
+    stdin_filename: str | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    confidence: str | None = None
+    jobs: int | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    report_unused_ignores: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    options: CheckOptions
+    paths: tuple[Path, ...]  # existing files and folders; empty when reading standard input
+    config_file: Path | None
+
+
+def load_settings(overrides: Overrides, cwd: Path) -> Settings:
+    _check_stdin_usage(overrides)
+    given = tuple(Path(path) for path in overrides.paths if path != STDIN_PATH)
+    _check_exist(given, cwd, origin="")
+    file_config = _load_file_config(overrides, cwd)
+    root = file_config.source.parent if file_config.source else cwd
+    select, select_origin = _choose(overrides.select, "--select", file_config.select, "select", file_config)
+    ignore, ignore_origin = _choose(overrides.ignore, "--ignore", file_config.ignore, "ignore", file_config)
+    options = CheckOptions(
+        root=root,
+        select=None if select is None else frozenset(_codes(select, select_origin)),
+        ignore=frozenset(_codes(ignore or (), ignore_origin)),
+        per_file_ignores=tuple(
+            (glob, frozenset(_codes(codes, f"per-file-ignores {glob!r} in {file_config.source}")))
+            for glob, codes in file_config.per_file_ignores or ()
+        ),
+        confidence=Confidence.from_label(_first(overrides.confidence, file_config.confidence, "medium")),
+        exclude=file_config.exclude or (),
+        extend_exclude=file_config.extend_exclude or (),
+        jobs=_first(overrides.jobs, file_config.jobs, 0),
+        cache_dir=_cache_dir(overrides, file_config, root, cwd),
+        report_unused_ignores=overrides.report_unused_ignores,
+    )
+    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source)
+
+
+def split_codes(values: Sequence[str]) -> tuple[str, ...]:
+    """``("GL001,GL002", "GL01")`` -> ``("GL001", "GL002", "GL01")``."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def known_codes() -> frozenset[str]:
+    from gradlint.rules import RULES_BY_CODE
+
+    return frozenset(RULES_BY_CODE) | frozenset(BUILTIN_CODES)
+
+
+def find_config_file(start: Path) -> tuple[Path, Mapping[str, Any]] | None:
+    """The nearest ``pyproject.toml`` with a ``[tool.gradlint]`` table at or above ``start``, with that table."""
+    folder = start.resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate_folder in (folder, *folder.parents):
+        candidate = candidate_folder / CONFIG_FILE_NAME
+        if candidate.is_file():
+            table = _gradlint_table(_read_toml(candidate))
+            if table is not None:
+                return candidate, table
+        if (candidate_folder / ".git").exists():
+            return None
+    return None
+
+
+def _load_file_config(overrides: Overrides, cwd: Path) -> FileConfig:
+    if overrides.config_file is not None:
+        source = cwd / overrides.config_file
+        table = _gradlint_table(_read_toml(source))
+        if table is None:
+            raise ConfigError(f"{source}: no [tool.gradlint] table")
+        return parse_table(table, source.resolve())
+    found = find_config_file(_search_start(overrides, cwd))
+    return parse_table(found[1], found[0]) if found else FileConfig()
+
+
+def _search_start(overrides: Overrides, cwd: Path) -> Path:
+    for path in overrides.paths:
+        if path != STDIN_PATH:
+            return cwd / path
+    if overrides.stdin_filename:
+        return (cwd / overrides.stdin_filename).parent
+    return cwd
+
+
+def _gradlint_table(document: Mapping[str, Any]) -> object | None:
+    tool = document.get("tool")
+    return tool.get("gradlint") if isinstance(tool, dict) else None
+
+
+def _read_toml(path: Path) -> Mapping[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+
+
+def parse_table(table: object, source: Path) -> FileConfig:
+    """Check the ``[tool.gradlint]`` table of ``source``: every key known, every value of the right type."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.gradlint] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            known = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"{source}: unknown key {key!r} in [tool.gradlint] (known keys: {known})")
+        attribute, convert = _KEYS[key]
+        try:
+            values[attribute] = convert(value)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{source}: [tool.gradlint] {key}: {error}") from None
+    return FileConfig(source=source, **values)
+
+
+def _string_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"expected a list of strings, got {_describe(value)}")
+    return tuple(value)
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_describe(value)}")
+    return value
+
+
+def _confidence(value: object) -> str:
+    label = _string(value)
+    Confidence.from_label(label)
+    return label
+
+
+def _jobs(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {_describe(value)}")
+    if value < 0:
+        raise ValueError(f"expected 0 (one per core) or more, got {value}")
+    return value
+
+
+def _per_file_ignores(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a table of glob = [codes], got {_describe(value)}")
+    result = []
+    for glob, codes in value.items():
+        try:
+            result.append((glob, _string_list(codes)))
+        except TypeError as error:
+            raise TypeError(f"{glob!r}: {error}") from None
+    return tuple(result)
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+_KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
+    "paths": ("paths", _string_list),
+    "exclude": ("exclude", _string_list),
+    "extend-exclude": ("extend_exclude", _string_list),
+    "select": ("select", _string_list),
+    "ignore": ("ignore", _string_list),
+    "per-file-ignores": ("per_file_ignores", _per_file_ignores),
+    "confidence": ("confidence", _confidence),
+    "jobs": ("jobs", _jobs),
+    "cache-dir": ("cache_dir", _string),
+}
+
+
+def _check_stdin_usage(overrides: Overrides) -> None:
+    if STDIN_PATH in overrides.paths:
+        if len(overrides.paths) > 1:
+            raise ConfigError("'-' (standard input) cannot be combined with other paths")
+    elif overrides.stdin_filename is not None:
+        raise ConfigError("--stdin-filename needs '-' among the paths")
+
+
+def _paths(overrides: Overrides, given: tuple[Path, ...], file_config: FileConfig, cwd: Path) -> tuple[Path, ...]:
+    if overrides.paths:
+        return given
+    if file_config.paths and file_config.source:
+        configured = tuple(file_config.source.parent / path for path in file_config.paths)
+        _check_exist(configured, cwd, origin=f" (configured in {file_config.source})")
+        return configured
+    return (Path("."),)
+
+
+def _check_exist(paths: Sequence[Path], cwd: Path, origin: str) -> None:
+    for path in paths:
+        if not (cwd / path).exists():
+            raise ConfigError(f"path does not exist: {path}{origin}")
+
+
+def _cache_dir(overrides: Overrides, file_config: FileConfig, root: Path, cwd: Path) -> Path | None:
+    if overrides.no_cache:
+        return None
+    if overrides.cache_dir is not None:
+        return cwd / overrides.cache_dir
+    return root / (file_config.cache_dir or DEFAULT_CACHE_DIR)
+
+
+def _choose(
+    command_line: tuple[str, ...] | None,
+    option: str,
+    configured: tuple[str, ...] | None,
+    key: str,
+    file_config: FileConfig,
+) -> tuple[tuple[str, ...] | None, str]:
+    """The command line's value if given, else the file's; with where it came from, for messages."""
+    if command_line is not None:
+        return command_line, option
+    return configured, f"{key} in {file_config.source}"
+
+
+def _codes(selectors: Sequence[str], origin: str) -> tuple[str, ...]:
+    known = known_codes()
+    codes = []
+    for selector in selectors:
+        code = selector.strip().upper()
+        if not (_SELECTOR.fullmatch(code) and any(candidate.startswith(code) for candidate in known)):
+            raise ConfigError(f"unknown rule code {selector!r} in {origin}")
+        codes.append(code)
+    return tuple(codes)
+
+
+def _first(*candidates: Any) -> Any:
+    """The first candidate that is not None (the last one is the default)."""
+    return next((candidate for candidate in candidates if candidate is not None), candidates[-1])

@@ -1,0 +1,198 @@
+"""Suppression comments: which findings the author has silenced, and which silencers silence nothing.
+
+Recognised comments:
+
+* ``# gradlint: ignore[GL002, GL005] -- reason`` silences those codes; ``# gradlint: ignore`` every code.
+* ``# noqa: GL002`` silences GL002; codes of other tools in the same comment (``# noqa: E501, GL002``)
+  are left to those tools, and a noqa without any GL code is not ours. A bare ``# noqa`` silences every code.
+* ``# gradlint: skip-file`` on a line of its own skips the whole file.
+
+A suppression at the end of a line applies to that line; on a line holding only comments it applies to the
+next line that holds code. A finding is silenced by a suppression on its first line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from gradlint.findings import Confidence, Finding, Location
+
+UNUSED_SUPPRESSION_CODE = "GL900"
+UNUSED_SUPPRESSION_RULE = "unused-suppression"
+
+_GRADLINT_IGNORE = re.compile(r"#\s*gradlint:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?(?:\s*--\s*(?P<reason>[^#]*))?")
+_SKIP_FILE = re.compile(r"#\s*gradlint:\s*skip-file\b")
+_NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_CODE = re.compile(r"[A-Za-z]+[0-9]+")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    line: int  # where the comment is
+    column: int  # 1-based column of the directive's ``#``
+    end_column: int  # exclusive
+    target_line: int  # the line whose findings it silences
+    codes: tuple[str, ...]  # empty: every code
+    style: str  # "gradlint" or "noqa"
+    reason: str = ""
+    source_line: str = ""
+
+
+@dataclass(frozen=True)
+class Directives:
+    """Everything the suppression comments of one file say; plain data, cheap to cache."""
+
+    suppressions: tuple[Suppression, ...] = ()
+    skip_file: bool = False
+
+
+@dataclass(frozen=True)
+class _Comment:
+    line: int
+    column: int  # 0-based offset of the ``#`` in the line
+    text: str
+    own_line: bool  # nothing but whitespace before it
+
+
+def parse(text: str) -> Directives:
+    if "noqa" not in text and "gradlint" not in text:
+        return Directives()  # tokenizing costs a quarter of a parse: skip it when no directive can be there
+    lines = text.splitlines()
+    suppressions: list[Suppression] = []
+    skip_file = False
+    for comment in _comments(text, lines):
+        if comment.own_line and _SKIP_FILE.match(comment.text):
+            skip_file = True
+            continue
+        target = _next_code_line(lines, comment.line) if comment.own_line else comment.line
+        suppressions.extend(_suppressions_in(comment, target, lines[comment.line - 1]))
+    return Directives(suppressions=tuple(suppressions), skip_file=skip_file)
+
+
+def apply(
+    findings: Iterable[Finding],
+    directives: Directives,
+    *,
+    report_unused: bool = False,
+    path: str = "",
+    is_enabled: Callable[[str], bool] | None = None,
+) -> list[Finding]:
+    """The findings no suppression silences, sorted; plus, with ``report_unused``, a GL900 finding (at
+    ``path``) for each suppression, or code in one, that silenced nothing. Codes for which ``is_enabled``
+    is false are never called unused: their rule did not run. A bare ``# noqa`` is never called unused,
+    since it may be meant for another tool."""
+    if directives.skip_file:
+        return []
+    by_line: dict[int, list[Suppression]] = defaultdict(list)
+    for suppression in directives.suppressions:
+        by_line[suppression.target_line].append(suppression)
+    used: dict[Suppression, set[str]] = defaultdict(set)
+    kept: list[Finding] = []
+    for finding in findings:
+        silenced = False
+        for suppression in by_line.get(finding.location.line, ()):
+            if not suppression.codes or finding.code in suppression.codes:
+                used[suppression].add(finding.code)
+                silenced = True
+        if not silenced:
+            kept.append(finding)
+    if report_unused:
+        kept.extend(_unused_findings(directives.suppressions, used, path, is_enabled or (lambda code: True)))
+    return sorted(kept, key=lambda finding: finding.sort_key)
+
+
+def _unused_findings(
+    suppressions: Iterable[Suppression],
+    used: dict[Suppression, set[str]],
+    path: str,
+    is_enabled: Callable[[str], bool],
+) -> Iterator[Finding]:
+    for suppression in suppressions:
+        if not suppression.codes:
+            if suppression.style == "noqa" or suppression in used:
+                continue
+            message = f"unused suppression: nothing to silence on line {suppression.target_line}"
+            fix = "remove the comment"
+        else:
+            unused = [code for code in suppression.codes if code not in used[suppression] and is_enabled(code)]
+            if not unused:
+                continue
+            listed = ", ".join(unused)
+            message = f"unused suppression of {listed}: no such finding on line {suppression.target_line}"
+            fix = f"remove {listed} from the comment"
+        yield Finding(
+            code=UNUSED_SUPPRESSION_CODE,
+            rule=UNUSED_SUPPRESSION_RULE,
+            message=message,
+            location=Location(path, suppression.line, suppression.column, suppression.line, suppression.end_column),
+            confidence=Confidence.HIGH,
+            fix=fix,
+            source_line=suppression.source_line,
+        )
+
+
+def _suppressions_in(comment: _Comment, target: int, source_line: str) -> Iterator[Suppression]:
+    for match in _GRADLINT_IGNORE.finditer(comment.text):
+        codes = _CODE.findall(match.group("codes") or "")
+        yield _suppression(comment, match, target, source_line, codes, "gradlint", match.group("reason") or "")
+    for match in _NOQA.finditer(comment.text):
+        if match.group("codes") is None:
+            yield _suppression(comment, match, target, source_line, [], "noqa", "")
+            continue
+        ours = [code for code in _CODE.findall(match.group("codes")) if code.upper().startswith("GL")]
+        if ours:
+            yield _suppression(comment, match, target, source_line, ours, "noqa", "")
+
+
+def _suppression(
+    comment: _Comment,
+    match: re.Match[str],
+    target: int,
+    source_line: str,
+    codes: list[str],
+    style: str,
+    reason: str,
+) -> Suppression:
+    start = comment.column + match.start()
+    return Suppression(
+        line=comment.line,
+        column=start + 1,
+        end_column=start + len(match.group(0).rstrip()) + 1,
+        target_line=target,
+        codes=tuple(dict.fromkeys(code.upper() for code in codes)),
+        style=style,
+        reason=reason.strip(),
+        source_line=source_line,
+    )
+
+
+def _comments(text: str, lines: list[str]) -> Iterator[_Comment]:
+    """Comment tokens; after a tokenizing error, ``#`` anywhere in the remaining lines (best effort)."""
+    last_line = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                row, column = token.start
+                last_line = row
+                yield _Comment(row, column, token.string, not token.line[:column].strip())
+            elif token.type != tokenize.ENDMARKER:
+                last_line = max(last_line, token.end[0] - 1)
+    except (tokenize.TokenError, SyntaxError):
+        for row in range(last_line + 1, len(lines) + 1):
+            line = lines[row - 1]
+            column = line.find("#")
+            if column >= 0:
+                yield _Comment(row, column, line[column:], not line[:column].strip())
+
+
+def _next_code_line(lines: list[str], line: int) -> int:
+    """The first line after ``line`` that is not a comment-only line (past the end: the line after)."""
+    row = line + 1
+    while row <= len(lines) and lines[row - 1].lstrip().startswith("#"):
+        row += 1
+    return row

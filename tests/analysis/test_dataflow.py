@@ -1,0 +1,233 @@
+"""The differentiable-path analysis: sources, propagation across functions, classes and modules, and uses."""
+
+from __future__ import annotations
+
+from typing import List
+
+from gradlint.findings import Finding
+
+
+def brief(findings: List[Finding]) -> List[tuple]:
+    return [(f.location.path, f.location.line, f.code, f.confidence.label, f.use) for f in findings]
+
+
+def test_config_field_flows_through_attributes_and_a_method_across_modules(scan):
+    findings = scan({
+        "pkg/config.py": """\
+            from dataclasses import dataclass
+            import torch
+
+            @dataclass
+            class CrystalConfig:
+                cell_a: float | torch.Tensor = 100.0
+                n_cells: int = 5
+        """,
+        "pkg/crystal.py": """\
+            import torch
+            from .config import CrystalConfig
+
+            class Crystal:
+                def __init__(self, config: CrystalConfig) -> None:
+                    self.cell_a = config.cell_a
+                    self.n_cells = config.n_cells
+
+                def volume(self) -> torch.Tensor:
+                    edge = self.cell_a
+                    return edge ** 3
+
+                def scaled(self, x: torch.Tensor) -> torch.Tensor:
+                    v = self.volume()
+                    return x * v.item() * float(self.n_cells)
+        """,
+    })
+    assert brief(findings) == [("pkg/crystal.py", 15, "GL010", "medium", "computation")]
+    assert [(step.code, step.path, step.line) for step in findings[0].chain] == [
+        ("v", "pkg/crystal.py", 15),
+        ("self.volume()", "pkg/crystal.py", 14),
+        ("edge ** 3", "pkg/crystal.py", 11),
+        ("self.cell_a", "pkg/crystal.py", 10),
+        ("config.cell_a", "pkg/crystal.py", 6),
+        ("cell_a: float | torch.Tensor = 100.0", "pkg/config.py", 6),
+    ]
+
+
+def test_a_cut_two_calls_away_is_found_through_parameter_and_return_summaries(scan):
+    findings = scan({
+        "pkg/model.py": """\
+            import torch
+
+            def outer(p: torch.Tensor) -> torch.Tensor:
+                return middle(p) * p
+
+            def middle(q):
+                return inner(q) + 1
+
+            def inner(r):
+                return torch.as_tensor(float(r))
+        """,
+    })
+    assert brief(findings) == [("pkg/model.py", 10, "GL012", "medium", "computation")]
+
+
+def test_requires_grad_source_is_high_and_logging_use_is_low(scan):
+    findings = scan({
+        "pkg/fit.py": """\
+            import torch
+
+            weights = torch.ones(3, requires_grad=True)
+
+            def loss(x):
+                total = (weights * x).sum()
+                print(f"total {total.item():.3f}")
+                return x * total.item()
+        """,
+    })
+    assert brief(findings) == [
+        ("pkg/fit.py", 7, "GL010", "low", "benign"),
+        ("pkg/fit.py", 8, "GL010", "high", "computation"),
+    ]
+
+
+def test_unannotated_helper_takes_the_grade_of_its_callers(scan):
+    findings = scan({
+        "pkg/net.py": """\
+            import torch
+
+            class Net(torch.nn.Module):
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.scale = torch.nn.Parameter(torch.ones(1))
+
+                def forward(self, x):
+                    return shrink(self.scale) * x
+
+            def shrink(value):
+                return value.detach() / 2
+        """,
+    })
+    assert brief(findings) == [("pkg/net.py", 12, "GL001", "high", "computation")]
+
+
+def test_property_results_carry_the_grade_of_what_they_compute(scan):
+    findings = scan({
+        "pkg/cell.py": """\
+            import torch
+
+            class Cell:
+                def __init__(self, edges: torch.Tensor) -> None:
+                    self.edges = edges
+
+                @property
+                def volume(self) -> torch.Tensor:
+                    return torch.prod(self.edges)
+
+                def density(self, mass: torch.Tensor) -> torch.Tensor:
+                    return mass / self.volume.item()
+        """,
+    })
+    assert brief(findings) == [("pkg/cell.py", 12, "GL010", "medium", "computation")]
+
+
+def test_constants_shapes_and_python_numbers_are_never_reported(scan):
+    findings = scan({
+        "pkg/shapes.py": """\
+            import math
+            import torch
+
+            def grid(x: torch.Tensor, spacing: float) -> torch.Tensor:
+                rows = x.shape[0]
+                count = torch.zeros(3).sum().item()
+                step = math.sqrt(spacing)
+                return torch.arange(rows) * step + count + float(x.dim())
+        """,
+    })
+    assert findings == []
+
+
+def test_cut_value_returned_to_unknown_callers_escapes_at_medium(scan):
+    findings = scan({
+        "pkg/api.py": """\
+            import torch
+
+            def orientation(angles: torch.Tensor) -> torch.Tensor:
+                return torch.matrix_exp(angles).detach()
+        """,
+    })
+    assert brief(findings) == [("pkg/api.py", 4, "GL001", "medium", "escapes")]
+
+
+def test_cut_value_returned_to_a_caller_that_only_logs_it_is_low(scan):
+    findings = scan({
+        "pkg/api.py": """\
+            import torch
+
+            def orientation(angles: torch.Tensor) -> torch.Tensor:
+                return torch.matrix_exp(angles).detach()
+
+            def show(angles: torch.Tensor) -> None:
+                print(orientation(angles))
+        """,
+    })
+    assert brief(findings) == [("pkg/api.py", 4, "GL001", "low", "benign")]
+
+
+def test_in_place_updates_under_no_grad_are_fine_and_escaping_results_are_not(scan):
+    findings = scan({
+        "pkg/opt.py": """\
+            import torch
+
+            class Model(torch.nn.Module):
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.weight = torch.nn.Parameter(torch.zeros(3))
+
+                def step(self, lr: float) -> None:
+                    with torch.no_grad():
+                        self.weight -= lr * self.weight.grad
+                        self.weight.clamp_(min=0.0)
+
+                def forward(self, x: torch.Tensor) -> torch.Tensor:
+                    with torch.no_grad():
+                        scale = self.weight.sum()
+                    return x * scale
+        """,
+    })
+    assert brief(findings) == [("pkg/opt.py", 14, "GL060", "high", "computation")]
+
+
+def test_branches_report_dropped_terms_but_not_piecewise_definitions(scan):
+    findings = scan({
+        "pkg/branches.py": """\
+            import torch
+
+            def polarized(base: torch.Tensor, kahn: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
+                return base - kahn * term if kahn != 0 else base
+
+            def absolute(x: torch.Tensor) -> torch.Tensor:
+                return x if x > 0 else -x
+
+            def optional(x: torch.Tensor, bias):
+                if bias is not None:
+                    x = x + bias
+                return x
+        """,
+    })
+    assert brief(findings) == [
+        ("pkg/branches.py", 4, "GL100", "medium", "computation"),
+        ("pkg/branches.py", 7, "GL100", "low", "computation"),
+    ]
+
+
+def test_sinks_inside_a_no_grad_block_cut_nothing_more(scan):
+    findings = scan({
+        "pkg/save.py": """\
+            import numpy as np
+            import torch
+
+            def save(model: torch.nn.Module, x: torch.Tensor, path: str) -> None:
+                with torch.no_grad():
+                    image = model(x).cpu().numpy()
+                    np.save(path, image)
+        """,
+    })
+    assert findings == []

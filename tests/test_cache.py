@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradlint.cache import CACHEDIR_TAG, Cache, content_digest
+
+
+@dataclass(frozen=True)
+class Facts:
+    names: tuple[str, ...]
+
+
+def test_content_digest_is_a_stable_blake2b_hex() -> None:
+    assert content_digest(b"x = 1\n") == content_digest(b"x = 1\n")
+    assert content_digest(b"x = 1\n") != content_digest(b"x = 2\n")
+    assert len(content_digest(b"")) == 32
+    assert content_digest(b"") == "cae66941d9efbd404e4d88758ea67670"
+
+
+def test_values_survive_a_new_run(tmp_path: Path) -> None:
+    with Cache(tmp_path / "cache", "salt") as cache:
+        cache.put("src/a.py", "d1", Facts(("w", "b")))
+        cache.put("src/b.py", "d2", [1, 2, 3])
+    reopened = Cache(tmp_path / "cache", "salt")
+    assert reopened.get("src/a.py", "d1") == Facts(("w", "b"))
+    assert reopened.get("src/b.py", "d2") == [1, 2, 3]
+    assert reopened.warnings == []
+
+
+def test_changed_content_or_salt_is_a_miss(tmp_path: Path) -> None:
+    with Cache(tmp_path, "salt") as cache:
+        cache.put("a.py", "d1", "value")
+    assert Cache(tmp_path, "salt").get("a.py", "other digest") is None
+    assert Cache(tmp_path, "other salt").get("a.py", "d1") is None
+    assert Cache(tmp_path, "salt").get("b.py", "d1") is None
+
+
+def test_a_new_folder_is_tagged_and_ignored_by_git(tmp_path: Path) -> None:
+    with Cache(tmp_path / "nested" / "cache", "salt") as cache:
+        cache.put("a.py", "d", 1)
+    folder = tmp_path / "nested" / "cache"
+    assert (folder / ".gitignore").read_text() == "*\n"
+    assert (folder / "CACHEDIR.TAG").read_text() == CACHEDIR_TAG
+    assert CACHEDIR_TAG.startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert sorted(path.name for path in folder.iterdir()) == sorted([".gitignore", "CACHEDIR.TAG", cache.file.name])
+
+
+def test_an_existing_folder_is_left_untagged(tmp_path: Path) -> None:
+    with Cache(tmp_path, "salt") as cache:
+        cache.put("a.py", "d", 1)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [cache.file.name]
+
+
+def test_nothing_is_written_without_changes(tmp_path: Path) -> None:
+    Cache(tmp_path / "cache", "salt").close()
+    assert not (tmp_path / "cache").exists()
+
+
+def test_corrupt_file_is_a_miss_and_gets_replaced(tmp_path: Path) -> None:
+    cache = Cache(tmp_path, "salt")
+    cache.file.write_bytes(b"not a pickle")
+    reopened = Cache(tmp_path, "salt")
+    assert reopened.get("a.py", "d") is None
+    reopened.put("a.py", "d", "fresh")
+    reopened.close()
+    assert Cache(tmp_path, "salt").get("a.py", "d") == "fresh"
+
+
+def test_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path, "salt")
+    good = pickle.dumps("good")
+    cache.file.write_bytes(pickle.dumps({"a.py": ("d", b"\x80\x05garbage"), "b.py": ("d", good)}))
+    reopened = Cache(tmp_path, "salt")
+    assert reopened.get("a.py", "d") is None
+    assert reopened.get("b.py", "d") == "good"
+
+
+def test_unwritable_folder_is_a_warning(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way")
+    cache = Cache(blocker / "cache", "salt")
+    cache.put("a.py", "d", 1)
+    cache.close()
+    assert len(cache.warnings) == 1
+    assert cache.warnings[0].startswith(f"cannot write the cache in {blocker / 'cache'}: ")
+    assert cache.get("a.py", "d") == 1
+
+
+def test_concurrent_runs_merge_their_entries(tmp_path: Path) -> None:
+    first = Cache(tmp_path, "salt")
+    second = Cache(tmp_path, "salt")
+    first.put("a.py", "d1", "from first")
+    second.put("b.py", "d2", "from second")
+    first.close()
+    second.close()
+    merged = Cache(tmp_path, "salt")
+    assert (merged.get("a.py", "d1"), merged.get("b.py", "d2")) == ("from first", "from second")
+
+
+def test_no_temporary_files_are_left(tmp_path: Path) -> None:
+    for round_number in range(3):
+        with Cache(tmp_path, "salt") as cache:
+            cache.put("a.py", str(round_number), round_number)
+    assert [path.name for path in tmp_path.iterdir()] == [cache.file.name]
