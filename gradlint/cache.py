@@ -1,9 +1,10 @@
 """Per-file results kept between runs, so that an unchanged file is not analysed again.
 
 An entry is found by a key naming the file and is valid only for the digest of the content it was computed
-from. All entries for one gradlint version, Python version and configuration fingerprint (the salt) live in
-one file, read once when the cache opens and rewritten atomically on ``close()`` when something changed;
-if another run rewrote it meanwhile, its entries are merged in first.
+from. All entries for one gradlint version, Python version and salt (the engine passes a fingerprint of the
+checker's own code) live in one file, read once when the cache opens and rewritten atomically on ``close()``
+when something changed; if another run rewrote it meanwhile, its entries are merged in first. Writing removes
+the files of other versions and salts, which can never be read again.
 
 The cache is a convenience: a missing, corrupt or unreadable entry is a miss, and a folder that cannot be
 written to adds a line to ``warnings`` instead of failing the run. Entries are pickles, so a cache folder is
@@ -111,3 +112,13 @@ class Cache:
             os.unlink(temporary)
             raise
         self._stamp = self._file_stamp()
+        self._remove_superseded()
+
+    def _remove_superseded(self) -> None:
+        """Entries written by other versions of gradlint (or of its code) can never be read again."""
+        for other in self.directory.glob("*.pickle"):
+            if other != self.file and not other.name.startswith(".tmp-"):
+                try:
+                    other.unlink()
+                except OSError:
+                    pass

@@ -98,7 +98,7 @@ def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckRe
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
-    cache = Cache(options.cache_dir, salt="") if options.cache_dir is not None else None
+    cache = Cache(options.cache_dir, salt=_code_fingerprint()) if options.cache_dir is not None else None
     digests = [content_digest(source.data) for source in sources]
     program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
     program_digest = content_digest(
@@ -297,6 +297,18 @@ def _module_name(path: Path) -> str:
         parts.insert(0, folder.name)
         folder = folder.parent
     return ".".join(parts) or path.stem
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint() -> str:
+    """Size and modification time of every module of gradlint: an edited checker never reads stale results."""
+    package = Path(__file__).resolve().parent
+    stamps = sorted(
+        f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}"
+        for path in package.rglob("*.py")
+        for stat in [path.stat()]
+    )
+    return content_digest("\n".join(stamps).encode())
 
 
 def _cache_key(source: _Source) -> str:

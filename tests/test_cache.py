@@ -104,3 +104,14 @@ def test_no_temporary_files_are_left(tmp_path: Path) -> None:
         with Cache(tmp_path, "salt") as cache:
             cache.put("a.py", str(round_number), round_number)
     assert [path.name for path in tmp_path.iterdir()] == [cache.file.name]
+
+
+def test_writing_removes_files_of_other_versions_or_salts(tmp_path: Path) -> None:
+    old = Cache(tmp_path, salt="old code")
+    old.put("a.py", "digest", 1)
+    old.close()
+    new = Cache(tmp_path, salt="new code")
+    new.put("a.py", "digest", 2)
+    new.close()
+    assert sorted(path.name for path in tmp_path.glob("*.pickle")) == [new.file.name]
+    assert Cache(tmp_path, salt="new code").get("a.py", "digest") == 2
