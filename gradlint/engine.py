@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tokenize
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,7 +251,9 @@ def analyse(data: bytes, path: str, module: str) -> FileResult:
 def _syntax_error(text: str, path: str) -> Optional[Finding]:
     """For a file the prefilter keeps from libcst: the compiler's cheaper syntax check."""
     try:
-        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the compiler's style warnings are not ours to print
+            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _error_finding(path, f"cannot parse the file: {error.msg}", line, column, text)
