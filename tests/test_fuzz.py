@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hypothesmith
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlint.engine import CheckOptions, analyse, check_text
 from gradlint.findings import Confidence
+
+# hypothesmith compiles its candidates, and some draw the compiler's style warnings.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
 # Generated programs rarely mention torch; a prefix makes every one of them go through the whole analysis.
 PREFIX = "import torch\nimport numpy as np\n"
