@@ -1,0 +1,29 @@
+# The two commands of the quick start, `make demo` and `make test`, build the environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; an open range could pull a multi-gigabyte CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: demo test check docs
+
+$(BIN)/gradlint: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(BIN)/gradlint
+	$(BIN)/gradlint demo
+
+# pytest exits with 5 when it collected no tests: that is a broken setup, not a pass.
+test: $(BIN)/gradlint
+	@$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+check: $(BIN)/gradlint
+	$(BIN)/gradlint src/
+
+docs: $(BIN)/gradlint
+	$(BIN)/python -m gradlint.rules.docs docs/rules.md
