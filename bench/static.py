@@ -97,6 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--torchfix-repeat", type=int, default=1, help="runs of TorchFix, which is slow")
     parser.add_argument("--jobs", type=int, default=0, help="gradlint worker processes (0: one per core)")
     args = parser.parse_args(argv)
+    # The tools run from another folder: make their paths absolute first.
+    args.ruff, args.torchfix = (os.path.abspath(tool) if tool else None for tool in (args.ruff, args.torchfix))
 
     folders = corpus()
     files = [path for folder in folders for path in folder.rglob("*.py")]

@@ -1,0 +1,287 @@
+"""The TorchFunctionMode that watches a program for operations that cut gradients.
+
+Per operation the mode does one dict lookup on the function; operations without a handler only get a
+``requires_grad`` check on their tensor result, and their arguments are looked at only when that
+result carries no gradient. Everything that records goes to ``gradlint.trace.recorder``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Optional
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from gradlint.trace.ops import OpTables, event_kind, op_name, short_name
+from gradlint.trace.recorder import Recorder, Taint
+from gradlint.trace.results import EventKind
+
+Tensor = torch.Tensor
+Handler = Callable[[Any, tuple, dict], Any]
+
+
+def _tensors(values: Any, depth: int = 0) -> list[Tensor]:
+    """Tensors among ``values``, looking into nested lists and tuples (data of ``torch.tensor``)."""
+    found = []
+    for value in values:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif depth < 3 and isinstance(value, (list, tuple)):
+            found.extend(_tensors(value, depth + 1))
+    return found
+
+
+def _any_grad(values: Any) -> bool:
+    """Whether a tensor among ``values`` (or one level into lists and tuples) requires grad."""
+    for value in values:
+        if isinstance(value, Tensor):
+            if value.requires_grad:
+                return True
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, Tensor) and item.requires_grad:
+                    return True
+    return False
+
+
+def _is_float(tensor: Tensor) -> bool:
+    return tensor.is_floating_point() or tensor.is_complex()
+
+
+class TraceMode(TorchFunctionMode):
+    def __init__(self, recorder: Recorder, tables: OpTables):
+        super().__init__()
+        self.recorder = recorder
+        self.tables = tables
+        handlers: dict[Any, Handler] = {}
+        groups: list[tuple[Any, Handler]] = [
+            (tables.factories, self._factory), (tables.construct, self._construct), (tables.ranges, self._range),
+            (tables.scalar, self._scalar), (tables.numpy, self._numpy), (tables.truth, self._truth),
+            (tables.bool_result, self._bool_result), (tables.backward, self._backward),
+            (tables.grad_resets, self._grad_reset),
+        ]
+        for functions, handler in groups:
+            handlers.update(dict.fromkeys(functions, handler))
+        handlers[tables.data_get] = self._data_get
+        handlers[tables.data_set] = self._data_set
+        handlers[tables.requires_grad_set] = self._requires_grad_set
+        handlers[tables.requires_grad_method] = self._requires_grad_method
+        handlers[tables.detach_inplace] = self._detach_inplace
+        handlers[tables.set_grad_enabled] = self._set_grad_enabled
+        handlers[tables.autograd_grad] = self._autograd_grad
+        self._handler = handlers.get
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        handler = self._handler(func)
+        if handler is not None:
+            return handler(func, args, kwargs or {})
+        result = func(*args, **kwargs) if kwargs else func(*args)
+        if isinstance(result, Tensor) and not result.requires_grad:
+            self._without_grad(func, args, kwargs or {}, result)
+        return result
+
+    # ---- results that carry no gradient ----------------------------------------------------------
+
+    def _without_grad(self, func: Any, args: tuple, kwargs: dict, result: Tensor) -> None:
+        recorder = self.recorder
+        taints = recorder.taints
+        region = recorder.region
+        if not taints and region is None and not _any_grad(args) and not (kwargs and _any_grad(kwargs.values())):
+            return  # computing with constants: the common case
+        if func in self.tables.passive:
+            return
+        sources: list[Tensor] = []
+        taint: Optional[Taint] = None
+        taint_is_data = False
+        for position, tensor in enumerate(_tensors((*args, *kwargs.values()) if kwargs else args)):
+            if tensor.requires_grad:
+                sources.append(tensor)
+                continue
+            if region is not None:
+                behind = recorder.region_sources(tensor)
+                if behind:
+                    sources.extend(behind)
+                    continue
+            if taints and taint is None:
+                taint = taints.lookup(tensor)
+                taint_is_data = position == 0
+        if not sources and taint is None:
+            return
+        # The frame is passed straight on: a local holding it would keep this frame (and its tensors) alive.
+        if not torch.is_grad_enabled():
+            if sources:
+                recorder.region_use(result, sources, sys._getframe())
+            return
+        if sources:
+            if _is_float(result):
+                record = recorder.event(event_kind(func), op_name(func), sources, sys._getframe())
+                recorder.mark_severed(result, record)
+            else:
+                kind = "cast" if func in self.tables.casts else "compare"
+                recorder.taint(result, kind, sources, op_name(func), sys._getframe())
+        elif not _is_float(result):
+            taints.mark(result, taint)
+        elif taint.kind == "cast" and (taint_is_data or func not in self.tables.indexing):
+            recorder.cast_reentered(taint, sys._getframe())
+
+    # ---- handlers ---------------------------------------------------------------------------------
+
+    def _created(self, func: Any, kwargs: dict, result: Any) -> None:
+        if kwargs.get("requires_grad") and isinstance(result, Tensor):
+            self.recorder.created_parameter(result, short_name(func), sys._getframe())
+
+    def _factory(self, func, args, kwargs):
+        if not kwargs.get("requires_grad"):
+            return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        self._created(func, kwargs, result)
+        return result
+
+    def _construct(self, func, args, kwargs):
+        position = self.tables.construct[func]
+        data = args[position] if len(args) > position else kwargs.get("data")
+        if isinstance(data, (int, float)):
+            return self._factory(func, args, kwargs)
+        if isinstance(data, Tensor):  # as_tensor(t) keeps t's graph; torch.tensor(t) does not
+            sources = [data] if data.requires_grad else []
+        else:
+            sources = [t for t in _tensors((data,)) if t.requires_grad]
+        result = func(*args, **kwargs)
+        if sources and not (isinstance(result, Tensor) and result.requires_grad):
+            record = self.recorder.event(EventKind.CONSTRUCT, op_name(func), sources, sys._getframe())
+            self.recorder.mark_severed(result, record)
+        self._created(func, kwargs, result)
+        return result
+
+    def _range(self, func, args, kwargs):
+        sources = [t for t in _tensors((*args, *kwargs.values())) if t.requires_grad]
+        if sources:  # recorded first: arange raises on such endpoints
+            self.recorder.event(EventKind.RANGE, op_name(func), sources, sys._getframe())
+        result = func(*args, **kwargs)
+        self._created(func, kwargs, result)
+        return result
+
+    def _scalar(self, func, args, kwargs):
+        tensor = args[0] if args else None
+        if isinstance(tensor, Tensor) and tensor.requires_grad:
+            self.recorder.event(event_kind(func), op_name(func), (tensor,), sys._getframe())
+        return func(*args, **kwargs)
+
+    def _numpy(self, func, args, kwargs):
+        result = self._scalar(func, args, kwargs)
+        if args and isinstance(args[0], Tensor):
+            self.recorder.numpy_produced(args[0], result)
+        return result
+
+    def _truth(self, func, args, kwargs):
+        if args and isinstance(args[0], Tensor):
+            self.recorder.branch(args[0], op_name(func), sys._getframe())
+        return func(*args, **kwargs)
+
+    def _bool_result(self, func, args, kwargs):
+        sources = [t for t in _tensors((*args, *kwargs.values())) if t.requires_grad]
+        if sources:
+            self.recorder.event(EventKind.BRANCH, op_name(func), sources, sys._getframe())
+        return func(*args, **kwargs)
+
+    def _data_get(self, func, args, kwargs):
+        result = func(*args, **kwargs)
+        tensor = args[0]
+        if isinstance(tensor, Tensor) and tensor.requires_grad:
+            record = self.recorder.event(EventKind.DATA, "Tensor.data", (tensor,), sys._getframe())
+            self.recorder.mark_severed(result, record)
+        return result
+
+    def _data_set(self, func, args, kwargs):
+        sources = [t for t in args[:2] if isinstance(t, Tensor) and t.requires_grad]
+        if sources:
+            self.recorder.event(EventKind.DATA, "Tensor.data", sources, sys._getframe())
+        return func(*args, **kwargs)
+
+    def _set_requires_grad(self, func, tensor: Any, flag: bool, call: Callable[[], Any]) -> Any:
+        if not isinstance(tensor, Tensor):
+            return call()
+        if tensor.requires_grad and not flag:
+            self.recorder.event(EventKind.REQUIRES_GRAD, op_name(func), (tensor,), sys._getframe())
+        result = call()
+        if flag:
+            self.recorder.created_parameter(tensor, short_name(func), sys._getframe())
+        return result
+
+    def _requires_grad_set(self, func, args, kwargs):
+        return self._set_requires_grad(func, args[0], bool(args[1]), lambda: func(*args, **kwargs))
+
+    def _requires_grad_method(self, func, args, kwargs):
+        flag = bool(args[1]) if len(args) > 1 else bool(kwargs.get("requires_grad", True))
+        return self._set_requires_grad(func, args[0], flag, lambda: func(*args, **kwargs))
+
+    def _detach_inplace(self, func, args, kwargs):
+        if isinstance(args[0], Tensor) and args[0].requires_grad:
+            self.recorder.event(EventKind.DETACH, op_name(func), (args[0],), sys._getframe())
+        return func(*args, **kwargs)
+
+    def _grad_reset(self, func, args, kwargs):
+        target = args[0] if args else kwargs.get("self")
+        self.recorder.grads_changing(target if isinstance(target, (list, tuple)) else (target,))
+        return func(*args, **kwargs)
+
+    def _set_grad_enabled(self, func, args, kwargs):
+        before = torch.is_grad_enabled()
+        result = func(*args, **kwargs)
+        self.recorder.grad_mode_changed(before, torch.is_grad_enabled(), sys._getframe())
+        return result
+
+    def _backward(self, func, args, kwargs):
+        roots = args[0] if args else kwargs.get("tensors", kwargs.get("self"))
+        roots = [roots] if isinstance(roots, Tensor) else list(roots or ())
+        return self._run_backward(func, args, kwargs, roots, None)
+
+    def _autograd_grad(self, func, args, kwargs):
+        outputs = args[0] if args else kwargs.get("outputs")
+        inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
+        outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs or ())
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
+        return self._run_backward(func, args, kwargs, outputs, inputs)
+
+    def _run_backward(self, func, args, kwargs, roots: list, inputs: Optional[list]):
+        call = self.recorder.before_backward(roots, sys._getframe())
+        if call is None:  # run by torch itself (gradcheck): only its gradients are of interest
+            result = func(*args, **kwargs)
+            if inputs is not None:
+                self.recorder.internal_gradients(dict(zip(map(id, inputs), result)))
+            return result
+        try:
+            result = func(*args, **kwargs)
+        except RuntimeError as error:
+            self.recorder.backward_failed(call, error)
+            raise
+        returned = None
+        if inputs is not None:
+            returned = {id(tensor): grad for tensor, grad in zip(inputs, result)}
+        self.recorder.after_backward(call, roots, returned)
+        return result
+
+
+class DetailMode(TraceMode):
+    """Also records, per operation, the forward site of each graph node and identically zero values."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = TraceMode.__torch_function__(self, func, types, args, kwargs)
+        if isinstance(result, Tensor):
+            self.recorder.detail.note_output(func, args, kwargs or {}, result, sys._getframe())
+        return result
+
+
+def watch_from_numpy(original: Callable[[Any], Tensor], recorder: Recorder) -> Callable[[Any], Tensor]:
+    """``torch.from_numpy`` bypasses ``__torch_function__``; this wrapper lets the trace see it."""
+
+    def from_numpy(array: Any) -> Tensor:
+        result = original(array)
+        recorder.numpy_reentered(array, sys._getframe())
+        if recorder.detail is not None:
+            recorder.detail.note_output(original, (array,), {}, result, sys._getframe())
+        return result
+
+    from_numpy.__wrapped__ = original  # type: ignore[attr-defined]
+    return from_numpy

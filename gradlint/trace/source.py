@@ -1,0 +1,180 @@
+"""The source expression a running frame is evaluating, found through its syntax tree.
+
+Used only when something is recorded (a parameter is created, a zero factor is found), never per
+operation. On Python 3.11+ the exact call is located from the instruction's source position; on older
+versions the first call on the line whose name matches is used.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+from dataclasses import dataclass
+from types import FrameType
+from typing import Optional
+
+_EXPRESSIONS = (ast.Call, ast.BinOp, ast.Compare, ast.UnaryOp, ast.Subscript, ast.Attribute)
+
+
+@dataclass
+class _Parsed:
+    tree: ast.Module
+    parents: dict[ast.AST, ast.AST]
+    spans: dict[tuple[int, int, int, int], ast.expr]     # exact source span -> expression
+    calls_by_line: dict[int, list[ast.Call]]
+
+
+_CACHE: dict[str, Optional[_Parsed]] = {}
+
+
+def parse(filename: str) -> Optional[_Parsed]:
+    if filename not in _CACHE:
+        text = "".join(linecache.getlines(filename))
+        try:
+            tree = ast.parse(text, filename)
+        except (SyntaxError, ValueError):
+            _CACHE[filename] = None
+        else:
+            parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+            spans: dict[tuple[int, int, int, int], ast.expr] = {}
+            calls_by_line: dict[int, list[ast.Call]] = {}
+            for node in ast.walk(tree):
+                if isinstance(node, _EXPRESSIONS):
+                    span = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+                    spans.setdefault(span, node)  # type: ignore[arg-type]
+                    if isinstance(node, ast.Call):
+                        calls_by_line.setdefault(node.lineno, []).append(node)
+            _CACHE[filename] = _Parsed(tree, parents, spans, calls_by_line)
+    return _CACHE[filename]
+
+
+def forget(filename: str) -> None:
+    """Drop a file from the caches (its text may have changed on disk)."""
+    _CACHE.pop(filename, None)
+    linecache.checkcache(filename)
+
+
+def _position(frame: FrameType) -> Optional[tuple[int, int, int, int]]:
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None or frame.f_lasti < 0:
+        return None
+    position = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+    return position if position is not None and None not in position else None
+
+
+def current_call(frame: FrameType, name: str = "") -> Optional[ast.expr]:
+    """The call (or operator) expression the frame is executing, if it can be found."""
+    parsed = parse(frame.f_code.co_filename)
+    if parsed is None:
+        return None
+    position = _position(frame)
+    if position is not None:
+        return parsed.spans.get(position)
+    calls = parsed.calls_by_line.get(frame.f_lineno, [])
+    named = [call for call in calls if called_name(call) == name]
+    return (named or calls or [None])[0]
+
+
+def called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def parent(frame: FrameType, node: ast.AST) -> Optional[ast.AST]:
+    parsed = parse(frame.f_code.co_filename)
+    return parsed.parents.get(node) if parsed else None
+
+
+def binding_name(frame: FrameType, node: ast.AST) -> tuple[Optional[str], bool]:
+    """The name the value of ``node`` gets bound to, and whether it is returned to the caller instead.
+
+    Follows wrappers (``nn.Parameter(torch.tensor(...))``, ``.to(device)``) up to an assignment target,
+    a keyword argument, a dict key or a return statement.
+    """
+    child: ast.AST = node
+    while True:
+        above = parent(frame, child)
+        if above is None:
+            return None, False
+        if isinstance(above, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = above.targets if isinstance(above, ast.Assign) else [above.target]
+            return _target_name(targets[-1], child, above.value), False
+        if isinstance(above, ast.NamedExpr):
+            return above.target.id, False
+        if isinstance(above, ast.keyword):
+            return above.arg, False
+        if isinstance(above, ast.Dict):
+            for key, value in zip(above.keys, above.values):
+                if value is child and isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    return key.value, False
+            return None, False
+        if isinstance(above, ast.Return):
+            return None, True
+        if isinstance(above, (ast.Call, ast.Attribute, ast.Tuple, ast.List, ast.Starred)):
+            child = above
+            continue
+        return None, False
+
+
+def _target_name(target: ast.expr, value_part: ast.AST, value: Optional[ast.expr]) -> Optional[str]:
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+        for element_target, element_value in zip(target.elts, value.elts):
+            if element_value is value_part or any(n is value_part for n in ast.walk(element_value)):
+                return _target_name(element_target, value_part, element_value)
+        return None
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, (ast.Attribute, ast.Subscript)):
+        text = ast.unparse(target)
+        return text.removeprefix("self.")
+    return None
+
+
+_BINDINGS: dict[tuple[object, int, str], tuple[Optional[str], bool, Optional[str]]] = {}
+
+
+def binding_at(frame: FrameType, op: str) -> tuple[Optional[str], bool, Optional[str]]:
+    """For the call running in ``frame``: (name bound to its value, whether it is returned, receiver text).
+
+    Cached per code position: a parameter created in a loop is looked up once.
+    """
+    key = (frame.f_code, frame.f_lasti, op)
+    if key not in _BINDINGS:
+        call = current_call(frame, op)
+        if call is None:
+            _BINDINGS[key] = (None, False, None)
+        else:
+            name, returned = binding_name(frame, call)
+            _BINDINGS[key] = (name, returned, receiver_name(call))
+    return _BINDINGS[key]
+
+
+def receiver_name(call: ast.expr) -> Optional[str]:
+    """For ``x.requires_grad_()``: the text of ``x``."""
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+        text = ast.unparse(call.func.value)
+        return text.removeprefix("self.")
+    return None
+
+
+def argument(call: ast.expr, position: int, keyword: str) -> Optional[ast.expr]:
+    """The argument expression at ``position`` or named ``keyword`` of a call."""
+    if not isinstance(call, ast.Call):
+        return None
+    for item in call.keywords:
+        if item.arg == keyword:
+            return item.value
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+        return call.args[position]
+    return None
+
+
+def enclosing_function(filename: str, line: int) -> Optional[ast.AST]:
+    """The innermost function definition whose body contains ``line``."""
+    parsed = parse(filename)
+    if parsed is None:
+        return None
+    functions = [node for node in ast.walk(parsed.tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    enclosing = [node for node in functions if node.lineno <= line <= node.end_lineno]
+    return max(enclosing, key=lambda node: node.lineno, default=None)

@@ -1,0 +1,3 @@
+"""Fails on import."""
+
+raise RuntimeError("cannot import me")
