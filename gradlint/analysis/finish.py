@@ -25,22 +25,21 @@ _SPACE = re.compile(r"\s+")
 def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
+    syms: List[Sym] = [sym for _, sym in analyzer.equations]
+    syms += [function.returns for function in facts.functions.values()]
+    for call in analyzer.calls:
+        syms += call.args
+        syms += [sym for _, sym in call.kwargs]
     for candidate in analyzer.candidates:
         wanted.add(candidate.node)
         if candidate.subject is not None:
             wanted.add(candidate.subject)
-        _collect(candidate.receiver, wanted)
+        syms.append(candidate.receiver)
         if candidate.gate is not None:
-            _collect(candidate.gate, wanted)
-    for ref, sym in analyzer.equations:
-        _collect(sym, wanted)
-    for call in analyzer.calls:
-        for sym in call.args:
-            _collect(sym, wanted)
-        for _, sym in call.kwargs:
-            _collect(sym, wanted)
-    for function in facts.functions.values():
-        _collect(function.returns, wanted)
+            syms.append(candidate.gate)
+    seen: Set[int] = set()
+    for sym in syms:
+        _collect(sym, wanted, seen)
     converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
@@ -73,16 +72,24 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     return facts
 
 
-def _collect(sym: Sym, wanted: Set[cst.CSTNode]) -> None:
+def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
+    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms already walked."""
+    if id(sym) in seen:
+        return
+    seen.add(id(sym))
     wanted.update(item for item in sym.chain if isinstance(item, cst.CSTNode))
-    for ref in sym.refs:
+    _collect_refs(sym.refs, wanted, seen)
+
+
+def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
+    for ref in refs:
         if isinstance(ref, CallRef):
             for arg in ref.args:
-                _collect(arg, wanted)
+                _collect(arg, wanted, seen)
             for _, arg in ref.kwargs:
-                _collect(arg, wanted)
+                _collect(arg, wanted, seen)
         elif isinstance(ref, Capped):
-            _collect(Sym(refs=ref.refs), wanted)
+            _collect_refs(ref.refs, wanted, seen)
 
 
 class _Converter:

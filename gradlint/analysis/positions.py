@@ -12,9 +12,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Collection, Dict, Iterator, List, Optional, Tuple
+from typing import Collection, ContextManager, Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -49,18 +49,35 @@ class _RecordingState(CodegenState):
             start = self.pending.pop()
             self.ranges.setdefault(node, (start, len(self.tokens)))
 
-    @contextmanager
     def record_syntactic_position(
         self,
         node: cst.CSTNode,
         *,
         start_node: Optional[cst.CSTNode] = None,
         end_node: Optional[cst.CSTNode] = None,
-    ) -> Iterator[None]:
-        start = len(self.tokens)
-        yield
-        if id(node) in self.wanted:
-            self.ranges[node] = (start, len(self.tokens))
+    ) -> ContextManager[None]:
+        # Called for most nodes of the file: the unwanted ones get a shared do-nothing context.
+        if id(node) not in self.wanted:
+            return _NOTHING
+        return _SyntacticRange(self, node)
+
+
+class _SyntacticRange:
+    __slots__ = ("state", "node", "start")
+
+    def __init__(self, state: _RecordingState, node: cst.CSTNode) -> None:
+        self.state = state
+        self.node = node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.state.ranges[self.node] = (self.start, len(self.state.tokens))
+
+
+_NOTHING = nullcontext()
 
 
 def spans(module: cst.Module, wanted: Collection[cst.CSTNode]) -> Dict[cst.CSTNode, Span]:

@@ -136,6 +136,10 @@ class Solver:
         self.solution: Dict[object, Grade] = {}
         self.lower_bounds: Dict[object, List[Sym]] = {}
         self._memo: Dict[object, Grade] = {}
+        self._context = _Env({})  # the whole program's: parameters at their solved grades
+        self._canonical_refs: Dict[object, object] = {}
+        self._dependency_memo: Dict[int, Tuple[Sym, set]] = {}
+        self._free_dependencies: Dict[str, set] = {}
         self._active: List[str] = []
         # Each function's result with its parameters at their solved grades: the answer for recursive calls.
         self.returns: Dict[str, Grade] = {}
@@ -194,31 +198,112 @@ class Solver:
             yield ParamRef(target, key), sym
 
     def solve(self) -> None:
+        """Iterate to the fixed point, re-evaluating in each round only what depends on a change of the last."""
+        items: List[object] = [_Returns(function) for function in self.program.functions]
+        items += list(self.lower_bounds)
+        dependents: Dict[object, List[object]] = {}
+        for item in items:
+            for dependency in self._item_dependencies(item):
+                dependents.setdefault(dependency, []).append(item)
+        pending = set(items)
         for _ in range(MAX_ROUNDS):
             self._memo.clear()
-            changed = False
-            for function, facts in self.program.functions.items():
-                self._active.append(function)
-                grade = self.grade(facts.returns)
-                self._active.pop()
-                if grade[0] > self.returns.get(function, NO_GRADE)[0]:
-                    self.returns[function] = grade
-                    changed = True
-            for ref, bounds in self.lower_bounds.items():
-                best = self.solution.get(ref, NO_GRADE)
-                for sym in bounds:
-                    grade = self.grade(sym)
-                    if grade[0] > best[0]:
-                        best = grade
-                if best[0] > self.solution.get(ref, NO_GRADE)[0]:
-                    self.solution[ref] = best
-                    changed = True
+            self._context = _Env({})
+            changed = [item for item in items if item in pending and self._raise(item)]
             if not changed:
                 break
+            pending = {dependent for item in changed for dependent in dependents.get(item, ())}
         self._memo.clear()
+        self._context = _Env({})
+
+    def _raise(self, item) -> bool:
+        """Re-evaluate one variable (or one function's context-free result); whether its grade went up."""
+        if isinstance(item, _Returns):
+            current = self.returns.get(item.function, NO_GRADE)
+            if current[0] == HIGH:
+                return False
+            self._active.append(item.function)
+            grade = self.grade(self.program.functions[item.function].returns)
+            self._active.pop()
+            if grade[0] > current[0]:
+                self.returns[item.function] = grade
+                return True
+            return False
+        current = self.solution.get(item, NO_GRADE)
+        best = current
+        for sym in self.lower_bounds[item]:
+            if best[0] == HIGH:
+                break
+            grade = self.grade(sym)
+            if grade[0] > best[0]:
+                best = grade
+        if best[0] > current[0]:
+            self.solution[item] = best
+            return True
+        return False
+
+    # ---------------------------------------------------------------------------------- dependencies
+    def _item_dependencies(self, item) -> set:
+        if isinstance(item, _Returns):
+            return self._sym_dependencies(self.program.functions[item.function].returns)
+        found: set = set()
+        for sym in self.lower_bounds[item]:
+            found |= self._sym_dependencies(sym)
+        return found
+
+    def _sym_dependencies(self, sym: Sym) -> set:
+        """The variables and function results whose grades ``sym``'s grade is computed from."""
+        known = self._dependency_memo.get(id(sym))
+        if known is not None and known[0] is sym:
+            return known[1]
+        found: set = set()
+        for ref in sym.refs:
+            if isinstance(ref, Capped):
+                found |= self._sym_dependencies(Sym(NONE, ref.refs))
+            elif isinstance(ref, CallRef):
+                for arg in ref.args:
+                    found |= self._sym_dependencies(arg)
+                for _, arg in ref.kwargs:
+                    found |= self._sym_dependencies(arg)
+                found |= self._callee_dependencies(ref.function)
+            else:
+                found |= self._variable_dependencies(self._canonical(ref))
+        self._dependency_memo[id(sym)] = (sym, found)
+        return found
+
+    def _variable_dependencies(self, ref) -> set:
+        if not isinstance(ref, AttrRef):
+            return {ref}
+        found = {AttrRef(owner, ref.name) for owner in self.program.mro(ref.cls)}
+        getter = self.program.method(ref.cls, ref.name)
+        if getter is not None:
+            found |= self._callee_dependencies(getter)
+        return found
+
+    def _callee_dependencies(self, function: str) -> set:
+        """What a call's result depends on besides its arguments: the callee's result and all it reads."""
+        program = self.program
+        target = program.resolve(function)
+        member = program.split_method(target)
+        if target not in program.functions and member is not None:
+            target = program.method(*member) or program.method(member[0], "forward") or target
+            if target not in program.functions:
+                return {AttrRef(owner, member[1]) for owner in program.mro(member[0])}
+        if target not in program.functions:
+            return set()
+        found = self._free_dependencies.get(target)
+        if found is None:
+            self._free_dependencies[target] = found = {_Returns(target)}  # a recursive call sees this much
+            found |= {dependency for dependency in self._sym_dependencies(program.functions[target].returns)
+                      if not (isinstance(dependency, ParamRef) and dependency.function == target)}
+        return found
 
     # ---------------------------------------------------------------------------------- evaluation
-    def grade(self, sym: Sym, env: Optional[Dict[object, Grade]] = None) -> Grade:
+    def grade(self, sym: Sym, env: Optional["_Env"] = None) -> Grade:
+        env = env or self._context
+        known = env.memo.get(id(sym))
+        if known is not None and known[0] is sym:
+            return known[1]
         best: Grade = (sym.grade, sym.chain)
         for ref in sym.refs:
             if best[0] == HIGH:
@@ -226,20 +311,24 @@ class Solver:
             grade = self._ref_grade(ref, env)
             if grade[0] > best[0]:
                 best = (grade[0], (sym.chain + grade[1])[:MAX_CHAIN])
+        env.memo[id(sym)] = (sym, best)  # the sym stays referenced, so its id is not reused
         return best
 
-    def _ref_grade(self, ref, env: Optional[Dict[object, Grade]]) -> Grade:
+    def _ref_grade(self, ref, env: "_Env") -> Grade:
         if isinstance(ref, ParamRef):
-            key = ParamRef(self.program.resolve(ref.function), ref.index)
-            if env is not None and key in env:
-                return env[key]
-            return self.solution.get(key, NO_GRADE)
+            key = self._canonical_refs.get(ref)
+            if key is None:
+                key = self._canonical_refs[ref] = self._canonical(ref)
+            bound = env.bindings.get(key)
+            return bound if bound is not None else self.solution.get(key, NO_GRADE)
         if isinstance(ref, Capped):
             grade = self.grade(Sym(NONE, ref.refs), env)
             return (min(grade[0], ref.limit), grade[1])
         if isinstance(ref, CallRef):
             return self._call_grade(ref, env)
-        canonical = self._canonical(ref)
+        canonical = self._canonical_refs.get(ref)
+        if canonical is None:
+            canonical = self._canonical_refs[ref] = self._canonical(ref)
         if isinstance(canonical, AttrRef):
             return self._attribute_grade(canonical)
         if canonical.module not in self.program.modules:
@@ -252,7 +341,7 @@ class Solver:
             return (LOW, ())
         getter = program.method(ref.cls, ref.name)
         if getter is not None and program.functions[getter].is_property:
-            return self._summary_grade(getter, {})
+            return self._summary_grade(getter, (), ())
         best, known = NO_GRADE, False
         for owner in program.mro(ref.cls):
             if ref.name in program.attributes.get(owner, ()):
@@ -262,10 +351,10 @@ class Solver:
                     best = grade
         return best if known else (LOW, ())
 
-    def _call_grade(self, ref: CallRef, env: Optional[Dict[object, Grade]]) -> Grade:
+    def _call_grade(self, ref: CallRef, env: "_Env") -> Grade:
         program = self.program
-        args = [self.grade(sym, env) for sym in ref.args]
-        kwargs = [(name, self.grade(sym, env)) for name, sym in ref.kwargs]
+        args = tuple(self.grade(sym, env) for sym in ref.args)
+        kwargs = tuple((name, self.grade(sym, env)) for name, sym in ref.kwargs)
         target = program.resolve(ref.function)
         if target in program.classes:
             return NO_GRADE
@@ -279,28 +368,44 @@ class Solver:
             else:
                 joined = _strongest([*args, *(g for _, g in kwargs)])
                 return (min(joined[0], MEDIUM), joined[1])
-        facts = program.functions[target]
-        bindings: Dict[object, Grade] = {ParamRef(target, index): grade for index, grade in enumerate(args)}
-        for name, grade in kwargs:
-            key = facts.params.index(name) if name in facts.params else name
-            bindings[ParamRef(target, key)] = grade
-        return self._summary_grade(target, bindings)
+        return self._summary_grade(target, args, kwargs)
 
-    def _summary_grade(self, function: str, bindings: Dict[object, Grade]) -> Grade:
+    def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...]) -> Grade:
         """The grade of ``function``'s result when its parameters have the given grades (others: solved)."""
-        key = (function, tuple(sorted((str(ref), grade[0]) for ref, grade in bindings.items())))
+        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs))
         cached = self._memo.get(key)
         if cached is not None:
             return cached
         if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
             return self.returns.get(function, NO_GRADE)
+        facts = self.program.functions[function]
+        bindings: Dict[object, Grade] = {ParamRef(function, index): grade for index, grade in enumerate(args)}
+        for name, grade in kwargs:
+            bindings[ParamRef(function, facts.params.index(name) if name in facts.params else name)] = grade
         self._active.append(function)
         try:
-            result = self.grade(self.program.functions[function].returns, bindings)
+            result = self.grade(facts.returns, _Env(bindings))
         finally:
             self._active.pop()
         self._memo[key] = result
         return result
+
+
+@dataclass(frozen=True)
+class _Returns:
+    """The context-free result grade of a function, a variable of the solve like the references."""
+
+    function: str
+
+
+class _Env:
+    """The grades of one function's parameters at one call, and what was evaluated under them."""
+
+    __slots__ = ("bindings", "memo")
+
+    def __init__(self, bindings: Dict[object, Grade]) -> None:
+        self.bindings = bindings
+        self.memo: Dict[int, Tuple[Sym, Grade]] = {}
 
 
 def _strongest(grades: Iterable[Grade]) -> Grade:
@@ -314,7 +419,7 @@ def _strongest(grades: Iterable[Grade]) -> Grade:
 class UseSolver:
     """How the values carrying each mark are used, across the program."""
 
-    def __init__(self, program: Program, solver: Solver) -> None:
+    def __init__(self, program: Program) -> None:
         self.program = program
         self._canonical_marks: Dict[object, object] = {}
         self.facts: Dict[object, UseFact] = {}
@@ -325,7 +430,7 @@ class UseSolver:
                 merged.level = max(merged.level, fact.level)
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
             for call in module.calls:
-                self.called.add(program.resolve(call.function))
+                self.called.add(self._function(call.function))
         self.levels: Dict[object, int] = {}
         self._solve()
 
@@ -379,17 +484,21 @@ class UseSolver:
         return ESCAPES
 
     def _solve(self) -> None:
-        for _ in range(MAX_ROUNDS):
-            changed = False
-            for mark, fact in self.facts.items():
-                level = max(fact.level, *(self.level(via) for via in fact.via)) if fact.via else fact.level
-                if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
-                    level = max(level, ESCAPES)
-                if level > self.levels.get(mark, -1):
-                    self.levels[mark] = level
-                    changed = True
-            if not changed:
-                break
+        """Raise each mark's level to its uses' levels, revisiting a mark's dependents when it rises."""
+        dependents: Dict[object, List[object]] = {}
+        for mark, fact in self.facts.items():
+            for via in fact.via:
+                dependents.setdefault(via, []).append(mark)
+        pending = list(self.facts)
+        while pending:
+            mark = pending.pop()
+            fact = self.facts[mark]
+            level = max([fact.level, *(self.level(via) for via in fact.via)])
+            if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
+                level = max(level, ESCAPES)
+            if level > self.levels.get(mark, -1):
+                self.levels[mark] = level
+                pending.extend(dependents.get(mark, ()))
 
     def level(self, mark) -> int:
         if mark in self.levels:
@@ -407,7 +516,7 @@ def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
     program = Program.build(facts)
     solver = Solver(program)
     solver.solve()
-    uses = UseSolver(program, solver)
+    uses = UseSolver(program)
     result: List[Finding] = []
     for module in facts:
         for candidate in module.candidates:
