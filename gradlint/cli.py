@@ -1,7 +1,9 @@
 """The ``gradlint`` command.
 
 ``gradlint [PATHS]...`` (the ``check`` subcommand, run when the first argument names no other) checks
-files; ``gradlint rules`` lists the rules and ``gradlint explain CODE`` shows one rule's page.
+files (with ``--trace TARGET``, also traces TARGET and ranks both); ``gradlint trace TARGET`` runs the trace
+alone; ``gradlint demo`` shows both on the reference simulator; ``gradlint rules`` lists the rules and
+``gradlint explain CODE`` shows one rule's page.
 
 Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error. Errors are one line
 on standard error, ``gradlint: error: ...``.
@@ -10,6 +12,7 @@ on standard error, ``gradlint: error: ...``.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
@@ -79,6 +82,12 @@ def cli() -> None:
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+@click.option("--trace", "trace_target", metavar="TARGET",
+              help="Also run TARGET under the trace and rank static and dynamic evidence together.")
+@click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
+@click.option("--param", "params", multiple=True, metavar="NAME", help="With --trace: report only these parameters.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --trace: write a dated report bundle under DIR.")
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -97,8 +106,16 @@ def check_command(
     force_exclude: bool,
     color: bool | None,
     stdin_filename: str | None,
+    trace_target: str | None,
+    trace_args: str | None,
+    params: tuple[str, ...],
+    report_dir: Path | None,
 ) -> int:
-    """Check PATHS (files or folders; '-' reads standard input) for operations that cut gradients."""
+    """Check PATHS (files or folders; '-' reads standard input) for operations that cut gradients.
+
+    With --trace TARGET, also run TARGET (a pytest node id, package.module:function or a script) under the
+    trace, and rank the static findings and the trace's evidence together.
+    """
     overrides = Overrides(
         paths=paths,
         config_file=config_file,
@@ -124,10 +141,57 @@ def check_command(
         color=_use_color(color, output),
         rules=_catalogue() if output_format == "sarif" else (),
     )
+    if trace_target is not None:
+        return _trace(trace_target, shlex.split(trace_args or ""), params, report_dir, output_format, output, context,
+                      findings=findings, user_paths=[str(path) for path in settings.paths])
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
         _append_step_summary(findings)
     return EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN
+
+
+@cli.command("trace", context_settings={"ignore_unknown_options": True})
+@click.argument("target")
+@click.argument("target_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--param", "params", multiple=True, metavar="NAME", help="Report only these parameters.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), help="Write a dated report bundle.")
+@click.option("--path", "user_paths", multiple=True, metavar="PATH",
+              help="The user's code, where sites are reported (default: everything outside libraries).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+def trace_command(
+    target: str,
+    target_args: tuple[str, ...],
+    params: tuple[str, ...],
+    report_dir: Path | None,
+    user_paths: tuple[str, ...],
+    output_format: str,
+    output: Path | None,
+) -> int:
+    """Run TARGET under the trace: which parameters get no gradient, and which lines cut them.
+
+    TARGET is a pytest node id (tests/test_x.py::test_y), package.module:function (called with no
+    arguments; it may return the loss or call backward itself) or a script; arguments after -- go to it.
+    """
+    context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
+    return _trace(target, list(target_args), params, report_dir, output_format, output, context,
+                  findings=[], user_paths=list(user_paths))
+
+
+@cli.command("demo")
+@click.option("--break", "break_id", metavar="ID", help="The catalogued break to plant (see --list).")
+@click.option("--list", "list_breaks", is_flag=True, help="List the catalogued breaks of the reference simulator.")
+def demo_command(break_id: str | None, list_breaks: bool) -> int:
+    """Show what gradlint does: the reference simulator with a planted gradient break, then clean."""
+    from gradlint import demo
+
+    try:
+        if list_breaks:
+            demo.describe_breaks(click.echo)
+            return EXIT_CLEAN
+        return EXIT_CLEAN if demo.run(break_id or demo.DEFAULT_BREAK, click.echo) else EXIT_FINDINGS
+    except demo.DemoError as error:
+        raise CommandError(str(error)) from None
 
 
 @cli.command("rules")
@@ -183,6 +247,36 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(run(argv))
+
+
+def _trace(
+    target: str,
+    args: Sequence[str],
+    params: Sequence[str],
+    report_dir: Path | None,
+    output_format: str,
+    output: Path | None,
+    context: ReportContext,
+    *,
+    findings: Sequence[Finding],
+    user_paths: Sequence[str],
+) -> int:
+    from gradlint import diagnose
+
+    command = " ".join(shlex.quote(word) for word in ["gradlint", *sys.argv[1:]])
+    try:
+        diagnosis = diagnose.diagnose(target, findings=findings, root=context.root, user_paths=user_paths, args=args,
+                                      params=params, report_dir=report_dir, echo=output_format == "text",
+                                      command=command)
+    except OSError as error:
+        raise CommandError(f"cannot write the report bundle in {report_dir}: {error.strerror or error}") from None
+    _write_report(diagnose.render(diagnosis, output_format, context), output)
+    if diagnosis.result.bundle:
+        click.echo(f"gradlint: report bundle written to {diagnosis.result.bundle}", err=True)
+    code = diagnose.exit_code(diagnosis)
+    if code == EXIT_ERROR and diagnosis.result.failure is not None:
+        click.echo(f"gradlint: error: {diagnosis.result.failure.message}", err=True)
+    return code
 
 
 def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) -> CheckResult:

@@ -53,7 +53,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
         span = converter.spans[candidate.node]
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
-        if candidate.subject is not None:
+        if candidate.subject is not None and (not receiver.chain or receiver.chain[0] is not candidate.subject):
             receiver = Sym(receiver.grade, receiver.refs, (candidate.subject,) + receiver.chain)
         facts.candidates.append(
             Candidate(

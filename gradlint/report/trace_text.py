@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from gradlint import rank as ranking
+from gradlint.report import chain_text
 from gradlint.rank import Suspect, TraceEvidence
 from gradlint.trace.results import Frame, ParameterReport, TraceResult
 
@@ -97,8 +98,8 @@ def _suspect_lines(number: int, suspect: Suspect) -> list[str]:
         lines.append("     called from: " + " <- ".join(f"{_where(f)} {f.function}" for f in chain[:4]))
     for finding in suspect.findings:
         lines.append(f"     static: {finding.code} {finding.message} ({finding.confidence.label})")
-    for step in suspect.static_chain:
-        lines.append(f"       {step.path}:{step.line}: {step.code}")
+        if finding.chain:
+            lines.append(f"       because: {chain_text(finding)}")
     if suspect.static_missed:
         lines.append("     the static checker did not report this site")
     if not suspect.trace and suspect.executed is False:

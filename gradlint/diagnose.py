@@ -1,0 +1,82 @@
+"""Static findings + a trace of a target -> ranked suspects, and what the command line does with them.
+
+    diagnose(target, findings=..., root=..., user_paths=...) -> Diagnosis
+    render(diagnosis, format_name, context) -> str
+    exit_code(diagnosis) -> int
+
+Exit codes follow the checker's: 0 every parameter gets a real gradient and nothing is suspect, 1 a
+parameter's gradient is missing, zero, non-finite or failed, or there are suspects, 2 the target could not be
+traced (not found, failed to import, raised, never called backward, has no parameter). A target that raised
+because a backward went through a freed graph is a diagnosis, not bad input: 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from gradlint.findings import Finding
+from gradlint.rank import Suspect, lines_of, rank
+from gradlint.report import ReportContext
+from gradlint.trace.results import TraceResult
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class Diagnosis:
+    result: TraceResult
+    suspects: List[Suspect]
+    findings: List[Finding]  # the static findings ranked with the trace (none for a trace alone)
+
+
+def diagnose(
+    target: str,
+    *,
+    findings: Sequence[Finding] = (),
+    root: Path = Path("."),
+    user_paths: Sequence[str] = (),
+    args: Sequence[str] = (),
+    params: Sequence[str] = (),
+    report_dir: Optional[Path] = None,
+    pythonpath: Sequence[str] = (),
+    echo: bool = True,
+    command: str = "",
+) -> Diagnosis:
+    from gradlint.trace import run
+
+    result = run(
+        target,
+        args=args,
+        params=params,
+        user_paths=user_paths,
+        root=str(root),
+        executed_lines=lines_of(findings) if findings else None,
+        report_dir=str(report_dir) if report_dir is not None else None,
+        findings=list(findings),
+        pythonpath=pythonpath,
+        echo=echo,
+        command=command,
+    )
+    return Diagnosis(result, rank(list(findings), result), list(findings))
+
+
+def render(diagnosis: Diagnosis, format_name: str, context: ReportContext) -> str:
+    from gradlint.report import render as render_findings
+    from gradlint.report import suspects, trace_text
+
+    if format_name == "text":
+        return trace_text.render(diagnosis.result, diagnosis.suspects)
+    if format_name == "json":
+        return suspects.render_json(diagnosis.result, diagnosis.suspects)
+    return render_findings(format_name, suspects.as_findings(diagnosis.suspects, context.root), context)
+
+
+def exit_code(diagnosis: Diagnosis) -> int:
+    result = diagnosis.result
+    if result.failure is not None and not result.graph_reuse:
+        return EXIT_ERROR
+    if result.failure is not None or result.bad_parameters or diagnosis.suspects:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
