@@ -62,7 +62,7 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (e.g. GL002,GL01).")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (e.g. GL010,GL01).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
 @click.option(
     "--confidence",
@@ -209,7 +209,7 @@ def rules_command(output_format: str) -> int:
 @cli.command("explain")
 @click.argument("code")
 def explain_command(code: str) -> int:
-    """Show the documentation page of one rule, such as GL002."""
+    """Show the documentation page of one rule, such as GL010."""
     from gradlint.rules import RULES_BY_CODE
 
     rule = RULES_BY_CODE.get(code.strip().upper())

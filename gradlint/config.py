@@ -101,7 +101,7 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
 
 
 def split_codes(values: Sequence[str]) -> tuple[str, ...]:
-    """``("GL001,GL002", "GL01")`` -> ``("GL001", "GL002", "GL01")``."""
+    """``("GL001,GL010", "GL01")`` -> ``("GL001", "GL010", "GL01")``."""
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 

@@ -2,8 +2,8 @@
 
 Recognised comments:
 
-* ``# gradlint: ignore[GL002, GL005] -- reason`` silences those codes; ``# gradlint: ignore`` every code.
-* ``# noqa: GL002`` silences GL002; codes of other tools in the same comment (``# noqa: E501, GL002``)
+* ``# gradlint: ignore[GL010, GL001] -- reason`` silences those codes; ``# gradlint: ignore`` every code.
+* ``# noqa: GL010`` silences GL010; codes of other tools in the same comment (``# noqa: E501, GL010``)
   are left to those tools, and a noqa without any GL code is not ours. A bare ``# noqa`` silences every code.
 * ``# gradlint: skip-file`` on a line of its own skips the whole file.
 

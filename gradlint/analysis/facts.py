@@ -51,8 +51,6 @@ class FunctionFacts:
     params: Tuple[str, ...]  # positional parameter names, ``self`` included
     returns: Sym
     is_property: bool = False
-    # The return value, when it is a value the function cut (under a no-grad decorator, say), marks candidates.
-    return_candidates: FrozenSet[int] = frozenset()
 
 
 @dataclass

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.facts import CallFact, Candidate, ClassFacts, FunctionFacts, ModuleFacts, UseFact
+from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import ImportTable, dotted
 from gradlint.analysis.values import (
     BENIGN,
@@ -112,6 +112,7 @@ class CallSite:
     receiver: Optional[Value]
     args: List[Value]
     kwargs: Dict[str, Value]
+    casts_to_integer: bool = False  # a tensor method that returns an integer or bool tensor
 
     @property
     def tensor_method(self) -> Optional[str]:
@@ -1102,6 +1103,7 @@ class FunctionInterpreter:
             else:
                 args.append(value)
         site = CallSite(node, callee, method, receiver, args, kwargs)
+        site.casts_to_integer = method is not None and (method in api.INTEGER_CAST_METHODS or self._integer_cast(site))
         marks = frozenset()
         for rule in self.analyzer.call_rules:
             mark = rule.on_call(site, self.ctx)
@@ -1240,7 +1242,7 @@ class FunctionInterpreter:
             for value in args:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
-        if method in api.INTEGER_CAST_METHODS or self._integer_cast(site):
+        if site.casts_to_integer:
             return Value(CONSTANT, receiver.marks, derived=True, integer=True)
         if method in api.VIEW_METHODS or method in api.SHAPE_METHODS:
             for value in args:

@@ -16,7 +16,7 @@ value this is, a parameter whose uses are summarised, a call whose result uses a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Tuple, Union
+from typing import Any, Iterable, Optional, Tuple
 
 NONE, LOW, MEDIUM, HIGH = 0, 1, 2, 3
 
@@ -58,7 +58,6 @@ class CallRef:
     kwargs: Tuple[Tuple[str, "Sym"], ...] = ()
 
 
-Ref = Union[ParamRef, AttrRef, GlobalRef, CallRef, "Capped"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,6 @@ class AttrUseMark:
     name: str
 
 
-Mark = Union[CandidateMark, ParamUseMark, ReturnUseMark, AttrUseMark]
 
 
 @dataclass(frozen=True)

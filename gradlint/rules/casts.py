@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import COMPUTATION
 from gradlint.rules.base import Invalid, Rule, Valid
 
@@ -56,9 +55,7 @@ def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 
     def on_call(self, site, ctx):
         method = site.tensor_method
-        if method is None:
-            return None
-        if method not in api.INTEGER_CAST_METHODS and not _is_integer_conversion(site, ctx):
+        if method is None or not site.casts_to_integer:
             return None
         return ctx.report(
             self,
@@ -68,20 +65,6 @@ def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
             message=f"`.{method}(...)` casts `{{subject}}` to an integer dtype: its gradient stops here",
             fix="keep a floating dtype for values that need a gradient; cast only indices",
         )
-
-
-def _is_integer_conversion(site, ctx) -> bool:
-    if site.method not in ("to", "type"):
-        return False
-    for arg in site.node.args:
-        if arg.keyword is not None and arg.keyword.value != "dtype":
-            continue
-        value = arg.value
-        if getattr(value, "evaluated_value", None) in api.INTEGER_DTYPE_STRINGS:
-            return True
-        if ctx.qualname(value) in api.INTEGER_DTYPES:
-            return True
-    return False
 
 
 class RequiresGradOff(Rule):
