@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
+from gradlint.analysis.values import COMPUTATION
 from gradlint.findings import Confidence
 
 SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
@@ -71,3 +72,36 @@ class Rule:
             elif current is not None:
                 current.append(line)
         return {title: inspect.cleandoc("\n".join(body)) for title, body in sections.items()}
+
+
+class TensorMethodRule(Rule):
+    """A rule about calling one of ``methods`` on a value that carries a gradient, reported at the call.
+
+    ``message`` and ``fix`` may name ``{method}`` and ``{subject}`` (the receiver's code). The later uses of
+    the call's value decide the confidence, except for ``in_place`` methods, whose cut always matters.
+    """
+
+    methods: ClassVar[frozenset] = frozenset()
+    in_place: ClassVar[frozenset] = frozenset()
+    message: ClassVar[str]
+    fix: ClassVar[str]
+
+    def applies(self, site) -> bool:
+        return site.tensor_method in self.methods
+
+    def receiver(self, site, ctx):
+        return site.receiver.sym
+
+    def on_call(self, site, ctx):
+        if not self.applies(site):
+            return None
+        method = site.tensor_method
+        return ctx.report(
+            self,
+            site.node,
+            receiver=self.receiver(site, ctx),
+            subject=site.node.func.value,
+            message=self.message.replace("{method}", method),
+            fix=self.fix.replace("{method}", method),
+            use=COMPUTATION if method in self.in_place else None,
+        )

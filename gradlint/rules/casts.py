@@ -5,10 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from gradlint.analysis.values import COMPUTATION
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
-class IntegerCast(Rule):
+class IntegerCast(TensorMethodRule):
     """A cast to an integer or bool dtype of a value that carries a gradient.
 
     What it does:
@@ -28,6 +28,8 @@ class IntegerCast(Rule):
     code = "GL070"
     name = "integer-cast"
     tokens = (".long(", ".int(", ".short(", ".byte(", ".char(", ".bool(", ".to(", ".type(")
+    message = "`.{method}(...)` casts `{subject}` to an integer dtype: its gradient stops here"
+    fix = "keep a floating dtype for values that need a gradient; cast only indices"
     INVALID = [
         Invalid(
             """\
@@ -53,18 +55,8 @@ def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         ),
     ]
 
-    def on_call(self, site, ctx):
-        method = site.tensor_method
-        if method is None or not site.casts_to_integer:
-            return None
-        return ctx.report(
-            self,
-            site.node,
-            receiver=site.receiver.sym,
-            subject=site.node.func.value,
-            message=f"`.{method}(...)` casts `{{subject}}` to an integer dtype: its gradient stops here",
-            fix="keep a floating dtype for values that need a gradient; cast only indices",
-        )
+    def applies(self, site) -> bool:
+        return site.tensor_method is not None and site.casts_to_integer
 
 
 class RequiresGradOff(Rule):

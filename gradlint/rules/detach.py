@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from gradlint.analysis.values import COMPUTATION
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 
-class DetachOnDifferentiable(Rule):
+class DetachOnDifferentiable(TensorMethodRule):
     """`.detach()` or `.detach_()` on a value that carries a gradient.
 
     What it does:
@@ -30,6 +29,11 @@ class DetachOnDifferentiable(Rule):
     code = "GL001"
     name = "detach-on-differentiable"
     tokens = ("detach",)
+    methods = frozenset({"detach", "detach_"})
+    in_place = frozenset({"detach_"})
+    message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
+               "depends on")
+    fix = "use `{subject}` itself; detach only what must not be differentiated (targets, logged values)"
     INVALID = [
         Invalid(
             """\
@@ -76,19 +80,3 @@ def report(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 """
         ),
     ]
-
-    def on_call(self, site, ctx):
-        method = site.tensor_method
-        if method not in ("detach", "detach_"):
-            return None
-        in_place = method == "detach_"
-        return ctx.report(
-            self,
-            site.node,
-            receiver=site.receiver.sym,
-            subject=site.node.func.value,
-            message=f"`.{method}()` cuts the gradient of `{{subject}}`: nothing computed from it reaches the "
-            "parameters it depends on",
-            fix="use `{subject}` itself; detach only what must not be differentiated (targets, logged values)",
-            use=COMPUTATION if in_place else None,
-        )

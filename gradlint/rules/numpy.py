@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
-class NumpyMethod(Rule):
+class NumpyMethod(TensorMethodRule):
     """`.numpy()` on a value that carries a gradient.
 
     What it does:
@@ -25,6 +25,9 @@ class NumpyMethod(Rule):
     code = "GL030"
     name = "numpy-method"
     tokens = ("numpy",)
+    methods = frozenset({"numpy"})
+    message = "`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here"
+    fix = "stay in torch: most NumPy functions have a torch counterpart of the same name"
     INVALID = [
         Invalid(
             """\
@@ -51,17 +54,8 @@ def save(image: torch.Tensor, path: str) -> None:
         ),
     ]
 
-    def on_call(self, site, ctx):
-        if site.tensor_method != "numpy":
-            return None
-        return ctx.report(
-            self,
-            site.node,
-            receiver=ctx.precut(site.receiver),
-            subject=site.node.func.value,
-            message="`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here",
-            fix="stay in torch: most NumPy functions have a torch counterpart of the same name",
-        )
+    def receiver(self, site, ctx):
+        return ctx.precut(site.receiver)  # `.detach().cpu().numpy()`: the gradient the chain started from
 
 
 class NumpyFunctionOnTensor(Rule):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
-class ItemOnDifferentiable(Rule):
+class ItemOnDifferentiable(TensorMethodRule):
     """`.item()` on a value that carries a gradient.
 
     What it does:
@@ -27,6 +27,9 @@ class ItemOnDifferentiable(Rule):
     code = "GL010"
     name = "item-on-differentiable"
     tokens = (".item(",)
+    methods = frozenset({"item"})
+    message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
+    fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
     INVALID = [
         Invalid(
             """\
@@ -64,20 +67,9 @@ def train_step(model: torch.nn.Module, x: torch.Tensor, history: list) -> torch.
         ),
     ]
 
-    def on_call(self, site, ctx):
-        if site.tensor_method != "item":
-            return None
-        return ctx.report(
-            self,
-            site.node,
-            receiver=site.receiver.sym,
-            subject=site.node.func.value,
-            message="`.item()` turns `{subject}` into a Python number: its gradient stops here",
-            fix="keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)",
-        )
 
 
-class TolistOnDifferentiable(Rule):
+class TolistOnDifferentiable(TensorMethodRule):
     """`.tolist()` on a value that carries a gradient.
 
     What it does:
@@ -97,6 +89,9 @@ class TolistOnDifferentiable(Rule):
     code = "GL011"
     name = "tolist-on-differentiable"
     tokens = (".tolist(",)
+    methods = frozenset({"tolist"})
+    message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
+    fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
     INVALID = [
         Invalid(
             """\
@@ -123,17 +118,6 @@ def save(positions: torch.Tensor, path: str) -> None:
         ),
     ]
 
-    def on_call(self, site, ctx):
-        if site.tensor_method != "tolist":
-            return None
-        return ctx.report(
-            self,
-            site.node,
-            receiver=site.receiver.sym,
-            subject=site.node.func.value,
-            message="`.tolist()` turns `{subject}` into Python numbers: its gradient stops here",
-            fix="keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`",
-        )
 
 
 class PythonScalarOfTensor(Rule):
