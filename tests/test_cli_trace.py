@@ -130,3 +130,9 @@ def test_user_files_are_not_modified_by_a_trace(project):
     before = (project / "fitting.py").read_bytes()
     run(["fitting.py", "--trace", "fitting:loss"])
     assert (project / "fitting.py").read_bytes() == before
+
+
+def test_a_failing_target_still_writes_the_bundle_with_what_was_captured(project, capsys):
+    assert run(["trace", "missing_module:loss", "--report-dir", "reports"]) == 2
+    bundle = next((project / "reports").iterdir())
+    assert "was not found" in (bundle / "summary.md").read_text(encoding="utf-8")
