@@ -63,7 +63,7 @@ def test_suppression_comment_silences_the_finding_on_its_line():
 
 
 def test_select_ignore_and_confidence_filter_findings():
-    text = CUT + "\ndef g(x: torch.Tensor) -> float:\n    return float(x)\n"
+    text = CUT + "\ndef g(x: torch.Tensor) -> torch.Tensor:\n    return x * float(x)\n"
     every = check_text(text.encode(), "m.py", CheckOptions(confidence=Confidence.LOW)).findings
     assert [(f.code, f.confidence.label) for f in every] == [("GL001", "medium"), ("GL012", "medium")]
     selected = check_text(text.encode(), "m.py", CheckOptions(select=frozenset({"GL01"}))).findings

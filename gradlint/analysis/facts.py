@@ -15,10 +15,12 @@ from gradlint.findings import Location
 
 @dataclass
 class UseFact:
-    """How a value was used: a concrete level, raised to the level of every named mark at solve time."""
+    """How a value was used: a concrete level, raised to the level of every named mark at solve time, and to
+    computation when it was combined with something whose grade the solve finds above none."""
 
     level: int = 0
     via: FrozenSet = frozenset()  # marks (ParamUseMark, ReturnUseMark, AttrUseMark) the value flowed into
+    combined_with: Optional[Sym] = None
 
 
 @dataclass
@@ -51,6 +53,7 @@ class FunctionFacts:
     params: Tuple[str, ...]  # positional parameter names, ``self`` included
     returns: Sym
     is_property: bool = False
+    returns_number: bool = False  # annotated to return a plain Python value (float, int, bool, str, None)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ClassFacts:
     bases: Tuple[str, ...]
     fields: Tuple[str, ...] = ()  # dataclass fields in order, for positional constructor arguments
     is_dataclass: bool = False
+    number_fields: Tuple[str, ...] = ()  # fields annotated as plain Python values (float, int, bool, str)
 
 
 @dataclass

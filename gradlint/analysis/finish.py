@@ -30,6 +30,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
+    syms += [fact.combined_with for fact in facts.uses.values() if fact.combined_with is not None]
     for candidate in analyzer.candidates:
         wanted.add(candidate.node)
         if candidate.subject is not None:
@@ -37,12 +38,17 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
         syms.append(candidate.receiver)
         if candidate.gate is not None:
             syms.append(candidate.gate)
+        if candidate.use.combined_with is not None:
+            syms.append(candidate.use.combined_with)
     seen: Set[int] = set()
     for sym in syms:
         _collect(sym, wanted, seen)
     converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
+    for fact in [*facts.uses.values(), *(candidate.use for candidate in analyzer.candidates)]:
+        if fact.combined_with is not None:
+            fact.combined_with = converter.sym(fact.combined_with)
     facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
     facts.calls = [
         CallFact(call.function, tuple(converter.sym(s) for s in call.args),

@@ -50,11 +50,15 @@ MAX_CHAIN = 8
 _PREDICATE = re.compile(r"_*(is|has)_")
 # Return annotations that promise a value with no gradient.
 _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
+# Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
+_NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
+                                 "typing.Optional", "typing.Union"})
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 _LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
 _CONTAINER_CONSTRUCTORS = frozenset(
     {"dict", "list", "set", "collections.OrderedDict", "collections.defaultdict", "collections.deque"}
 )
+_IMPORTING_FUNCTIONS = frozenset({"pytest.importorskip", "importlib.import_module"})
 _PROPAGATING_BUILTINS = frozenset(
     "abs min max sum pow divmod list tuple reversed iter next zip dict set frozenset map filter sorted "
     "enumerate getattr".split()
@@ -99,6 +103,7 @@ class ClassInfo:
     properties: set = field(default_factory=set)
     attribute_classes: Dict[str, str] = field(default_factory=dict)
     fields: List[str] = field(default_factory=list)
+    number_fields: List[str] = field(default_factory=list)
     is_dataclass: bool = False
 
 
@@ -337,11 +342,26 @@ class FileAnalyzer:
         elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
             targets = [small.target]
             value = small.value
+        imported = self._imported_module(value)
         for target in targets:
+            if imported is not None and isinstance(target, cst.Name):
+                self.imports.aliases[target.value] = imported  # ``np = pytest.importorskip("numpy")``
+                continue
             names = list(_target_names(target))
             self.module_names.update(names)
             if value is not None and isinstance(target, cst.Name) and self._is_container_display(value):
                 self.module_containers.add(target.value)
+
+    def _imported_module(self, value: Optional[cst.BaseExpression]) -> Optional[str]:
+        """The module a call like ``pytest.importorskip("torch")`` or ``importlib.import_module(...)`` returns."""
+        if not isinstance(value, cst.Call) or not value.args:
+            return None
+        if self.callee_name_static(value.func) not in _IMPORTING_FUNCTIONS:
+            return None
+        name = value.args[0].value
+        if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
+            return name.evaluated_value
+        return None
 
     def _is_container_display(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)):
@@ -485,12 +505,13 @@ class FunctionInterpreter:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
         self.run_block(node.body.body)
-        plain = node.returns is not None and isinstance(node.returns.annotation, cst.Name) and (
-            node.returns.annotation.value in _PLAIN_RETURNS)
+        annotation = node.returns.annotation if node.returns is not None else None
+        plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
         returns = CONSTANT if plain else strongest(self.returns)
         cls_info = self.analyzer.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
-        self.analyzer.facts.functions[info.qualname] = FunctionFacts(tuple(names), returns, is_property)
+        self.analyzer.facts.functions[info.qualname] = FunctionFacts(
+            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
         self.analyzer.final_envs[info.qualname] = self.env
@@ -526,6 +547,13 @@ class FunctionInterpreter:
         name = self.analyzer.callee_name_static(annotation)
         return bool(name and name.startswith("torch.nn.") and name.rpartition(".")[2][:1].isupper()
                     and name not in api.PARAMETER_CLASSES)
+
+    def _is_number_annotation(self, node: Optional[cst.BaseExpression]) -> bool:
+        """``float``, ``Optional[int]``, ``bool | None``...: a slot declared to hold a plain Python value."""
+        if node is None:
+            return False
+        names = [self.analyzer.callee_name_static(name) for name in _annotation_names(node)]
+        return bool(names) and all(name in _NUMBER_ANNOTATIONS for name in names)
 
     def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
         """(grade, class) an annotation promises: MEDIUM for anything mentioning a tensor type."""
@@ -722,6 +750,8 @@ class FunctionInterpreter:
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     name = small.target.value
                     info.fields.append(name)
+                    if self._is_number_annotation(small.annotation.annotation):
+                        info.number_fields.append(name)
                     grade, cls = self._annotation(small.annotation.annotation)
                     if cls is not None:
                         info.attribute_classes[name] = cls
@@ -733,8 +763,10 @@ class FunctionInterpreter:
                     for target in small.targets:
                         for name in _target_names(target.target):
                             self.analyzer.equation(AttrRef(qualname, name), self._step(value, small.value).sym)
+        facts = self.analyzer.facts.classes[qualname]
+        facts.number_fields = tuple(info.number_fields)
         if info.is_dataclass:
-            self.analyzer.facts.classes[qualname].fields = tuple(info.fields)
+            facts.fields = tuple(info.fields)
 
     def _class_qualname(self, node: cst.ClassDef) -> str:
         for qualname, info in self.analyzer.classes.items():
@@ -852,9 +884,23 @@ class FunctionInterpreter:
         if use:
             live = [value for value in values if not value.is_constant()]
             for value in values:
-                if value.marks and any(other is not value for other in live):
-                    self.use(value, COMPUTATION)
+                others = [other.sym for other in live if other is not value]
+                if value.marks and others:
+                    self.combined(value, strongest(others))
         return join(values)
+
+    def combined(self, value: Value, other: Sym) -> None:
+        """``value`` was computed with something of grade ``other``: a computation when that carries a gradient,
+        which the solve decides when ``other`` is symbolic."""
+        if other.grade > NONE:
+            self.use(value, COMPUTATION)
+            return
+        for mark in value.marks:
+            fact = self.analyzer.use_fact(mark)
+            if fact.level < COMPUTATION:
+                condition = Sym(NONE, other.refs)  # the chain is not needed: only the grade matters
+                fact.combined_with = condition if fact.combined_with is None else strongest(
+                    (fact.combined_with, condition))
 
     def element(self, value: Value) -> Value:
         """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
@@ -1134,6 +1180,10 @@ class FunctionInterpreter:
         args = self._all_args(site)
         if callee in self.analyzer.function_by_qualname or callee in self.analyzer.classes:
             return self.call_program(site, callee, site.args)  # defined here, even when this file is in torch
+        if callee.startswith("torch.testing."):
+            for value in args:
+                self.use(value, BENIGN)
+            return CONSTANT_VALUE
         if root == "torch":
             return self.call_torch(site, callee)
         if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
@@ -1148,11 +1198,11 @@ class FunctionInterpreter:
         if callee in _PROPAGATING_BUILTINS:
             return self.combine(args)
         if "." not in callee and callee not in self.analyzer.classes:
-            if callee in ("super",):
+            if callee == "super":
                 return self._super_value()
-            for value in args:
-                self.use(value, ESCAPES)
-            return Value(cap(join(args).sym, MEDIUM), derived=True)
+            # Something we cannot see: what it returns carries its arguments on, and its uses decide.
+            joined = join(args)
+            return Value(cap(joined.sym, MEDIUM), joined.marks, derived=True)
         return self.call_program(site, callee, site.args)
 
     def _super_value(self) -> Value:

@@ -419,15 +419,16 @@ def _strongest(grades: Iterable[Grade]) -> Grade:
 class UseSolver:
     """How the values carrying each mark are used, across the program."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, solver: Solver) -> None:
         self.program = program
+        self.solver = solver
         self._canonical_marks: Dict[object, object] = {}
         self.facts: Dict[object, UseFact] = {}
         self.called: set = set()
         for module in program.modules.values():
             for mark, fact in module.uses.items():
                 merged = self.facts.setdefault(self._canonical(mark), UseFact())
-                merged.level = max(merged.level, fact.level)
+                merged.level = max(merged.level, self.own_level(fact))
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
             for call in module.calls:
                 self.called.add(self._function(call.function))
@@ -459,7 +460,11 @@ class UseSolver:
                     return ParamUseMark(target, mark.index)
                 index = mark.index + 1 if isinstance(mark.index, int) else mark.index
                 return self._param_mark(init, index)
-            return self._param_mark(self._function(target), mark.index)
+            function = self._function(target)
+            if function not in program.functions:
+                # Code we cannot see: what it returns carries its arguments on, so their use is the result's.
+                return ReturnUseMark(function)
+            return self._param_mark(function, mark.index)
         return mark
 
     def _function(self, qualname: str) -> str:
@@ -478,9 +483,21 @@ class UseSolver:
     def _default(self, mark) -> int:
         """The use of a mark no file said anything about."""
         if isinstance(mark, ParamUseMark):
-            return UNUSED if mark.function in self.program.functions else ESCAPES
+            return UNUSED
         if isinstance(mark, ReturnUseMark):
-            return UNUSED if mark.function in self.called else ESCAPES
+            return UNUSED if mark.function in self.called else self._escape(mark)
+        return self._escape(mark)
+
+    def _escape(self, mark) -> int:
+        """Leaving for code we cannot see: benign when declared a plain number (``-> float``, ``x: float``)."""
+        program = self.program
+        if isinstance(mark, ReturnUseMark):
+            facts = program.functions.get(mark.function)
+            return BENIGN if facts is not None and facts.returns_number else ESCAPES
+        if isinstance(mark, AttrUseMark):
+            declared = any(mark.name in program.classes[owner].number_fields
+                           for owner in program.mro(mark.cls) if owner in program.classes)
+            return BENIGN if declared else ESCAPES
         return ESCAPES
 
     def _solve(self) -> None:
@@ -495,7 +512,7 @@ class UseSolver:
             fact = self.facts[mark]
             level = max([fact.level, *(self.level(via) for via in fact.via)])
             if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
-                level = max(level, ESCAPES)
+                level = max(level, self._escape(mark))
             if level > self.levels.get(mark, -1):
                 self.levels[mark] = level
                 pending.extend(dependents.get(mark, ()))
@@ -507,8 +524,15 @@ class UseSolver:
             return self.facts[mark].level
         return self._default(mark)
 
+    def own_level(self, fact: UseFact) -> int:
+        """The level a fact says by itself: computation when what it was combined with carries a gradient."""
+        if fact.combined_with is not None and fact.level < COMPUTATION:
+            if self.solver.grade(fact.combined_with)[0] > NONE:
+                return COMPUTATION
+        return fact.level
+
     def of(self, fact: UseFact) -> int:
-        return max([fact.level, *(self.level(self._canonical(via)) for via in fact.via)])
+        return max([self.own_level(fact), *(self.level(self._canonical(via)) for via in fact.via)])
 
 
 def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
@@ -516,7 +540,7 @@ def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
     program = Program.build(facts)
     solver = Solver(program)
     solver.solve()
-    uses = UseSolver(program)
+    uses = UseSolver(program, solver)
     result: List[Finding] = []
     for module in facts:
         for candidate in module.candidates:

@@ -231,3 +231,48 @@ def test_sinks_inside_a_no_grad_block_cut_nothing_more(scan):
         """,
     })
     assert findings == []
+
+
+def test_numbers_kept_in_slots_declared_as_numbers_are_benign(scan):
+    findings = scan({
+        "pkg/stats.py": """\
+            from dataclasses import dataclass
+            from typing import Optional
+            import torch
+
+            @dataclass
+            class Summary:
+                norm: Optional[float] = None
+
+            def summarise(gradient: torch.Tensor) -> Summary:
+                return Summary(norm=float(gradient.norm()))
+
+            def norm_of(gradient: torch.Tensor) -> float:
+                return gradient.norm().item()
+        """,
+    })
+    assert brief(findings) == [
+        ("pkg/stats.py", 10, "GL012", "low", "benign"),
+        ("pkg/stats.py", 13, "GL010", "low", "benign"),
+    ]
+
+
+def test_values_passed_through_unknown_functions_are_judged_by_what_comes_back(scan):
+    findings = scan({
+        "pkg/checks.py": """\
+            import pytest
+            import statistics
+            import torch
+
+            def check(image: torch.Tensor, expected: torch.Tensor) -> None:
+                assert image.sum().item() == pytest.approx(expected.sum().item())
+
+            def scaled(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+                return image * statistics.fmean(weights.tolist())
+        """,
+    })
+    assert brief(findings) == [
+        ("pkg/checks.py", 6, "GL010", "low", "benign"),
+        ("pkg/checks.py", 6, "GL010", "low", "benign"),
+        ("pkg/checks.py", 9, "GL011", "medium", "computation"),
+    ]
