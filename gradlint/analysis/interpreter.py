@@ -662,7 +662,7 @@ class FunctionInterpreter:
         for _ in range(2):
             if isinstance(node, cst.For):
                 iterable = self.eval(node.iter)
-                self.bind(node.target, self.element(iterable), node.iter)
+                self.bind(node.target, self.element(iterable), node.iter, fresh=False)
             else:
                 self.use(self.eval(node.test), BENIGN)
             self.run_block(node.body.body)
@@ -782,7 +782,7 @@ class FunctionInterpreter:
         chain = (node,) + value.sym.chain[: MAX_CHAIN - 1]
         return value.with_sym(Sym(value.sym.grade, value.sym.refs, chain))
 
-    def _cut_in_region(self, value: Value, source: cst.CSTNode) -> Value:
+    def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode]) -> Value:
         """Inside a no-grad region, a differentiable value computed there is cut where it is bound or returned.
 
         Names and attributes were computed elsewhere, and in-place updates (``w -= ...``, ``w.add_(...)``)
@@ -794,9 +794,11 @@ class FunctionInterpreter:
         candidate.receiver = strongest((candidate.receiver, value.sym))
         return Value(CONSTANT, value.marks | {self.region}, value.cls)
 
-    def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode) -> None:
+    def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode, fresh: bool = True) -> None:
+        """Bind ``value``, computed by ``source``, to ``target``. A loop variable is not ``fresh``: iterating
+        hands out values that exist already (``for p in model.parameters()``), which no region cuts."""
         if isinstance(target, cst.Name):
-            value = self._cut_in_region(self._step(value, source), source)
+            value = self._cut_in_region(self._step(value, source), source if fresh else None)
             if not value.is_constant():
                 self.effects.append(value.sym)
             self.env[target.value] = value
@@ -807,9 +809,9 @@ class FunctionInterpreter:
             items = value.items if value.items is not None and len(value.items) == len(elements) else None
             for position, element in enumerate(elements):
                 part = items[position] if items is not None else self.element(value)
-                self.bind(element.value if isinstance(element, cst.StarredElement) else element, part, source)
+                self.bind(element.value if isinstance(element, cst.StarredElement) else element, part, source, fresh)
         elif isinstance(target, cst.StarredElement):
-            self.bind(target.value, self.element(value), source)
+            self.bind(target.value, self.element(value), source, fresh)
         elif isinstance(target, cst.Attribute):
             self.store_attribute(target, value, source)
         elif isinstance(target, cst.Subscript):
@@ -1055,7 +1057,7 @@ class FunctionInterpreter:
         return Value(value.sym, value.marks, derived=True)
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
-        return join([self.eval(node.left), self.eval(node.right)])
+        return _choice(self.eval(node.left), self.eval(node.right))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
         self.use(self.eval(node.left), BENIGN)
@@ -1068,7 +1070,7 @@ class FunctionInterpreter:
         body = self.eval(node.body)
         orelse = self.eval(node.orelse)
         self._branch(node, node.test, [body.sym], [orelse.sym])
-        return join([body, orelse])
+        return _choice(body, orelse)
 
     def eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
         value = self.eval(node.value)
@@ -1246,6 +1248,11 @@ class FunctionInterpreter:
             if callee in api.PARAMETER_FREE_MODULES:
                 return Value(module_instance=True)
             return Value(Sym(HIGH, chain=(site.node,)), module_instance=True)
+        if last[:1].isupper() and callee not in api.FACTORIES:
+            # An object built from its arguments (``torch.distributions.Normal(loc, scale)``): not a tensor
+            # derived from them, though it carries their gradient on.
+            joined = self.combine(args)
+            return Value(joined.sym, joined.marks)
         requires_grad = site.node.args and any(
             arg.keyword is not None and arg.keyword.value == "requires_grad" and _is_true(arg.value)
             for arg in site.node.args)
@@ -1265,6 +1272,9 @@ class FunctionInterpreter:
             return CONSTANT_VALUE
         if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
             return CONSTANT_VALUE
+        if last.endswith("_") and not last.startswith("_"):
+            # In place (``torch.nn.init.uniform_(w, ...)``): the first argument is updated, nothing is computed.
+            return self.combine(args, use=False)
         return self.combine(args, integers_are_shapes=True)
 
     def call_method(self, site: CallSite) -> Value:
@@ -1366,6 +1376,12 @@ _TYPING_NAMES = frozenset(
               "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split())
 
 
+def _choice(first: Value, second: Value) -> Value:
+    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are."""
+    joined = join([first, second])
+    return Value(joined.sym, joined.marks, derived=first.derived or second.derived)
+
+
 def _skipped_work(body: Sym, orelse: Sym) -> Sym:
     """The grade of the work one side of a branch does and the other skips.
 
@@ -1389,9 +1405,9 @@ def _is_parameter_name(name: str) -> bool:
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
 
 
-def _computes(node: cst.CSTNode) -> bool:
+def _computes(node: Optional[cst.CSTNode]) -> bool:
     """Whether evaluating ``node`` computes a new value (as opposed to naming one or updating one in place)."""
-    if isinstance(node, (cst.Name, cst.Attribute, cst.AugAssign)):
+    if node is None or isinstance(node, (cst.Name, cst.Attribute, cst.AugAssign)):
         return False
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         method = node.func.attr.value

@@ -31,7 +31,8 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
         "isfinite isposinf isneginf isreal is_tensor is_floating_point is_complex is_nonzero numel "
         "count_nonzero bucketize searchsorted bincount histc unique unique_consecutive logical_and logical_or "
         "logical_not logical_xor any all result_type promote_types can_cast get_default_dtype "
-        "broadcast_shapes"
+        "broadcast_shapes nn.init._calculate_fan_in_and_fan_out nn.init._calculate_correct_fan "
+        "nn.init.calculate_gain"
     ).split()
 )
 
