@@ -12,6 +12,11 @@ from typing import Dict, Optional
 import libcst as cst
 
 
+def top_level(qualname: str) -> str:
+    """``torch`` for ``torch.nn.functional.relu``."""
+    return qualname.split(".", 1)[0]
+
+
 def dotted(node: cst.BaseExpression) -> Optional[str]:
     """``a.b.c`` for a chain of names and attributes, else None."""
     if isinstance(node, cst.Name):

@@ -3,7 +3,9 @@
 Each function is interpreted once (loops twice, so that loop-carried values settle), statement by statement,
 with an environment from names to :class:`~gradlint.analysis.values.Value`. Branches are interpreted on copies
 of the environment and joined. Rules are called on the nodes they hook, after the node's children were
-evaluated, through a :class:`Context` that answers what they need to know.
+evaluated, through a :class:`~gradlint.analysis.context.Context` that answers what they need to know. What
+calls do lives in :mod:`gradlint.analysis.calls`, what the file declares in
+:mod:`gradlint.analysis.declarations`.
 
 The result is a :class:`~gradlint.analysis.facts.ModuleFacts`: the candidates the rules reported and the facts
 the whole-program solve needs to decide their confidence.
@@ -11,15 +13,16 @@ the whole-program solve needs to decide their confidence.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
+from gradlint.analysis.calls import CallSemantics, is_false, is_true
+from gradlint.analysis.context import Context
+from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
-from gradlint.analysis.imports import ImportTable, dotted
+from gradlint.analysis.imports import top_level
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
@@ -46,96 +49,12 @@ from gradlint.analysis.values import (
 )
 
 MAX_CHAIN = 8
-# Functions named like questions answer with a bool.
-_PREDICATE = re.compile(r"_*(is|has)_")
 # Return annotations that promise a value with no gradient.
 _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
-FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 _LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
-_CONTAINER_CONSTRUCTORS = frozenset(
-    {"dict", "list", "set", "collections.OrderedDict", "collections.defaultdict", "collections.deque"}
-)
-_IMPORTING_FUNCTIONS = frozenset({"pytest.importorskip", "importlib.import_module"})
-_PROPAGATING_BUILTINS = frozenset(
-    "abs min max sum pow divmod list tuple reversed iter next zip dict set frozenset map filter sorted "
-    "enumerate getattr".split()
-)
-
-
-def _root(qualname: str) -> str:
-    return qualname.split(".", 1)[0]
-
-
-def _is_true(node: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
-
-
-def _is_false(node: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(node, cst.Name) and node.value == "False"
-
-
-@dataclass
-class FunctionInfo:
-    node: FunctionNode
-    qualname: str
-    cls: Optional[str]  # the class a method belongs to
-    parent: Optional["FunctionInfo"]
-    decorators: Tuple[str, ...] = ()  # qualified names of decorators (calls reduced to their callee)
-
-    @property
-    def is_method(self) -> bool:
-        return self.cls is not None and "staticmethod" not in self.decorators
-
-    @property
-    def is_init(self) -> bool:
-        return self.cls is not None and self.node.name.value == "__init__"
-
-
-@dataclass
-class ClassInfo:
-    node: cst.ClassDef
-    qualname: str
-    bases: Tuple[str, ...] = ()
-    methods: Dict[str, FunctionInfo] = field(default_factory=dict)
-    properties: set = field(default_factory=set)
-    attribute_classes: Dict[str, str] = field(default_factory=dict)
-    fields: List[str] = field(default_factory=list)
-    number_fields: List[str] = field(default_factory=list)
-    is_dataclass: bool = False
-
-
-@dataclass
-class CallSite:
-    """A call, as rules see it: what is called, on what, with which values."""
-
-    node: cst.Call
-    callee: Optional[str]  # qualified name when a function or class is called by name
-    method: Optional[str]  # the method name when a method is called on a value
-    receiver: Optional[Value]
-    args: List[Value]
-    kwargs: Dict[str, Value]
-    casts_to_integer: bool = False  # a tensor method that returns an integer or bool tensor
-
-    @property
-    def tensor_method(self) -> Optional[str]:
-        """The method name when a method is called on a value that may be a tensor."""
-        if self.method is None or self.receiver is None:
-            return None
-        return self.method if self.receiver.cls is None or self.receiver.module_instance else None
-
-    def argument(self, position: Optional[int], keyword: Optional[str]) -> Optional[Tuple[cst.Arg, Value]]:
-        """The argument at ``position`` or named ``keyword``, with its value."""
-        positional = [arg for arg in self.node.args if arg.keyword is None and not arg.star]
-        if position is not None and position < len(positional) and position < len(self.args):
-            return positional[position], self.args[position]
-        if keyword is not None and keyword in self.kwargs:
-            for arg in self.node.args:
-                if arg.keyword is not None and arg.keyword.value == keyword:
-                    return arg, self.kwargs[keyword]
-        return None
 
 
 class _MutableCandidate:
@@ -152,104 +71,6 @@ class _MutableCandidate:
         self.gate = gate
 
 
-class Context:
-    """What a rule may ask while the interpreter is at a node."""
-
-    def __init__(self, interpreter: "FunctionInterpreter") -> None:
-        self._interpreter = interpreter
-
-    @property
-    def function(self) -> FunctionInfo:
-        return self._interpreter.info
-
-    @property
-    def grad_enabled(self) -> bool:
-        return self._interpreter.grad_enabled
-
-    def value(self, node: cst.CSTNode) -> Value:
-        return self._interpreter.values.get(node, CONSTANT_VALUE)
-
-    def qualname(self, node: cst.BaseExpression) -> Optional[str]:
-        return self._interpreter.callee_name(node)
-
-    def precut(self, value: Value) -> Sym:
-        """The grade ``value`` had before any cut this file reported on the way to it."""
-        return self._interpreter.analyzer.precut(value)
-
-    def condition(self, test: cst.BaseExpression) -> Sym:
-        """The strongest grade a branch condition depends on, looking through comparisons and predicates.
-
-        A bare truth test (``if x:``, ``if not self.items:``) is mostly a check for None or emptiness, so it
-        counts for little.
-        """
-        return strongest(
-            self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
-            for node, compared in _condition_operands(test, self, compared=False)
-        )
-
-    def is_module_container(self, node: cst.BaseExpression) -> bool:
-        return self._interpreter.is_module_container(node)
-
-    def report(
-        self,
-        rule,
-        node: cst.CSTNode,
-        *,
-        receiver: Sym,
-        message: str,
-        fix: str = "",
-        subject: Optional[cst.CSTNode] = None,
-        use: Optional[int] = None,
-        gate: Optional[Sym] = None,
-    ) -> Optional[CandidateMark]:
-        """Report a candidate of ``rule`` at ``node``; the later uses of its value decide its confidence
-        unless ``use`` is given.
-
-        Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant
-        or grad mode is off here (the region itself is the finding: nothing in it is differentiable).
-        """
-        if receiver.is_constant() or not self._interpreter.grad_enabled:
-            return None
-        return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
-
-    def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
-        """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
-        return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
-
-
-def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
-                        ) -> Iterator[Tuple[cst.BaseExpression, bool]]:
-    """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...),
-    each with whether its value is compared or tested by a predicate rather than only for truth."""
-    if isinstance(test, cst.BooleanOperation):
-        yield from _condition_operands(test.left, ctx, compared)
-        yield from _condition_operands(test.right, ctx, compared)
-    elif isinstance(test, cst.UnaryOperation):
-        yield from _condition_operands(test.expression, ctx, compared)
-    elif isinstance(test, cst.Comparison):
-        if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in test.comparisons):
-            return
-        yield from _condition_operands(test.left, ctx, True)
-        for target in test.comparisons:
-            yield from _condition_operands(target.comparator, ctx, True)
-    elif isinstance(test, cst.Call) and _is_predicate_call(test, ctx):
-        if isinstance(test.func, cst.Attribute) and ctx.qualname(test.func) is None:
-            yield from _condition_operands(test.func.value, ctx, True)
-        for arg in test.args:
-            yield from _condition_operands(arg.value, ctx, True)
-    else:
-        yield test, compared
-
-
-def _is_predicate_call(node: cst.Call, ctx: Context) -> bool:
-    callee = ctx.qualname(node.func)
-    if callee is not None:
-        return callee in {"bool", "any", "all", "abs", "torch.any", "torch.all", "torch.isclose", "torch.allclose",
-                          "torch.equal", "torch.abs", "torch.count_nonzero", "float", "int"}
-    return isinstance(node.func, cst.Attribute) and node.func.attr.value in {
-        "any", "all", "item", "abs", "bool", "count_nonzero", "isclose", "allclose", "equal", "sum", "tolist"}
-
-
 class FileAnalyzer:
     """Interprets one parsed file and collects its facts."""
 
@@ -257,7 +78,7 @@ class FileAnalyzer:
         self.tree = tree
         self.path = path
         self.module = module
-        self.imports = ImportTable(module, is_package)
+        self.declared = Declarations(tree, module, is_package)
         self.rules = rules
         self.call_rules = [rule for rule in rules if hasattr(rule, "on_call")]
         self.attribute_rules = [rule for rule in rules if hasattr(rule, "on_attribute")]
@@ -270,127 +91,18 @@ class FileAnalyzer:
         self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
-        self.functions: List[FunctionInfo] = []
-        self.function_by_qualname: Dict[str, FunctionInfo] = {}
-        self.classes: Dict[str, ClassInfo] = {}
-        self.module_defs: Dict[str, str] = {}  # module-level def/class name -> qualified name
-        self.module_names: set = set()  # names assigned at module level
-        self.module_containers: set = set()  # module-level names bound to a dict/list/set
         self.final_envs: Dict[str, Dict[str, Value]] = {}
 
-    # ----------------------------------------------------------------------------------------- declarations
-    def declare(self) -> None:
-        """Collect imports, functions, classes and module-level names by walking statements (not expressions)."""
-        self._declare_block(self.tree.body, prefix=self.module, cls=None, parent=None, at_module=True)
-        for info in self.classes.values():
-            info.bases = tuple(filter(None, (self.callee_name_static(arg.value) for arg in info.node.bases)))
-        for info in self.functions:
-            info.decorators = tuple(filter(None, (self._decorator_name(d) for d in info.node.decorators)))
-            if info.cls is not None and info.cls in self.classes:
-                self.classes[info.cls].methods[info.node.name.value] = info
-                if {"property", "functools.cached_property"} & set(info.decorators):
-                    self.classes[info.cls].properties.add(info.node.name.value)
-        for qualname, info in self.classes.items():
-            decorators = [self._decorator_name(d) for d in info.node.decorators]
-            info.is_dataclass = any(name and name.split(".")[-1] == "dataclass" for name in decorators)
-            self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
-        self.facts.aliases = dict(self.imports.aliases)
-
-    def _decorator_name(self, decorator: cst.Decorator) -> Optional[str]:
-        expression = decorator.decorator
-        if isinstance(expression, cst.Call):
-            expression = expression.func
-        return self.callee_name_static(expression)
-
-    def _declare_block(self, body, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
-                       at_module: bool) -> None:
-        for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        self.imports.add(small)
-                    elif at_module:
-                        self._declare_module_assignment(small)
-            elif isinstance(statement, cst.FunctionDef):
-                info = FunctionInfo(statement, f"{prefix}.{statement.name.value}", cls, parent)
-                self.functions.append(info)
-                self.function_by_qualname[info.qualname] = info
-                if at_module:
-                    self.module_defs[statement.name.value] = info.qualname
-                self._declare_block(statement.body.body, prefix=f"{info.qualname}.<locals>", cls=None,
-                                    parent=info, at_module=False)
-            elif isinstance(statement, cst.ClassDef):
-                qualname = f"{prefix}.{statement.name.value}"
-                self.classes[qualname] = ClassInfo(statement, qualname)
-                if at_module:
-                    self.module_defs[statement.name.value] = qualname
-                self._declare_block(statement.body.body, prefix=qualname, cls=qualname, parent=parent,
-                                    at_module=False)
-            else:
-                for block in _child_blocks(statement):
-                    self._declare_block(block, prefix=prefix, cls=cls, parent=parent, at_module=at_module)
-                if at_module:
-                    for target in _compound_targets(statement):
-                        self.module_names.update(_target_names(target))
-
-    def _declare_module_assignment(self, small: cst.BaseSmallStatement) -> None:
-        targets: List[cst.BaseExpression] = []
-        value = None
-        if isinstance(small, cst.Assign):
-            targets = [target.target for target in small.targets]
-            value = small.value
-        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-            targets = [small.target]
-            value = small.value
-        imported = self._imported_module(value)
-        for target in targets:
-            if imported is not None and isinstance(target, cst.Name):
-                self.imports.aliases[target.value] = imported  # ``np = pytest.importorskip("numpy")``
-                continue
-            names = list(_target_names(target))
-            self.module_names.update(names)
-            if value is not None and isinstance(target, cst.Name) and self._is_container_display(value):
-                self.module_containers.add(target.value)
-
-    def _imported_module(self, value: Optional[cst.BaseExpression]) -> Optional[str]:
-        """The module a call like ``pytest.importorskip("torch")`` or ``importlib.import_module(...)`` returns."""
-        if not isinstance(value, cst.Call) or not value.args:
-            return None
-        if self.callee_name_static(value.func) not in _IMPORTING_FUNCTIONS:
-            return None
-        name = value.args[0].value
-        if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
-            return name.evaluated_value
-        return None
-
-    def _is_container_display(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)):
-            return True
-        return isinstance(node, cst.Call) and self.callee_name_static(node.func) in _CONTAINER_CONSTRUCTORS
-
-    # ------------------------------------------------------------------------------------------- names
-    def callee_name_static(self, node: cst.BaseExpression) -> Optional[str]:
-        """The qualified name of a name or attribute chain, from imports and module-level definitions."""
-        name = dotted(node)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        if head in self.module_defs:
-            base = self.module_defs[head]
-            return f"{base}.{rest}" if rest else base
-        resolved = self.imports.resolve(name)
-        if resolved is not None:
-            return resolved
-        return name if "." not in name else None
-
-    # ------------------------------------------------------------------------------------------- running
     def run(self) -> ModuleFacts:
-        self.declare()
-        module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)  # type: ignore[arg-type]
+        declared = self.declared
+        self.facts.aliases = dict(declared.imports.aliases)
+        for qualname, info in declared.classes.items():
+            self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
+        module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)
         module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
-        for info in self.functions:
+        for info in declared.functions:
             FunctionInterpreter(self, info).run_function()
         return self.facts
 
@@ -433,46 +145,7 @@ class FileAnalyzer:
         return CallRef(function, arg_syms, kwarg_syms)
 
 
-def _child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.BaseStatement]]:
-    """The statement lists nested in a compound statement other than a def or class."""
-    for name in ("body", "orelse", "finalbody"):
-        part = getattr(statement, name, None)
-        if part is None:
-            continue
-        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            yield part.body
-        elif isinstance(part, (cst.Else, cst.Finally, cst.If)):
-            if isinstance(part, cst.If):
-                yield from _child_blocks(part)
-                yield part.body.body
-            else:
-                yield part.body.body
-    for handler in getattr(statement, "handlers", ()):
-        yield handler.body.body
-    for case in getattr(statement, "cases", ()):
-        yield case.body.body
-
-
-def _compound_targets(statement: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    if isinstance(statement, cst.For):
-        yield statement.target
-    elif isinstance(statement, cst.With):
-        for item in statement.items:
-            if item.asname is not None:
-                yield item.asname.name
-
-
-def _target_names(target: cst.BaseExpression) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
-
-
-class FunctionInterpreter:
+class FunctionInterpreter(CallSemantics):
     """Interprets one function body (or the module's top level) over abstract values."""
 
     def __init__(self, analyzer: FileAnalyzer, info: FunctionInfo, at_module: bool = False) -> None:
@@ -508,7 +181,7 @@ class FunctionInterpreter:
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
         returns = CONSTANT if plain else strongest(self.returns)
-        cls_info = self.analyzer.classes.get(info.cls or "")
+        cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
             tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation))
@@ -544,7 +217,7 @@ class FunctionInterpreter:
         return Value(Sym(NONE, frozenset({ref}), (param,)), marks, cls=cls, module_instance=module_instance)
 
     def _is_module_type(self, annotation: cst.BaseExpression) -> bool:
-        name = self.analyzer.callee_name_static(annotation)
+        name = self.analyzer.declared.callee_name_static(annotation)
         return bool(name and name.startswith("torch.nn.") and name.rpartition(".")[2][:1].isupper()
                     and name not in api.PARAMETER_CLASSES)
 
@@ -552,7 +225,7 @@ class FunctionInterpreter:
         """``float``, ``Optional[int]``, ``bool | None``...: a slot declared to hold a plain Python value."""
         if node is None:
             return False
-        names = [self.analyzer.callee_name_static(name) for name in _annotation_names(node)]
+        names = [self.analyzer.declared.callee_name_static(name) for name in _annotation_names(node)]
         return bool(names) and all(name in _NUMBER_ANNOTATIONS for name in names)
 
     def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
@@ -563,10 +236,10 @@ class FunctionInterpreter:
             text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
             return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
         names = list(_annotation_names(node))
-        qualnames = [self.analyzer.callee_name_static(name) for name in names]
+        qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
         if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
             return MEDIUM, None
-        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and _root(q) not in _LIBRARY_ROOTS]
+        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in _LIBRARY_ROOTS]
         return NONE, (classes[0] if len(classes) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ blocks
@@ -696,16 +369,16 @@ class FunctionInterpreter:
         callee = self.callee_name(node.func)
         if callee in api.GRAD_DISABLING:
             first = node.args[0].value if node.args else None
-            return not _is_false(first) if callee.endswith("inference_mode") else True
+            return not is_false(first) if callee.endswith("inference_mode") else True
         if callee in api.GRAD_SWITCH:
-            return bool(node.args) and _is_false(node.args[0].value)
+            return bool(node.args) and is_false(node.args[0].value)
         return False
 
     def _enables_grad(self, node: cst.BaseExpression) -> bool:
         callee = self.callee_name(node.func if isinstance(node, cst.Call) else node)
         if callee in api.GRAD_ENABLING:
             return True
-        return callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and _is_true(
+        return callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and is_true(
             node.args[0].value)
 
     def run_try(self, node) -> None:
@@ -740,7 +413,7 @@ class FunctionInterpreter:
 
     def run_class_body(self, node: cst.ClassDef) -> None:
         qualname = self._class_qualname(node)
-        info = self.analyzer.classes.get(qualname)
+        info = self.analyzer.declared.classes.get(qualname)
         if info is None:
             return
         for statement in node.body.body:
@@ -761,7 +434,7 @@ class FunctionInterpreter:
                 elif isinstance(small, cst.Assign):
                     value = self.eval(small.value)
                     for target in small.targets:
-                        for name in _target_names(target.target):
+                        for name in target_names(target.target):
                             self.analyzer.equation(AttrRef(qualname, name), self._step(value, small.value).sym)
         facts = self.analyzer.facts.classes[qualname]
         facts.number_fields = tuple(info.number_fields)
@@ -769,7 +442,7 @@ class FunctionInterpreter:
             facts.fields = tuple(info.fields)
 
     def _class_qualname(self, node: cst.ClassDef) -> str:
-        for qualname, info in self.analyzer.classes.items():
+        for qualname, info in self.analyzer.declared.classes.items():
             if info.node is node:
                 return qualname
         return ""
@@ -823,7 +496,7 @@ class FunctionInterpreter:
             rule.on_store(target, owner, value, source, self.ctx)
         name = target.attr.value
         if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
-            if _is_true(source):
+            if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
         value = self._cut_in_region(self._step(value, source), source)
@@ -833,11 +506,11 @@ class FunctionInterpreter:
             self.analyzer.equation(AttrRef(owner.cls, name), value.sym)
             self.flow(value, AttrUseMark(owner.cls, name))
             if value.cls is not None:
-                info = self.analyzer.classes.get(owner.cls)
+                info = self.analyzer.declared.classes.get(owner.cls)
                 if info is not None:
                     info.attribute_classes.setdefault(name, value.cls)
             elif value.module_instance:
-                info = self.analyzer.classes.get(owner.cls)
+                info = self.analyzer.declared.classes.get(owner.cls)
                 if info is not None:
                     info.attribute_classes.setdefault(name, "torch.nn.Module")
         else:
@@ -911,9 +584,9 @@ class FunctionInterpreter:
         return Value(value.sym, value.marks, value.cls if value.items is not None else None)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
-        return (isinstance(node, cst.Name) and node.value in self.analyzer.module_containers
+        return (isinstance(node, cst.Name) and node.value in self.analyzer.declared.module_containers
                 and node.value not in self.env) or (
-            self.at_module and isinstance(node, cst.Name) and node.value in self.analyzer.module_containers)
+            self.at_module and isinstance(node, cst.Name) and node.value in self.analyzer.declared.module_containers)
 
     # ------------------------------------------------------------------------------------------ names
     def callee_name(self, node: cst.BaseExpression) -> Optional[str]:
@@ -927,13 +600,13 @@ class FunctionInterpreter:
             nested = self._nested_def(node.value)
             if nested is not None:
                 return nested
-        return self.analyzer.callee_name_static(node)
+        return self.analyzer.declared.callee_name_static(node)
 
     def _nested_def(self, name: str) -> Optional[str]:
         info: Optional[FunctionInfo] = self.info
         while info is not None and info.node is not None:
             qualname = f"{info.qualname}.<locals>.{name}"
-            if qualname in self.analyzer.function_by_qualname or qualname in self.analyzer.classes:
+            if qualname in self.analyzer.declared.function_by_qualname or qualname in self.analyzer.declared.classes:
                 return qualname
             info = info.parent
         return None
@@ -948,14 +621,14 @@ class FunctionInterpreter:
             if outer is not None and name in outer:
                 return outer[name]
             info = info.parent
-        if name in self.analyzer.module_names:
+        if name in self.analyzer.declared.module_names:
             module_value = getattr(self.analyzer, "module_env", {}).get(name)
             cls = module_value.cls if module_value is not None else None
             ref = GlobalRef(self.analyzer.module, name)
             return Value(Sym(NONE, frozenset({ref}), (node,)), cls=cls,
                          module_instance=bool(module_value and module_value.module_instance))
-        imported = self.analyzer.imports.aliases.get(name)
-        if imported is not None and "." in imported and _root(imported) not in _LIBRARY_ROOTS:
+        imported = self.analyzer.declared.imports.aliases.get(name)
+        if imported is not None and "." in imported and top_level(imported) not in _LIBRARY_ROOTS:
             module, _, attr = imported.rpartition(".")
             return Value(Sym(NONE, frozenset({GlobalRef(module, attr)}), (node,)))
         return CONSTANT_VALUE
@@ -991,11 +664,11 @@ class FunctionInterpreter:
 
     def eval_Attribute(self, node: cst.Attribute) -> Value:
         callee = self.callee_name(node)
-        if callee is not None and _root(callee) in _LIBRARY_ROOTS:
+        if callee is not None and top_level(callee) in _LIBRARY_ROOTS:
             return CONSTANT_VALUE
         if callee is not None and "." in callee:
             owner, _, name = callee.rpartition(".")
-            ref = AttrRef(owner, name) if owner in self.analyzer.classes else GlobalRef(owner, name)
+            ref = AttrRef(owner, name) if owner in self.analyzer.declared.classes else GlobalRef(owner, name)
             return Value(Sym(NONE, frozenset({ref}), (node,)))
         base = self.eval(node.value)
         name = node.attr.value
@@ -1013,7 +686,7 @@ class FunctionInterpreter:
         return Value(cap(base.sym, LOW), base.marks, derived=base.derived)
 
     def _instance_attribute(self, cls: str, name: str, node: cst.CSTNode) -> Value:
-        info = self.analyzer.classes.get(cls)
+        info = self.analyzer.declared.classes.get(cls)
         attr_cls = info.attribute_classes.get(name) if info is not None else None
         ref = AttrRef(cls, name)
         mark = AttrUseMark(cls, name)
@@ -1127,246 +800,6 @@ class FunctionInterpreter:
     eval_ListComp = eval_SetComp = eval_GeneratorExp = eval_DictComp = _comprehension
 
     # ------------------------------------------------------------------------------------------ calls
-    def eval_Call(self, node: cst.Call) -> Value:
-        func = node.func
-        callee = self.callee_name(func)
-        receiver = None
-        method = None
-        if callee is None:
-            if isinstance(func, cst.Attribute):
-                receiver = self.eval(func.value)
-                method = func.attr.value
-            else:
-                receiver = self.eval(func)
-        args: List[Value] = []
-        kwargs: Dict[str, Value] = {}
-        for arg in node.args:
-            value = self.eval(arg.value)
-            if arg.keyword is not None:
-                kwargs[arg.keyword.value] = value
-            elif arg.star == "*":
-                args.append(self.element(value))
-            elif arg.star == "**":
-                kwargs["**"] = value
-            else:
-                args.append(value)
-        site = CallSite(node, callee, method, receiver, args, kwargs)
-        site.casts_to_integer = method is not None and (method in api.INTEGER_CAST_METHODS or self._integer_cast(site))
-        marks = frozenset()
-        for rule in self.analyzer.call_rules:
-            mark = rule.on_call(site, self.ctx)
-            if mark is not None:
-                marks = marks | {mark}
-        result = self.call_result(site)
-        if marks:
-            result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
-        return result
-
-    def call_result(self, site: CallSite) -> Value:
-        name = (site.callee or site.method or "").rpartition(".")[2]
-        if _PREDICATE.match(name):
-            for value in self._all_args(site):
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if site.callee is not None:
-            return self.call_function(site, site.callee)
-        if site.method is not None:
-            return self.call_method(site)
-        return self.call_value(site)
-
-    def _all_args(self, site: CallSite) -> List[Value]:
-        return site.args + list(site.kwargs.values())
-
-    def call_function(self, site: CallSite, callee: str) -> Value:
-        root = _root(callee)
-        args = self._all_args(site)
-        if callee in self.analyzer.function_by_qualname or callee in self.analyzer.classes:
-            return self.call_program(site, callee, site.args)  # defined here, even when this file is in torch
-        if callee.startswith("torch.testing."):
-            for value in args:
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if root == "torch":
-            return self.call_torch(site, callee)
-        if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
-            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset())
-        if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
-            marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
-            return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
-        if callee in api.BENIGN_FUNCTIONS or _root(callee) in ("logging",) or callee.startswith("warnings."):
-            for value in args:
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if callee in _PROPAGATING_BUILTINS:
-            return self.combine(args)
-        if "." not in callee and callee not in self.analyzer.classes:
-            if callee == "super":
-                return self._super_value()
-            # Something we cannot see: what it returns carries its arguments on, and its uses decide.
-            joined = join(args)
-            return Value(cap(joined.sym, MEDIUM), joined.marks, derived=True)
-        return self.call_program(site, callee, site.args)
-
-    def _super_value(self) -> Value:
-        info = self.analyzer.classes.get(self.info.cls or "")
-        if info is not None and info.bases:
-            return Value(cls=info.bases[0])
-        return CONSTANT_VALUE
-
-    def call_program(self, site: CallSite, function: str, args: List[Value], self_value: Optional[Value] = None
-                     ) -> Value:
-        """A call of a function or class that may be defined in the scanned program."""
-        positional = ([self_value] if self_value is not None else []) + args
-        for index, value in enumerate(positional):
-            self.flow(value, ParamUseMark(function, index))
-        for name, value in site.kwargs.items():
-            self.flow(value, ParamUseMark(function, name))
-        ref = self.analyzer.call_fact(function, positional, site.kwargs)
-        info = self.analyzer.classes.get(function)
-        is_class = info is not None or (function.rpartition(".")[2][:1].isupper() and function not in (
-            self.analyzer.module_defs.values()))
-        if is_class:
-            return Value(cls=function, derived=False)
-        returns = self._return_class(function)
-        mark = frozenset({ReturnUseMark(function)})
-        sym = Sym(NONE, frozenset({ref}), (site.node,))
-        return Value(sym, mark, cls=returns, derived=True)
-
-    def _return_class(self, function: str) -> Optional[str]:
-        info = self.analyzer.function_by_qualname.get(function)
-        if info is None or info.node.returns is None:
-            return None
-        return self._annotation(info.node.returns.annotation)[1]
-
-    def call_torch(self, site: CallSite, callee: str) -> Value:
-        args = self._all_args(site)
-        if callee in api.PARAMETER_CLASSES:
-            return Value(Sym(HIGH, chain=(site.node,)), frozenset().union(*(a.marks for a in args)) if args else
-                         frozenset())
-        last = callee.rpartition(".")[2]
-        if callee.startswith("torch.nn.") and last[:1].isupper() and "functional" not in callee:
-            if callee in api.PARAMETER_FREE_MODULES:
-                return Value(module_instance=True)
-            return Value(Sym(HIGH, chain=(site.node,)), module_instance=True)
-        if last[:1].isupper() and callee not in api.FACTORIES:
-            # An object built from its arguments (``torch.distributions.Normal(loc, scale)``): not a tensor
-            # derived from them, though it carries their gradient on.
-            joined = self.combine(args)
-            return Value(joined.sym, joined.marks)
-        requires_grad = site.node.args and any(
-            arg.keyword is not None and arg.keyword.value == "requires_grad" and _is_true(arg.value)
-            for arg in site.node.args)
-        if requires_grad:
-            return Value(Sym(HIGH, chain=(site.node,)))
-        if callee in ("torch.as_tensor", "torch.asarray") and site.args and site.args[0].items is None:
-            return Value(site.args[0].sym, site.args[0].marks, derived=site.args[0].derived)
-        if callee in api.FACTORIES:
-            if callee in api.SIZE_ARGUMENT_FUNCTIONS:
-                for value in site.args:
-                    self.use(value, BENIGN)
-            marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
-            return Value(CONSTANT, marks)
-        if callee in api.NON_DIFFERENTIABLE_FUNCTIONS:
-            for value in args:
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
-            return CONSTANT_VALUE
-        if last.endswith("_") and not last.startswith("_"):
-            # In place (``torch.nn.init.uniform_(w, ...)``): the first argument is updated, nothing is computed.
-            return self.combine(args, use=False)
-        return self.combine(args, integers_are_shapes=True)
-
-    def call_method(self, site: CallSite) -> Value:
-        receiver = site.receiver
-        assert receiver is not None and site.method is not None
-        method = site.method
-        args = self._all_args(site)
-        if receiver.cls is not None and not receiver.module_instance:
-            return self.call_program(site, f"{receiver.cls}.{method}", site.args, self_value=receiver)
-        if method in api.BENIGN_METHODS:
-            for value in args:
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if method in api.CONTAINER_STORES:
-            stored = self.combine(args, use=False)
-            self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
-            return CONSTANT_VALUE
-        if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
-                      "new_empty"):
-            for value in args:
-                self.use(value, BENIGN)
-            return Value(CONSTANT, receiver.marks, derived=True)
-        if method in api.NON_DIFFERENTIABLE_METHODS:
-            self.use(receiver, BENIGN)
-            for value in args:
-                self.use(value, BENIGN)
-            return CONSTANT_VALUE
-        if site.casts_to_integer:
-            return Value(CONSTANT, receiver.marks, derived=True, integer=True)
-        if method in api.VIEW_METHODS or method in api.SHAPE_METHODS:
-            for value in args:
-                self.use(value, BENIGN)
-            return Value(receiver.sym, receiver.marks, derived=receiver.derived or method in api.SHAPE_METHODS)
-        if method == "requires_grad_":
-            first = site.node.args[0].value if site.node.args else None
-            turned_on = Sym(HIGH, chain=(site.node,)) if first is None or _is_true(first) else CONSTANT
-            result = Value(turned_on, receiver.marks, derived=receiver.derived)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
-            return result
-        if method in ("detach_",):
-            result = Value(CONSTANT, receiver.marks)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
-            return result
-        if method.endswith("_") and not method.startswith("_"):
-            # In place: the receiver now also depends on the arguments; its uses are not a computation.
-            result = self.combine([receiver, *args], use=False)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
-            return result
-        if method in ("get", "pop", "copy", "values", "items", "keys"):
-            return Value(receiver.sym, receiver.marks, derived=receiver.derived)
-        if receiver.module_instance and method in ("parameters", "named_parameters", "buffers"):
-            return Value(receiver.sym, receiver.marks, items=None)
-        integers = [value for value in args if value.integer]
-        for value in integers:
-            self.use(value, BENIGN)
-        return self.combine([receiver, *(value for value in args if not value.integer)])
-
-    def _integer_cast(self, site: CallSite) -> bool:
-        if site.method not in ("to", "type"):
-            return False
-        for arg in site.node.args:
-            if arg.keyword is not None and arg.keyword.value != "dtype":
-                continue
-            if isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value in api.INTEGER_DTYPE_STRINGS:
-                return True
-            if self.callee_name(arg.value) in api.INTEGER_DTYPES:
-                return True
-        return False
-
-    def _rebind(self, node: cst.BaseExpression, value: Value) -> None:
-        if isinstance(node, cst.Name) and (node.value in self.env or not self.at_module):
-            self.env[node.value] = value
-
-    def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
-        if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            merged = join([current, stored])
-            self.env[container.value] = Value(merged.sym, merged.marks, derived=True)
-        elif isinstance(container, cst.Attribute):
-            self.bind(container, join([current, stored]), container)
-        else:
-            self.use(stored, ESCAPES)
-
-    def call_value(self, site: CallSite) -> Value:
-        callee = site.receiver
-        assert callee is not None
-        if callee.cls is not None and not callee.module_instance:
-            return self.call_program(site, f"{callee.cls}.__call__", site.args, self_value=callee)
-        if callee.module_instance:
-            return self.combine([callee, *self._all_args(site)])
-        for value in self._all_args(site):
-            self.use(value, ESCAPES)
-        return Value(cap(join([callee, *self._all_args(site)]).sym, MEDIUM), derived=True)
 
 
 _TYPING_NAMES = frozenset(

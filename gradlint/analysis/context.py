@@ -1,0 +1,143 @@
+"""What rules see: a call site, and a context that answers questions about the values at the current node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+
+import libcst as cst
+
+from gradlint.analysis.declarations import FunctionInfo
+from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, strongest
+
+if TYPE_CHECKING:
+    from gradlint.analysis.interpreter import FunctionInterpreter
+
+
+@dataclass
+class CallSite:
+    """A call, as rules see it: what is called, on what, with which values."""
+
+    node: cst.Call
+    callee: Optional[str]  # qualified name when a function or class is called by name
+    method: Optional[str]  # the method name when a method is called on a value
+    receiver: Optional[Value]
+    args: List[Value]
+    kwargs: Dict[str, Value]
+    casts_to_integer: bool = False  # a tensor method that returns an integer or bool tensor
+
+    @property
+    def tensor_method(self) -> Optional[str]:
+        """The method name when a method is called on a value that may be a tensor."""
+        if self.method is None or self.receiver is None:
+            return None
+        return self.method if self.receiver.cls is None or self.receiver.module_instance else None
+
+    def argument(self, position: Optional[int], keyword: Optional[str]) -> Optional[Tuple[cst.Arg, Value]]:
+        """The argument at ``position`` or named ``keyword``, with its value."""
+        positional = [arg for arg in self.node.args if arg.keyword is None and not arg.star]
+        if position is not None and position < len(positional) and position < len(self.args):
+            return positional[position], self.args[position]
+        if keyword is not None and keyword in self.kwargs:
+            for arg in self.node.args:
+                if arg.keyword is not None and arg.keyword.value == keyword:
+                    return arg, self.kwargs[keyword]
+        return None
+
+
+class Context:
+    """What a rule may ask while the interpreter is at a node."""
+
+    def __init__(self, interpreter: "FunctionInterpreter") -> None:
+        self._interpreter = interpreter
+
+    @property
+    def function(self) -> FunctionInfo:
+        return self._interpreter.info
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._interpreter.grad_enabled
+
+    def value(self, node: cst.CSTNode) -> Value:
+        return self._interpreter.values.get(node, CONSTANT_VALUE)
+
+    def qualname(self, node: cst.BaseExpression) -> Optional[str]:
+        return self._interpreter.callee_name(node)
+
+    def precut(self, value: Value) -> Sym:
+        """The grade ``value`` had before any cut this file reported on the way to it."""
+        return self._interpreter.analyzer.precut(value)
+
+    def condition(self, test: cst.BaseExpression) -> Sym:
+        """The strongest grade a branch condition depends on, looking through comparisons and predicates.
+
+        A bare truth test (``if x:``, ``if not self.items:``) is mostly a check for None or emptiness, so it
+        counts for little.
+        """
+        return strongest(
+            self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
+            for node, compared in _condition_operands(test, self, compared=False)
+        )
+
+    def is_module_container(self, node: cst.BaseExpression) -> bool:
+        return self._interpreter.is_module_container(node)
+
+    def report(
+        self,
+        rule,
+        node: cst.CSTNode,
+        *,
+        receiver: Sym,
+        message: str,
+        fix: str = "",
+        subject: Optional[cst.CSTNode] = None,
+        use: Optional[int] = None,
+        gate: Optional[Sym] = None,
+    ) -> Optional[CandidateMark]:
+        """Report a candidate of ``rule`` at ``node``; the later uses of its value decide its confidence
+        unless ``use`` is given.
+
+        Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant
+        or grad mode is off here (the region itself is the finding: nothing in it is differentiable).
+        """
+        if receiver.is_constant() or not self._interpreter.grad_enabled:
+            return None
+        return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+
+    def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
+        """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
+        return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+
+
+def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
+                        ) -> Iterator[Tuple[cst.BaseExpression, bool]]:
+    """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...),
+    each with whether its value is compared or tested by a predicate rather than only for truth."""
+    if isinstance(test, cst.BooleanOperation):
+        yield from _condition_operands(test.left, ctx, compared)
+        yield from _condition_operands(test.right, ctx, compared)
+    elif isinstance(test, cst.UnaryOperation):
+        yield from _condition_operands(test.expression, ctx, compared)
+    elif isinstance(test, cst.Comparison):
+        if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in test.comparisons):
+            return
+        yield from _condition_operands(test.left, ctx, True)
+        for target in test.comparisons:
+            yield from _condition_operands(target.comparator, ctx, True)
+    elif isinstance(test, cst.Call) and _is_predicate_call(test, ctx):
+        if isinstance(test.func, cst.Attribute) and ctx.qualname(test.func) is None:
+            yield from _condition_operands(test.func.value, ctx, True)
+        for arg in test.args:
+            yield from _condition_operands(arg.value, ctx, True)
+    else:
+        yield test, compared
+
+
+def _is_predicate_call(node: cst.Call, ctx: Context) -> bool:
+    callee = ctx.qualname(node.func)
+    if callee is not None:
+        return callee in {"bool", "any", "all", "abs", "torch.any", "torch.all", "torch.isclose", "torch.allclose",
+                          "torch.equal", "torch.abs", "torch.count_nonzero", "float", "int"}
+    return isinstance(node.func, cst.Attribute) and node.func.attr.value in {
+        "any", "all", "item", "abs", "bool", "count_nonzero", "isclose", "allclose", "equal", "sum", "tolist"}
