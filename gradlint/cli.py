@@ -11,6 +11,7 @@ on standard error, ``gradlint: error: ...``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import sys
@@ -129,6 +130,11 @@ def check_command(
         report_unused_ignores=report_unused_ignores,
     )
     settings = load_settings(overrides, Path.cwd())
+    threshold = settings.options.confidence
+    if trace_target is not None:
+        # Ranked with the trace, a low finding still explains an observed cut at its line.
+        settings = dataclasses.replace(settings, options=dataclasses.replace(settings.options,
+                                                                            confidence=Confidence.LOW))
     result = _check(settings, stdin_filename, force_exclude)
     for warning in result.warnings:
         click.echo(f"gradlint: warning: {warning}", err=True)
@@ -143,7 +149,7 @@ def check_command(
     )
     if trace_target is not None:
         return _trace(trace_target, shlex.split(trace_args or ""), params, report_dir, output_format, output, context,
-                      findings=findings, user_paths=[str(path) for path in settings.paths])
+                      findings=findings, user_paths=[str(path) for path in settings.paths], threshold=threshold)
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
         _append_step_summary(findings)
@@ -175,7 +181,7 @@ def trace_command(
     """
     context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
     return _trace(target, list(target_args), params, report_dir, output_format, output, context,
-                  findings=[], user_paths=list(user_paths))
+                  findings=None, user_paths=list(user_paths))
 
 
 @cli.command("demo")
@@ -258,8 +264,9 @@ def _trace(
     output: Path | None,
     context: ReportContext,
     *,
-    findings: Sequence[Finding],
+    findings: Sequence[Finding] | None,
     user_paths: Sequence[str],
+    threshold: Confidence = Confidence.MEDIUM,
 ) -> int:
     from gradlint import diagnose
 
@@ -267,7 +274,7 @@ def _trace(
     try:
         diagnosis = diagnose.diagnose(target, findings=findings, root=context.root, user_paths=user_paths, args=args,
                                       params=params, report_dir=report_dir, echo=output_format == "text",
-                                      command=command)
+                                      command=command, threshold=threshold)
     except OSError as error:
         raise CommandError(f"cannot write the report bundle in {report_dir}: {error.strerror or error}") from None
     _write_report(diagnose.render(diagnosis, output_format, context), output)

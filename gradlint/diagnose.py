@@ -12,11 +12,12 @@ because a backward went through a freed graph is a diagnosis, not bad input: 1.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from gradlint.findings import Finding
+from gradlint.findings import Confidence, Finding
 from gradlint.rank import Suspect, lines_of, rank
 from gradlint.report import ReportContext
 from gradlint.trace.results import TraceResult
@@ -28,13 +29,13 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 class Diagnosis:
     result: TraceResult
     suspects: List[Suspect]
-    findings: List[Finding]  # the static findings ranked with the trace (none for a trace alone)
 
 
 def diagnose(
     target: str,
     *,
-    findings: Sequence[Finding] = (),
+    findings: Optional[Sequence[Finding]] = None,
+    threshold: Confidence = Confidence.MEDIUM,
     root: Path = Path("."),
     user_paths: Sequence[str] = (),
     args: Sequence[str] = (),
@@ -44,7 +45,12 @@ def diagnose(
     echo: bool = True,
     command: str = "",
 ) -> Diagnosis:
-    from gradlint.trace import run
+    """Trace ``target`` and rank its evidence with ``findings`` (None: no static scan was made).
+
+    Static findings below ``threshold`` are kept where the trace saw something at their line, as the static
+    side of that evidence, and dropped elsewhere.
+    """
+    from gradlint.trace import bundle, run
 
     result = run(
         target,
@@ -53,13 +59,15 @@ def diagnose(
         user_paths=user_paths,
         root=str(root),
         executed_lines=lines_of(findings) if findings else None,
-        report_dir=str(report_dir) if report_dir is not None else None,
-        findings=list(findings),
         pythonpath=pythonpath,
         echo=echo,
-        command=command,
     )
-    return Diagnosis(result, rank(list(findings), result), list(findings))
+    suspects = [suspect for suspect in rank(findings, result)
+                if suspect.trace or any(finding.confidence >= threshold for finding in suspect.findings)]
+    if report_dir is not None:
+        folder = bundle.write(report_dir, result, suspects, command or f"gradlint trace {target}")
+        result = dataclasses.replace(result, bundle=str(folder))
+    return Diagnosis(result, suspects)
 
 
 def render(diagnosis: Diagnosis, format_name: str, context: ReportContext) -> str:
