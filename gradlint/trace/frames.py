@@ -25,11 +25,14 @@ TORCH = 3       # torch itself: calls from here are torch's own machinery
 GRADLINT = 4    # this package
 
 MAX_CHAIN = 12
-_FILE_CATEGORIES: dict[tuple[str, tuple[str, ...]], int] = {}   # files do not move between traces
+# Category of each file name, per set of user paths: files do not move between traces.
+_FILE_CATEGORIES: dict[tuple[str, ...], dict[str, int]] = {}
+_DISPLAY_PATHS: dict[str, dict[str, str]] = {}     # per trace root: file name -> display path
 
 
-def _package_dir(module_file: Optional[str]) -> str:
-    return os.path.dirname(os.path.abspath(module_file or "")) + os.sep
+@functools.cache
+def _package_dir(module_file: str) -> str:
+    return os.path.dirname(os.path.abspath(module_file)) + os.sep
 
 
 @functools.cache
@@ -49,25 +52,23 @@ class CodeMap:
         self.root = os.path.abspath(root)
         self.user_paths = tuple(os.path.abspath(p) for p in user_paths)
         self._gradlint = _package_dir(gradlint.__file__)
-        torch_module = sys.modules.get("torch")
-        self._torch = _package_dir(getattr(torch_module, "__file__", None)) if torch_module else None
+        torch_file = getattr(sys.modules.get("torch"), "__file__", None)
+        self._torch = _package_dir(torch_file) if torch_file else None
         self._libraries = _library_prefixes()
         overrides = sys.modules.get("torch.overrides")
         self._dispatch_code = overrides.handle_torch_function.__code__ if overrides else None
-        self._categories: dict[CodeType, int] = {}
-        self._paths: dict[str, str] = {}
+        self._categories = _FILE_CATEGORIES.setdefault(self.user_paths, {})
+        self._paths = _DISPLAY_PATHS.setdefault(self.root, {})
 
     def category(self, code: CodeType) -> int:
-        found = self._categories.get(code)
-        if found is None:
-            found = self._categories[code] = self.category_of_file(code.co_filename)
-        return found
+        # By file name: a code object's hash is recomputed from its contents on every lookup.
+        found = self._categories.get(code.co_filename)
+        return self.category_of_file(code.co_filename) if found is None else found
 
     def category_of_file(self, filename: str) -> int:
-        key = (filename, self.user_paths)
-        found = _FILE_CATEGORIES.get(key)
+        found = self._categories.get(filename)
         if found is None:
-            found = _FILE_CATEGORIES[key] = self._classify_path(filename)
+            found = self._categories[filename] = self._classify_path(filename)
         return found
 
     def _classify_path(self, filename: str) -> int:

@@ -7,18 +7,23 @@ result carries no gradient. Everything that records goes to ``gradlint.trace.rec
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Any, Callable, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
 
+from gradlint.trace.marks import Marks
 from gradlint.trace.ops import OpTables, event_kind, op_name, short_name
 from gradlint.trace.recorder import Recorder, Taint
 from gradlint.trace.results import EventKind
 
 Tensor = torch.Tensor
-Handler = Callable[[Any, tuple, dict], Any]
+Handler = Callable[["TraceMode", Any, tuple, Mapping[str, Any]], Any]
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
+_SEQUENCES = (list, tuple)
 
 
 def _tensors(values: Any, depth: int = 0) -> list[Tensor]:
@@ -27,7 +32,7 @@ def _tensors(values: Any, depth: int = 0) -> list[Tensor]:
     for value in values:
         if isinstance(value, Tensor):
             found.append(value)
-        elif depth < 3 and isinstance(value, (list, tuple)):
+        elif depth < 3 and isinstance(value, _SEQUENCES):
             found.extend(_tensors(value, depth + 1))
     return found
 
@@ -38,10 +43,21 @@ def _any_grad(values: Any) -> bool:
         if isinstance(value, Tensor):
             if value.requires_grad:
                 return True
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, _SEQUENCES):
             for item in value:
                 if isinstance(item, Tensor) and item.requires_grad:
                     return True
+    return False
+
+
+def _any_marked(values: Any, taints: Marks[Taint], depth: int) -> bool:
+    """Whether a tensor among ``values`` (as deep as ``_tensors`` looks) requires grad or may be tainted."""
+    for value in values:
+        if isinstance(value, Tensor):
+            if value.requires_grad or id(value) in taints:
+                return True
+        elif depth < 3 and isinstance(value, _SEQUENCES) and _any_marked(value, taints, depth + 1):
+            return True
     return False
 
 
@@ -49,46 +65,60 @@ def _is_float(tensor: Tensor) -> bool:
     return tensor.is_floating_point() or tensor.is_complex()
 
 
+@functools.cache
+def _handler_table(mode_class: type[TraceMode], tables: OpTables) -> dict[Any, Handler]:
+    """The handler of each specially treated function, built once per mode class and tables."""
+    handlers: dict[Any, Handler] = {}
+    groups: list[tuple[Any, Handler]] = [
+        (tables.factories, mode_class._factory), (tables.construct, mode_class._construct),
+        (tables.ranges, mode_class._range), (tables.scalar, mode_class._scalar), (tables.numpy, mode_class._numpy),
+        (tables.truth, mode_class._truth), (tables.bool_result, mode_class._bool_result),
+        (tables.backward, mode_class._backward), (tables.grad_resets, mode_class._grad_reset),
+    ]
+    for functions, handler in groups:
+        handlers.update(dict.fromkeys(functions, handler))
+    handlers[tables.data_get] = mode_class._data_get
+    handlers[tables.data_set] = mode_class._data_set
+    handlers[tables.requires_grad_set] = mode_class._requires_grad_set
+    handlers[tables.requires_grad_method] = mode_class._requires_grad_method
+    handlers[tables.detach_inplace] = mode_class._detach_inplace
+    handlers[tables.set_grad_enabled] = mode_class._set_grad_enabled
+    handlers[tables.autograd_grad] = mode_class._autograd_grad
+    return handlers
+
+
 class TraceMode(TorchFunctionMode):
     def __init__(self, recorder: Recorder, tables: OpTables):
         super().__init__()
         self.recorder = recorder
         self.tables = tables
-        handlers: dict[Any, Handler] = {}
-        groups: list[tuple[Any, Handler]] = [
-            (tables.factories, self._factory), (tables.construct, self._construct), (tables.ranges, self._range),
-            (tables.scalar, self._scalar), (tables.numpy, self._numpy), (tables.truth, self._truth),
-            (tables.bool_result, self._bool_result), (tables.backward, self._backward),
-            (tables.grad_resets, self._grad_reset),
-        ]
-        for functions, handler in groups:
-            handlers.update(dict.fromkeys(functions, handler))
-        handlers[tables.data_get] = self._data_get
-        handlers[tables.data_set] = self._data_set
-        handlers[tables.requires_grad_set] = self._requires_grad_set
-        handlers[tables.requires_grad_method] = self._requires_grad_method
-        handlers[tables.detach_inplace] = self._detach_inplace
-        handlers[tables.set_grad_enabled] = self._set_grad_enabled
-        handlers[tables.autograd_grad] = self._autograd_grad
-        self._handler = handlers.get
+        self._handler = _handler_table(type(self), tables).get
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         handler = self._handler(func)
         if handler is not None:
-            return handler(func, args, kwargs or {})
+            return handler(self, func, args, kwargs or _NO_KWARGS)
         result = func(*args, **kwargs) if kwargs else func(*args)
         if isinstance(result, Tensor) and not result.requires_grad:
-            self._without_grad(func, args, kwargs or {}, result)
+            # Most such results are computed from constants: only look further when an argument is differentiable,
+            # tainted, or a no-grad region is open.
+            recorder = self.recorder
+            taints = recorder.taints
+            if taints:
+                concerned = _any_marked((*args, *kwargs.values()) if kwargs else args, taints, 0)
+            else:
+                concerned = _any_grad(args) or bool(kwargs) and _any_grad(kwargs.values())
+            if concerned or recorder.region is not None:
+                self._without_grad(func, args, kwargs or _NO_KWARGS, result)
         return result
 
     # ---- results that carry no gradient ----------------------------------------------------------
 
-    def _without_grad(self, func: Any, args: tuple, kwargs: dict, result: Tensor) -> None:
+    def _without_grad(self, func: Any, args: tuple, kwargs: Mapping[str, Any], result: Tensor) -> None:
+        """A result without gradient from differentiable (or tainted, or region-computed) arguments."""
         recorder = self.recorder
         taints = recorder.taints
         region = recorder.region
-        if not taints and region is None and not _any_grad(args) and not (kwargs and _any_grad(kwargs.values())):
-            return  # computing with constants: the common case
         if func in self.tables.passive:
             return
         sources: list[Tensor] = []
@@ -103,7 +133,7 @@ class TraceMode(TorchFunctionMode):
                 if behind:
                     sources.extend(behind)
                     continue
-            if taints and taint is None:
+            if taint is None and id(tensor) in taints:
                 taint = taints.lookup(tensor)
                 taint_is_data = position == 0
         if not sources and taint is None:
@@ -127,31 +157,28 @@ class TraceMode(TorchFunctionMode):
 
     # ---- handlers ---------------------------------------------------------------------------------
 
-    def _created(self, func: Any, kwargs: dict, result: Any) -> None:
-        if kwargs.get("requires_grad") and isinstance(result, Tensor):
+    def _created(self, func: Any, result: Any) -> None:
+        """A factory called with ``requires_grad=True`` returned ``result``."""
+        if isinstance(result, Tensor):
             self.recorder.created_parameter(result, short_name(func), sys._getframe())
 
     def _factory(self, func, args, kwargs):
-        if not kwargs.get("requires_grad"):
-            return func(*args, **kwargs)
         result = func(*args, **kwargs)
-        self._created(func, kwargs, result)
+        if kwargs.get("requires_grad"):
+            self._created(func, result)
         return result
 
     def _construct(self, func, args, kwargs):
-        position = self.tables.construct[func]
-        data = args[position] if len(args) > position else kwargs.get("data")
-        if isinstance(data, (int, float)):
-            return self._factory(func, args, kwargs)
-        if isinstance(data, Tensor):  # as_tensor(t) keeps t's graph; torch.tensor(t) does not
-            sources = [data] if data.requires_grad else []
-        else:
-            sources = [t for t in _tensors((data,)) if t.requires_grad]
         result = func(*args, **kwargs)
-        if sources and not (isinstance(result, Tensor) and result.requires_grad):
-            record = self.recorder.event(EventKind.CONSTRUCT, op_name(func), sources, sys._getframe())
-            self.recorder.mark_severed(result, record)
-        self._created(func, kwargs, result)
+        if not (isinstance(result, Tensor) and result.requires_grad):  # as_tensor(t) keeps t's graph
+            position = self.tables.construct[func]
+            data = args[position] if len(args) > position else kwargs.get("data")
+            sources = [t for t in _tensors((data,)) if t.requires_grad]
+            if sources:
+                record = self.recorder.event(EventKind.CONSTRUCT, op_name(func), sources, sys._getframe())
+                self.recorder.mark_severed(result, record)
+        if kwargs.get("requires_grad"):
+            self._created(func, result)
         return result
 
     def _range(self, func, args, kwargs):
@@ -159,7 +186,8 @@ class TraceMode(TorchFunctionMode):
         if sources:  # recorded first: arange raises on such endpoints
             self.recorder.event(EventKind.RANGE, op_name(func), sources, sys._getframe())
         result = func(*args, **kwargs)
-        self._created(func, kwargs, result)
+        if kwargs.get("requires_grad"):
+            self._created(func, result)
         return result
 
     def _scalar(self, func, args, kwargs):
@@ -269,7 +297,7 @@ class DetailMode(TraceMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = TraceMode.__torch_function__(self, func, types, args, kwargs)
         if isinstance(result, Tensor):
-            self.recorder.detail.note_output(func, args, kwargs or {}, result, sys._getframe())
+            self.recorder.detail.note_output(func, args, kwargs or _NO_KWARGS, result, sys._getframe())
         return result
 
 

@@ -41,8 +41,28 @@ def name_at_creation(frame: FrameType, op: str,
     return None, last
 
 
-def _is_plain_object(value: Any) -> bool:
-    return hasattr(value, "__dict__") and not isinstance(value, (type, ModuleType, FunctionType, torch.Tensor))
+# What the scan does with a value, decided once per type.
+_SKIP, _TENSOR, _MODULE, _DICT, _SEQUENCE, _DATACLASS, _OBJECT = range(7)
+_KINDS: dict[type, int] = {}
+_KINDS_LIMIT = 10_000       # types made at run time come and go: forget them all past this many
+_MAX_DEPTH = 3
+_MAX_MEMBERS = 200
+
+
+def _classify(cls: type) -> int:
+    if issubclass(cls, torch.Tensor):
+        return _TENSOR
+    if issubclass(cls, torch.nn.Module):
+        return _MODULE
+    if issubclass(cls, dict):
+        return _DICT
+    if issubclass(cls, (list, tuple)):
+        return _SEQUENCE
+    if issubclass(cls, (type, ModuleType, FunctionType)):
+        return _SKIP
+    if dataclasses.is_dataclass(cls):
+        return _DATACLASS
+    return _OBJECT  # attributes, if the instance has a ``__dict__``
 
 
 class _Scan:
@@ -52,34 +72,45 @@ class _Scan:
         self.seen: set[int] = set()
 
     def visit(self, value: Any, name: str, depth: int) -> None:
-        if isinstance(value, _ATOMS) or id(value) in self.seen or len(self.seen) > _MAX_VISITS:
+        """``value`` (not an atom: callers leave those out) at ``depth``, then what it holds, depth first."""
+        seen = self.seen
+        key = id(value)
+        if key in seen or len(seen) > _MAX_VISITS:
             return
-        self.seen.add(id(value))
-        if isinstance(value, torch.Tensor):
+        seen.add(key)
+        kind = _KINDS.get(type(value))
+        if kind is None:
+            if len(_KINDS) > _KINDS_LIMIT:
+                _KINDS.clear()
+            kind = _KINDS[type(value)] = _classify(type(value))
+        if kind == _TENSOR:
             if self.wanted(value):
-                self.found[id(value)] = (name, value)
+                self.found[key] = (name, value)
             return
-        if depth >= 3:
+        if depth >= _MAX_DEPTH or kind == _SKIP:
             return
         prefix = "" if name == "self" else name + "."
-        if isinstance(value, torch.nn.Module):
+        if kind == _MODULE:
             for child_name, parameter in value.named_parameters():
                 self.visit(parameter, prefix + child_name, depth + 1)
-        elif isinstance(value, dict):
-            for key, item in list(value.items())[:200]:
-                if isinstance(key, str):
-                    self.visit(item, key if name == "self" or key.isidentifier() else f"{name}[{key!r}]",
-                               depth + 1)
-        elif isinstance(value, (list, tuple)):
-            for index, item in enumerate(value[:200]):
-                self.visit(item, f"{name}[{index}]", depth + 1)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for item in dataclasses.fields(value):
-                self.visit(getattr(value, item.name, None), prefix + item.name, depth + 1)
-        elif _is_plain_object(value):
-            for key, item in list(vars(value).items())[:200]:
-                if not key.startswith("__"):
-                    self.visit(item, prefix + key, depth + 1)
+        elif kind == _DICT:
+            for child_name, item in list(value.items())[:_MAX_MEMBERS]:
+                if isinstance(child_name, str) and not isinstance(item, _ATOMS):
+                    self.visit(item, child_name if name == "self" or child_name.isidentifier()
+                               else f"{name}[{child_name!r}]", depth + 1)
+        elif kind == _SEQUENCE:
+            for index, item in enumerate(value[:_MAX_MEMBERS]):
+                if not isinstance(item, _ATOMS):
+                    self.visit(item, f"{name}[{index}]", depth + 1)
+        elif kind == _DATACLASS:
+            for field in dataclasses.fields(value):
+                item = getattr(value, field.name, None)
+                if not isinstance(item, _ATOMS):
+                    self.visit(item, prefix + field.name, depth + 1)
+        elif hasattr(value, "__dict__"):
+            for child_name, item in list(vars(value).items())[:_MAX_MEMBERS]:
+                if not child_name.startswith("__") and not isinstance(item, _ATOMS):
+                    self.visit(item, prefix + child_name, depth + 1)
 
 
 def tensors_in_frames(frames: Iterable[FrameType],
@@ -92,6 +123,8 @@ def tensors_in_frames(frames: Iterable[FrameType],
     scan = _Scan(wanted)
     for frame in frames:
         for name, value in list(frame.f_locals.items()):
+            if isinstance(value, _ATOMS):
+                continue
             try:
                 scan.visit(value, name, 0)
             except Exception:  # noqa: BLE001 - user objects may fail introspection; names are best effort

@@ -30,7 +30,7 @@ def _getset(name: str, accessor: str) -> Any:
     return getattr(_TensorBase.__dict__[name], accessor)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: mode handler tables are cached per instance
 class OpTables:
     scalar: frozenset = field(default_factory=frozenset)       # tensor -> Python number(s)
     numpy: frozenset = field(default_factory=frozenset)        # tensor -> ndarray
@@ -111,8 +111,15 @@ def op_name(func: Callable[..., Any]) -> str:
     return found
 
 
+_SHORT_NAMES: dict[Any, str] = {}
+
+
 def short_name(func: Callable[..., Any]) -> str:
-    return op_name(func).rsplit(".", 1)[-1]
+    """``op_name`` without its owner: ``detach``, ``linspace`` ..."""
+    found = _SHORT_NAMES.get(func)
+    if found is None:
+        found = _SHORT_NAMES[func] = op_name(func).rsplit(".", 1)[-1]
+    return found
 
 
 _KINDS = {

@@ -9,6 +9,7 @@ any per-operation bookkeeping.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from dataclasses import dataclass, field
 from types import FrameType
@@ -96,12 +97,19 @@ class BackwardCall:
     probe: Optional[BackwardProbe] = None
 
 
+def _see_leaf(params: dict[int, ParamRecord], tensor: torch.Tensor) -> None:
+    if id(tensor) not in params:
+        params[id(tensor)] = ParamRecord(tensor, None, None, len(params))
+
+
 class Recorder:
     def __init__(self, codes: CodeMap, named: Optional[Mapping[str, torch.Tensor]] = None):
         self.codes = codes
         self.params: dict[int, ParamRecord] = {}
         self.events: dict[tuple[str, int, str], EventRecord] = {}
-        self.leaf_index = graph.LeafIndex(self.see_leaf)
+        # Given the dict, not a bound method: a reference back to the recorder would make a cycle, and the
+        # recorder (holding the last graph and gradients) would wait for the cyclic collector to be freed.
+        self.leaf_index = graph.LeafIndex(functools.partial(_see_leaf, self.params))
         self.region: Optional[Region] = None
         self.last_backward_sequence = -1
         self.backward_calls = 0
@@ -120,8 +128,7 @@ class Recorder:
     # ---- parameters -------------------------------------------------------------------------
 
     def see_leaf(self, tensor: torch.Tensor) -> None:
-        if id(tensor) not in self.params:
-            self.params[id(tensor)] = ParamRecord(tensor, None, None, len(self.params))
+        _see_leaf(self.params, tensor)
 
     def created_parameter(self, tensor: torch.Tensor, op: str, start: FrameType) -> None:
         if not (tensor.requires_grad and tensor.grad_fn is None) or id(tensor) in self.params:

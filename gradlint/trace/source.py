@@ -11,7 +11,7 @@ import ast
 import itertools
 import linecache
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Optional
 
 _EXPRESSIONS = (ast.Call, ast.BinOp, ast.Compare, ast.UnaryOp, ast.Subscript, ast.Attribute)
@@ -131,23 +131,30 @@ def _target_name(target: ast.expr, value_part: ast.AST, value: Optional[ast.expr
     return None
 
 
-_BINDINGS: dict[tuple[object, int, str], tuple[Optional[str], bool, Optional[str]]] = {}
+Binding = tuple[Optional[str], bool, Optional[str]]
+# (id of the code, instruction offset, op) -> (the code, its binding). Keyed by id because a code object's
+# hash is recomputed from its contents each time; the code is held, so its id is not reused.
+_BINDINGS: dict[tuple[int, int, str], tuple[CodeType, Binding]] = {}
 
 
-def binding_at(frame: FrameType, op: str) -> tuple[Optional[str], bool, Optional[str]]:
+def binding_at(frame: FrameType, op: str) -> Binding:
     """For the call running in ``frame``: (name bound to its value, whether it is returned, receiver text).
 
     Cached per code position: a parameter created in a loop is looked up once.
     """
-    key = (frame.f_code, frame.f_lasti, op)
-    if key not in _BINDINGS:
-        call = current_call(frame, op)
-        if call is None:
-            _BINDINGS[key] = (None, False, None)
-        else:
-            name, returned = binding_name(frame, call)
-            _BINDINGS[key] = (name, returned, receiver_name(call))
-    return _BINDINGS[key]
+    code = frame.f_code
+    key = (id(code), frame.f_lasti, op)
+    cached = _BINDINGS.get(key)
+    if cached is not None and cached[0] is code:
+        return cached[1]
+    call = current_call(frame, op)
+    if call is None:
+        found: Binding = (None, False, None)
+    else:
+        name, returned = binding_name(frame, call)
+        found = (name, returned, receiver_name(call))
+    _BINDINGS[key] = (code, found)
+    return found
 
 
 def receiver_name(call: ast.expr) -> Optional[str]:
