@@ -136,3 +136,21 @@ def test_a_failing_target_still_writes_the_bundle_with_what_was_captured(project
     assert run(["trace", "missing_module:loss", "--report-dir", "reports"]) == 2
     bundle = next((project / "reports").iterdir())
     assert "was not found" in (bundle / "summary.md").read_text(encoding="utf-8")
+
+
+def test_values_read_after_their_backward_are_not_cuts(project, capsys):
+    (project / "logged.py").write_text(textwrap.dedent("""\
+        import torch
+
+        def fit():
+            scale = torch.tensor(2.0, requires_grad=True)
+            for _ in range(2):
+                loss = (torch.linspace(0.0, 1.0, 8) * scale).square().sum()
+                loss.backward()
+                print(f"loss {loss.item():.3f}")
+                assert loss.detach() > 0
+                scale.grad = None
+            return loss.item()
+    """), encoding="utf-8")
+    assert run(["trace", "logged:fit"]) == 0
+    assert "No suspect sites." in capsys.readouterr().out

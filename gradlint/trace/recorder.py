@@ -117,6 +117,7 @@ class Recorder:
         self.reuse: list[ReuseRecord] = []
         self.detail: Optional[Detail] = None      # when diagnosing
         self._roots: dict[tuple[object, int], list[object]] = {}     # backward site -> its latest graph
+        self._differentiated: Optional[set[object]] = None            # nodes those graphs hold, when asked
         self._last_roots: list[torch.Tensor] = []
         self._grad_owners: dict[int, ParamRecord] = {}                 # id of a pending gradient -> its param
         self.taints: Marks[Taint] = Marks()
@@ -164,11 +165,31 @@ class Recorder:
     def event(self, kind: EventKind, op: str, sources: Iterable[torch.Tensor],
               start: FrameType) -> Optional[EventRecord]:
         """Record one firing, attributed to the user frame that called the operation."""
+        sources = tuple(sources)
+        if self._already_differentiated(sources):
+            return None
         frame = self.codes.entry(start)
         user = self.codes.user_frame(frame) if frame is not None else None
         if user is None:
             return None
         return self._fire(kind, op, self.codes.frame(user), lambda: self.codes.chain(user), sources)
+
+    def _already_differentiated(self, sources: Sequence[torch.Tensor]) -> bool:
+        """Whether every source is a computed tensor whose graph a finished backward already went through.
+
+        Cutting such a value takes no gradient from anything: it has delivered its gradient (``loss.item()``
+        after ``loss.backward()``, to log or to assert on). Events are rare, so the graphs are walked only when
+        one fires after a backward.
+        """
+        if not self._roots or not sources:
+            return False
+        nodes = [tensor.grad_fn for tensor in sources]
+        if any(node is None or graph.sequence_number(node) > self.last_backward_sequence for node in nodes):
+            return False
+        if self._differentiated is None:
+            self._differentiated = set(graph.breadth_first(
+                [node for roots in self._roots.values() for node in roots]))
+        return all(node in self._differentiated for node in nodes)
 
     def _fire(self, kind: EventKind, op: str, site: Frame, chain: Callable[[], tuple[Frame, ...]],
               sources: Iterable[torch.Tensor]) -> EventRecord:
@@ -308,6 +329,7 @@ class Recorder:
         """
         self.backward_calls += 1
         self.leaf_index.clear()
+        self._differentiated = None
         self._discover(call)
         sequence = max((graph.sequence_number(node) for node in call.roots), default=-1)
         self.last_backward_sequence = max(self.last_backward_sequence, sequence)

@@ -34,9 +34,9 @@ def test_script_runs_as_main_with_its_arguments(line, capsys):
     result = run("trace_toys/fit_script.py", args=["3"])
     assert result.failure is None
     assert {p.name: p.outcome for p in result.parameters} == {"slope": Outcome.MISSING, "offset": Outcome.OK}
+    # The loss printed after its backward has delivered its gradient: reading it is not a cut.
     assert [(e.op, e.site.line, e.count, e.parameters) for e in result.events] == [
         ("Tensor.item", line("fit_script", "script item"), 3, ("slope",)),
-        ("Tensor.item", line("fit_script", "script print"), 1, ("offset",)),  # logging: no gradient lost
     ]
     assert result.events[0].site == Frame("trace_toys/fit_script.py", line("fit_script", "script item"), "<module>")
     assert "steps 3 loss" in result.log
