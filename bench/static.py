@@ -3,7 +3,8 @@
 The corpus is the installed torch package's ``nn``, ``optim``, ``distributions``, ``autograd`` and ``fx``
 folders. Each tool runs as its own process tree; wall time is the median of ``--repeat`` runs and peak memory
 is the largest sum of resident memory over the whole tree, sampled every 20 ms. Printed: a table and the ratios
-of each peer's time to gradlint's cold and warm (cached) times.
+of each peer's time to gradlint's cold and warm (cached) times, and, as a floor for any libcst-based checker,
+the time libcst takes just to parse the corpus in as many processes.
 
     python bench/static.py [--torchfix PATH] [--ruff PATH] [--repeat N] [--jobs N]
 
@@ -36,6 +37,24 @@ class Measurement:
     seconds: float
     peak_mib: float
     exit_code: int
+
+
+_PARSE_ONLY = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+import libcst
+
+
+def parse(path):
+    with open(path, "rb") as handle:
+        libcst.parse_module(handle.read())
+
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(int(sys.argv[1])) as pool:
+        list(pool.map(parse, sys.argv[2:], chunksize=4))
+"""
 
 
 def corpus() -> List[Path]:
@@ -120,6 +139,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results.append(median_of("gradlint (cold)", cold, cwd, args.repeat, before=clear_cache))
         measure("prime", cold, cwd)
         results.append(median_of("gradlint (warm)", cold, cwd, args.repeat))
+    # The floor of any libcst-based checker: parsing every file, in as many processes, doing nothing else.
+    parse_only = [sys.executable, "-c", _PARSE_ONLY, str(args.jobs or os.cpu_count() or 1), *map(str, files)]
+    results.append(median_of("libcst parse only", parse_only, cwd, args.repeat))
     if args.ruff:
         command = [args.ruff, "check", "--select", "ALL", "--no-cache", "--exit-zero", *targets]
         results.append(median_of("ruff --select ALL", command, cwd, args.repeat))
@@ -133,9 +155,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     by_tool = {result.tool: result for result in results}
     cold_run, warm_run = by_tool["gradlint (cold)"], by_tool["gradlint (warm)"]
     print()
-    for peer in results[2:]:
+    for peer in results[3:]:
         print(f"{peer.tool}: {peer.seconds / cold_run.seconds:.1f}x gradlint cold, "
               f"{peer.seconds / warm_run.seconds:.1f}x gradlint warm")
+    floor = by_tool["libcst parse only"]
+    print(f"libcst parse only: {floor.seconds / cold_run.seconds:.2f}x gradlint cold "
+          f"(the share of the cold run spent parsing)")
     print(f"targets: cold >= 20x faster than torchfix, warm >= 200x, peak < 500 MiB "
           f"(gradlint peak {max(cold_run.peak_mib, warm_run.peak_mib):.0f} MiB)")
     return 0
