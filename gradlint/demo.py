@@ -11,7 +11,7 @@ import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from gradlint.diagnose import Diagnosis, diagnose
 from gradlint.engine import CheckOptions, check
@@ -26,6 +26,9 @@ class DemoError(Exception):
 
 
 def _simulator() -> Path:
+    if importlib.util.find_spec("torch") is None:
+        raise DemoError("the demo runs the reference simulator, which needs torch: install it with "
+                        "`pip install 'torch-gradlint[sim]'` (make demo does it for you)")
     spec = importlib.util.find_spec("braggsim")
     if spec is None or spec.origin is None:
         raise DemoError("the reference simulator (package braggsim) is not installed: install gradlint from its "
@@ -82,7 +85,8 @@ def _diagnose(folder: Path, echo: bool = False) -> Diagnosis:
                     echo=echo)
 
 
-def describe_breaks(write: Optional[Callable[[str], None]] = print) -> None:
+def describe_breaks(write: Callable[[str], None] = print) -> None:
+    _simulator()
     from braggsim.breaks import BREAKS
 
     for brk in BREAKS:

@@ -154,3 +154,13 @@ def test_values_read_after_their_backward_are_not_cuts(project, capsys):
     """), encoding="utf-8")
     assert run(["trace", "logged:fit"]) == 0
     assert "No suspect sites." in capsys.readouterr().out
+
+
+def test_demo_without_torch_says_what_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "torch" else real(name, *rest))
+    assert run(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "needs torch" in err and "Traceback" not in err
