@@ -55,10 +55,6 @@ class Context:
     def function(self) -> FunctionInfo:
         return self._interpreter.info
 
-    @property
-    def grad_enabled(self) -> bool:
-        return self._interpreter.grad_enabled
-
     def value(self, node: cst.CSTNode) -> Value:
         return self._interpreter.values.get(node, CONSTANT_VALUE)
 

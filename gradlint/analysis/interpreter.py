@@ -584,9 +584,9 @@ class FunctionInterpreter(CallSemantics):
         return Value(value.sym, value.marks, value.cls if value.items is not None else None)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
+        """A module-level dict, list or set, not shadowed by a local name."""
         return (isinstance(node, cst.Name) and node.value in self.analyzer.declared.module_containers
-                and node.value not in self.env) or (
-            self.at_module and isinstance(node, cst.Name) and node.value in self.analyzer.declared.module_containers)
+                and (self.at_module or node.value not in self.env))
 
     # ------------------------------------------------------------------------------------------ names
     def callee_name(self, node: cst.BaseExpression) -> Optional[str]:

@@ -123,6 +123,14 @@ class Program:
                 (f"{owner}.{name}" for owner in self.mro(cls) if f"{owner}.{name}" in self.functions), None)
         return self._methods[key]
 
+    def callee(self, qualname: str) -> str:
+        """Where a call of ``qualname`` goes: through re-exports, and to the method a class or a base defines."""
+        target = self.resolve(qualname)
+        member = self.split_method(target)
+        if target not in self.functions and member is not None:
+            return self.method(*member) or target
+        return target
+
     def split_method(self, qualname: str) -> Optional[Tuple[str, str]]:
         """(class, method) when ``qualname`` names a member of a class of the program."""
         owner, _, name = qualname.rpartition(".")
@@ -183,9 +191,7 @@ class Solver:
                 return
             target, offset = init, 1
         else:
-            member = self.program.split_method(target)
-            if target not in self.program.functions and member is not None:
-                target = self.program.method(*member) or target
+            target = self.program.callee(target)
             offset = 0
         facts = self.program.functions.get(target)
         if facts is None:
@@ -431,7 +437,7 @@ class UseSolver:
                 merged.level = max(merged.level, self.own_level(fact))
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
             for call in module.calls:
-                self.called.add(self._function(call.function))
+                self.called.add(self.program.callee(call.function))
         self.levels: Dict[object, int] = {}
         self._solve()
 
@@ -444,7 +450,7 @@ class UseSolver:
     def _canonicalise(self, mark):
         program = self.program
         if isinstance(mark, ReturnUseMark):
-            return ReturnUseMark(self._function(mark.function))
+            return ReturnUseMark(self.program.callee(mark.function))
         if isinstance(mark, AttrUseMark):
             return AttrUseMark(program.resolve(mark.cls), mark.name)
         if isinstance(mark, ParamUseMark):
@@ -460,19 +466,12 @@ class UseSolver:
                     return ParamUseMark(target, mark.index)
                 index = mark.index + 1 if isinstance(mark.index, int) else mark.index
                 return self._param_mark(init, index)
-            function = self._function(target)
+            function = self.program.callee(target)
             if function not in program.functions:
                 # Code we cannot see: what it returns carries its arguments on, so their use is the result's.
                 return ReturnUseMark(function)
             return self._param_mark(function, mark.index)
         return mark
-
-    def _function(self, qualname: str) -> str:
-        target = self.program.resolve(qualname)
-        member = self.program.split_method(target)
-        if target not in self.program.functions and member is not None:
-            return self.program.method(*member) or target
-        return target
 
     def _param_mark(self, function: str, index) -> ParamUseMark:
         facts = self.program.functions.get(function)
