@@ -40,6 +40,7 @@ class Measurement:
 
 
 _PARSE_ONLY = """
+import gc
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
@@ -52,6 +53,7 @@ def parse(path):
 
 
 if __name__ == "__main__":
+    gc.disable()  # as gradlint pauses it; a parse leaves no reference cycles to collect
     with ProcessPoolExecutor(int(sys.argv[1])) as pool:
         list(pool.map(parse, sys.argv[2:], chunksize=4))
 """

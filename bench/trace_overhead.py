@@ -8,11 +8,11 @@ trace's one-time costs (naming parameters, scanning frames at the first backward
 checks that the trace's own state stays bounded: the entries it holds after 1, 10 and 50 fitting steps
 in one trace (no per-operation records).
 
-    python bench/trace_overhead.py [--repeat 30] [--threads 1] [--pixels 16 64]
+    python bench/trace_overhead.py [--repeat 30] [--threads 1] [--pixels 16 32 64]
 
 CPU time of this process is measured (steadier than wall time on a shared machine). ``--pixels`` sets
 the workload's detector sizes (its module constant ``DETECTOR_PIXELS``), by default the gradient tests'
-16x16 and a 64x64 image: the trace costs a fixed amount per operation, and so does any TorchFunctionMode,
+16x16, 32x32 and 64x64 images: the trace costs a fixed amount per operation, and so does any TorchFunctionMode,
 so its relative overhead is largest on the smallest workload and shrinks as the tensors grow.
 """
 
@@ -135,8 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per case (default 30)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    parser.add_argument("--pixels", type=int, nargs="+", default=[16, 64],
-                        help="detector sizes of the workload (default: 16, the test size, and 64)")
+    parser.add_argument("--pixels", type=int, nargs="+", default=[16, 32, 64],
+                        help="detector sizes of the workload (default: 16, the test size, 32 and 64)")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     warnings.simplefilter("ignore")  # detect_anomaly warns on every entry

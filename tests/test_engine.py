@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from gradlint import engine
@@ -50,6 +51,28 @@ def test_empty_file_has_no_findings(tmp_path):
 def test_files_without_any_relevant_word_are_not_parsed():
     assert analyse(b"def add(a, b):\n    return a + b\n", "plain.py", "plain").facts is None
     assert analyse(CUT.encode(), "cut.py", "cut").facts is not None
+
+
+def test_analysis_frees_itself_without_the_cyclic_collector():
+    """The engine pauses the collector while a file is analysed: no reference cycle may keep the tree alive."""
+    sources = [CUT.encode(), *(path.read_bytes() for path in sorted(Path("src/braggsim").glob("*.py")))]
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # unreachable objects land in gc.garbage instead of being freed
+    try:
+        analysed = sum(analyse(data, f"file{number}.py", f"file{number}").facts is not None
+                       for number, data in enumerate(sources))
+        gc.collect()
+        kept = {type(thing).__qualname__ for thing in gc.garbage
+                if type(thing).__module__.startswith(("gradlint", "libcst"))}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert analysed >= 8
+    assert kept == set()
 
 
 def test_skip_file_directive_skips_analysis():

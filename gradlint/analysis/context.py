@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
@@ -49,7 +50,9 @@ class Context:
     """What a rule may ask while the interpreter is at a node."""
 
     def __init__(self, interpreter: "FunctionInterpreter") -> None:
-        self._interpreter = interpreter
+        # A weak reference: the interpreter holds its context, and a cycle would keep a finished function's
+        # values alive until the cyclic collector runs, which the engine pauses while a file is analysed.
+        self._interpreter = weakref.proxy(interpreter)
 
     @property
     def function(self) -> FunctionInfo:
