@@ -25,8 +25,28 @@ def leaf_variable(node: Node) -> Optional[torch.Tensor]:
     return getattr(node, "variable", None)
 
 
+Origin = object  # a differentiable value's graph node, or the leaf tensor itself
+
+
+def origins(values: Iterable[object]) -> tuple[Origin, ...]:
+    """Where the gradients of differentiable ``values`` go: their graph nodes, or the leaves themselves.
+
+    Kept in place of the values: a node holds what backward needs, not the value, so a mask's
+    history does not keep a large temporary alive (which costs the allocator time). Origins map to
+    themselves, so converting twice is harmless.
+    """
+    return tuple(map(_origin, values))
+
+
+def _origin(value: object) -> Origin:
+    if isinstance(value, torch.Tensor):
+        node = value.grad_fn
+        return value if node is None else node
+    return value
+
+
 class LeafIndex:
-    """``leaves(tensor)``: ids of the leaf tensors requiring grad that ``tensor``'s value depends on."""
+    """Ids of the leaf tensors requiring grad that a graph node (or a set of origins) depends on."""
 
     def __init__(self, on_leaf: Callable[[torch.Tensor], None]):
         self._on_leaf = on_leaf
@@ -35,19 +55,14 @@ class LeafIndex:
     def clear(self) -> None:
         self._memo.clear()
 
-    def leaves(self, tensor: torch.Tensor) -> frozenset[int]:
-        node = tensor.grad_fn
-        if node is None:
-            if tensor.requires_grad:
-                self._on_leaf(tensor)
-                return frozenset((id(tensor),))
-            return frozenset()
-        return self.leaves_of_node(node)
-
-    def leaves_of_tensors(self, tensors: Iterable[torch.Tensor]) -> frozenset[int]:
+    def leaves_of_origins(self, sources: Iterable[Origin]) -> frozenset[int]:
         found: frozenset[int] = frozenset()
-        for tensor in tensors:
-            found |= self.leaves(tensor)
+        for origin in sources:
+            if not isinstance(origin, torch.Tensor):
+                found |= self.leaves_of_node(origin)
+            elif origin.requires_grad:
+                self._on_leaf(origin)
+                found |= frozenset((id(origin),))
         return found
 
     def leaves_of_node(self, root: Node) -> frozenset[int]:

@@ -121,7 +121,7 @@ class TraceMode(TorchFunctionMode):
         region = recorder.region
         if func in self.tables.passive:
             return
-        sources: list[Tensor] = []
+        sources: list[object] = []  # differentiable tensors, and origins of those behind region values
         taint: Optional[Taint] = None
         taint_is_data = False
         for position, tensor in enumerate(_tensors((*args, *kwargs.values()) if kwargs else args)):

@@ -64,7 +64,7 @@ class Taint:
     """A non-differentiable tensor computed from a differentiable one."""
 
     kind: str                                     # "compare" (also argmax & co.) or "cast"
-    sources: tuple[torch.Tensor, ...]
+    origins: tuple[graph.Origin, ...]             # of the differentiable values it was computed from
     site: Optional[Frame] = None                  # casts: where the cast happened
     chain: tuple[Frame, ...] = ()
     op: str = ""
@@ -78,8 +78,8 @@ class Region:
     site: Optional[Frame]
     chain: tuple[Frame, ...]
     internal: bool                                # entered by torch itself (optimizer step, gradcheck)
-    # values computed in the region from differentiable ones -> (those differentiable values, the value's site)
-    values: Marks[tuple[tuple[torch.Tensor, ...], Frame]] = field(default_factory=Marks)
+    # values computed in the region from differentiable ones -> (origins of those, the value's site)
+    values: Marks[tuple[tuple[graph.Origin, ...], Frame]] = field(default_factory=Marks)
 
 
 @dataclass
@@ -162,10 +162,13 @@ class Recorder:
 
     # ---- severing events ----------------------------------------------------------------------
 
-    def event(self, kind: EventKind, op: str, sources: Iterable[torch.Tensor],
+    def event(self, kind: EventKind, op: str, sources: Iterable[object],
               start: FrameType) -> Optional[EventRecord]:
-        """Record one firing, attributed to the user frame that called the operation."""
-        sources = tuple(sources)
+        """Record one firing, attributed to the user frame that called the operation.
+
+        ``sources``: the differentiable values cut (tensors, or their ``graph.origins``).
+        """
+        sources = graph.origins(sources)
         if self._already_differentiated(sources):
             return None
         frame = self.codes.entry(start)
@@ -174,7 +177,7 @@ class Recorder:
             return None
         return self._fire(kind, op, self.codes.frame(user), lambda: self.codes.chain(user), sources)
 
-    def _already_differentiated(self, sources: Sequence[torch.Tensor]) -> bool:
+    def _already_differentiated(self, sources: Sequence[graph.Origin]) -> bool:
         """Whether every source is a computed tensor whose graph a finished backward already went through.
 
         Cutting such a value takes no gradient from anything: it has delivered its gradient (``loss.item()``
@@ -183,8 +186,9 @@ class Recorder:
         """
         if not self._roots or not sources:
             return False
-        nodes = [tensor.grad_fn for tensor in sources]
-        if any(node is None or graph.sequence_number(node) > self.last_backward_sequence for node in nodes):
+        nodes = sources  # a leaf (a tensor) is never done with: it keeps receiving gradients
+        if any(isinstance(node, torch.Tensor) or graph.sequence_number(node) > self.last_backward_sequence
+               for node in nodes):
             return False
         if self._differentiated is None:
             self._differentiated = set(graph.breadth_first(
@@ -192,14 +196,14 @@ class Recorder:
         return all(node in self._differentiated for node in nodes)
 
     def _fire(self, kind: EventKind, op: str, site: Frame, chain: Callable[[], tuple[Frame, ...]],
-              sources: Iterable[torch.Tensor]) -> EventRecord:
+              sources: Iterable[graph.Origin]) -> EventRecord:
         key = (site.path, site.line, op)
         record = self.events.get(key)
         if record is None:
             record = self.events[key] = EventRecord(kind, op, site, chain())
         record.count += 1
         if record.count <= _WALK_LIMIT:
-            record.params |= self.leaf_index.leaves_of_tensors(sources)
+            record.params |= self.leaf_index.leaves_of_origins(sources)
         return record
 
     def mark_severed(self, result: object, record: Optional[EventRecord]) -> None:
@@ -221,23 +225,24 @@ class Recorder:
                 self.events[key].relate(self.codes.frame(user))
                 return
 
-    def taint(self, result: torch.Tensor, kind: str, sources: Sequence[torch.Tensor], op: str,
+    def taint(self, result: torch.Tensor, kind: str, sources: Sequence[object], op: str,
               start: FrameType) -> None:
         if kind == "cast":
             frame = self.codes.entry(start)
             user = self.codes.user_frame(frame) if frame is not None else None
             if user is None:
                 return
-            self.taints.mark(result, Taint(kind, tuple(sources), self.codes.frame(user), self.codes.chain(user), op))
+            self.taints.mark(result, Taint(kind, graph.origins(sources), self.codes.frame(user),
+                                           self.codes.chain(user), op))
         else:
-            self.taints.mark(result, Taint(kind, tuple(sources)))
+            self.taints.mark(result, Taint(kind, graph.origins(sources)))
 
     def cast_reentered(self, taint: Taint, start: FrameType) -> None:
         """An integer cast of a differentiable value flowed back into floating-point computation."""
         if taint.confirmed or taint.site is None:
             return
         taint.confirmed = True
-        record = self._fire(EventKind.CAST, taint.op, taint.site, lambda: taint.chain, taint.sources)
+        record = self._fire(EventKind.CAST, taint.op, taint.site, lambda: taint.chain, taint.origins)
         user = self.codes.user_frame(self.codes.entry(start))
         if user is not None:
             record.relate(self.codes.frame(user))
@@ -248,7 +253,7 @@ class Recorder:
             return
         taint = self.taints.lookup(tensor)
         if taint is not None:
-            self.event(EventKind.BRANCH, op, taint.sources, start)
+            self.event(EventKind.BRANCH, op, taint.origins, start)
 
     # ---- grad-disabled regions ----------------------------------------------------------------
 
@@ -276,7 +281,7 @@ class Recorder:
             return Region(None, (), internal=True)
         return Region(self.codes.frame(user), self.codes.chain(user), internal=False)
 
-    def region_use(self, result: torch.Tensor, sources: Sequence[torch.Tensor], start: FrameType) -> None:
+    def region_use(self, result: torch.Tensor, sources: Sequence[object], start: FrameType) -> None:
         """An operation under disabled grad mode consumed values that carry (or carried) a gradient."""
         region = self.region
         if region is not None and (region.internal or len(region.values) >= _REGION_LIMIT):
@@ -288,10 +293,10 @@ class Recorder:
         site = self.codes.frame(user)
         if region is None:  # inference mode, or grad disabled before the trace began
             region = self.region = Region(site, self.codes.chain(user), internal=False)
-        region.values.mark(result, (tuple(sources), site))
+        region.values.mark(result, (graph.origins(sources), site))
 
-    def region_sources(self, tensor: torch.Tensor) -> Optional[tuple[torch.Tensor, ...]]:
-        """The differentiable values behind a tensor computed in the current region, if it is one."""
+    def region_sources(self, tensor: torch.Tensor) -> Optional[tuple[graph.Origin, ...]]:
+        """The origins of the differentiable values behind a tensor computed in the current region, if any."""
         entry = self.region.values.lookup(tensor) if self.region is not None else None
         return entry[0] if entry is not None else None
 
@@ -303,7 +308,7 @@ class Recorder:
         if not escaped:
             return
         record = self._fire(EventKind.NO_GRAD, "torch.no_grad", region.site, lambda: region.chain,
-                            [tensor for sources, _ in escaped for tensor in sources])
+                            [origin for origins, _ in escaped for origin in origins])
         for _, site in escaped:
             record.relate(site)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import pytest
 import torch
@@ -98,6 +99,24 @@ def test_branch_on_a_parameter_but_not_a_mask_in_where(traced, line):
     assert (event.kind, event.op, event.site.line, event.parameters) == (
         EventKind.BRANCH, "Tensor.__bool__", line("cuts", "branch"), ("spread",))
     assert outcomes(result)["spread"] == (Outcome.MISSING, Reason.SEVERED)
+
+
+def test_a_mask_remembers_the_graph_of_its_source_but_does_not_keep_the_source_alive(traced):
+    freed = []
+
+    def branch_on_a_mask_of_a_temporary() -> None:
+        x = torch.tensor([0.5, 2.0], requires_grad=True)
+        scaled = x * 3
+        alive = weakref.ref(scaled)
+        mask = scaled > 1
+        del scaled
+        freed.append(alive() is None)
+        if mask.any():
+            x.sum().backward()
+
+    event = only_event(traced(branch_on_a_mask_of_a_temporary))
+    assert freed == [True]
+    assert (event.kind, event.op, event.parameters) == (EventKind.BRANCH, "Tensor.__bool__", ("x",))
 
 
 def test_other_non_differentiable_operation(traced, line):
