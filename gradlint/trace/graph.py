@@ -32,8 +32,8 @@ def origins(values: Iterable[object]) -> tuple[Origin, ...]:
     """Where the gradients of differentiable ``values`` go: their graph nodes, or the leaves themselves.
 
     Kept in place of the values: a node holds what backward needs, not the value, so a mask's
-    history does not keep a large temporary alive (which costs the allocator time). Origins map to
-    themselves, so converting twice is harmless.
+    history does not keep a large temporary alive. Origins map to themselves, so converting twice is
+    harmless.
     """
     return tuple(map(_origin, values))
 

@@ -186,14 +186,14 @@ class Recorder:
         """
         if not self._roots or not sources:
             return False
-        nodes = sources  # a leaf (a tensor) is never done with: it keeps receiving gradients
-        if any(isinstance(node, torch.Tensor) or graph.sequence_number(node) > self.last_backward_sequence
-               for node in nodes):
+        # A leaf (a tensor) is never done with: it keeps receiving gradients.
+        if any(isinstance(origin, torch.Tensor) or graph.sequence_number(origin) > self.last_backward_sequence
+               for origin in sources):
             return False
         if self._differentiated is None:
             self._differentiated = set(graph.breadth_first(
                 [node for roots in self._roots.values() for node in roots]))
-        return all(node in self._differentiated for node in nodes)
+        return all(origin in self._differentiated for origin in sources)
 
     def _fire(self, kind: EventKind, op: str, site: Frame, chain: Callable[[], tuple[Frame, ...]],
               sources: Iterable[graph.Origin]) -> EventRecord:
