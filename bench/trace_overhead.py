@@ -122,8 +122,12 @@ def _measure(pixels: int, repeat: int, threads: int) -> None:
     cheaper = medians["detect_anomaly"] / medians["gradlint trace"]
     print(f"trace {overhead:.2f}x plain (target <= 1.3x), {cheaper:.2f}x cheaper than detect_anomaly "
           f"(target >= 2x); a do-nothing mode alone costs {medians['do-nothing mode'] / medians['plain']:.2f}x")
-    long_runs = {case: statistics.median(_long_run(steps, cases[case], 10) for _ in range(max(3, repeat // 6)))
-                 for case in ("plain", "do-nothing mode", "gradlint trace")}
+    long_cases = ("plain", "do-nothing mode", "gradlint trace")
+    long_times: dict[str, list[float]] = {case: [] for case in long_cases}
+    for _ in range(max(5, repeat // 3)):  # interleaved, like the runs above
+        for case in long_cases:
+            long_times[case].append(_long_run(steps, cases[case], 10))
+    long_runs = {case: statistics.median(values) for case, values in long_times.items()}
     print("10 fitting steps in one trace (per-trace setup amortized): "
           + ", ".join(f"{case} {t / long_runs['plain']:.2f}x" for case, t in long_runs.items()))
     held = {runs: _trace_state(steps, runs) for runs in (1, 10, 50)}

@@ -211,7 +211,7 @@ class FunctionInterpreter(CallSemantics):
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
-        own = Sym(grade, chain=(param,)) if grade else CONSTANT
+        own = Sym(grade) if grade else CONSTANT  # the parameter's value below shows the step to ``param``
         self.analyzer.equation(ref, strongest((own, default.sym)))
         marks = frozenset({ParamUseMark(info.qualname, key)})  # type: ignore[arg-type]
         return Value(Sym(NONE, frozenset({ref}), (param,)), marks, cls=cls, module_instance=module_instance)

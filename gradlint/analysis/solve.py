@@ -377,24 +377,37 @@ class Solver:
         return self._summary_grade(target, args, kwargs)
 
     def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...]) -> Grade:
-        """The grade of ``function``'s result when its parameters have the given grades (others: solved)."""
-        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs))
-        cached = self._memo.get(key)
-        if cached is not None:
-            return cached
-        if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
-            return self.returns.get(function, NO_GRADE)
+        """The grade of ``function``'s result when its parameters have the given grades (others: solved).
+
+        Summaries are shared by the calls whose arguments have the same grades; the chain of each ends with
+        the argument of its own call.
+        """
         facts = self.program.functions[function]
-        bindings: Dict[object, Grade] = {ParamRef(function, index): grade for index, grade in enumerate(args)}
+        arguments: Dict[object, Grade] = {ParamRef(function, index): grade for index, grade in enumerate(args)}
         for name, grade in kwargs:
-            bindings[ParamRef(function, facts.params.index(name) if name in facts.params else name)] = grade
-        self._active.append(function)
-        try:
-            result = self.grade(facts.returns, _Env(bindings))
-        finally:
-            self._active.pop()
-        self._memo[key] = result
-        return result
+            arguments[ParamRef(function, facts.params.index(name) if name in facts.params else name)] = grade
+        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs))
+        summary = self._memo.get(key)
+        if summary is None:
+            if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
+                return self.returns.get(function, NO_GRADE)
+            placeholders = {ref: (grade[0], (_ArgumentOf(ref),)) for ref, grade in arguments.items()}
+            self._active.append(function)
+            try:
+                summary = self._memo[key] = self.grade(facts.returns, _Env(placeholders))
+            finally:
+                self._active.pop()
+        level, chain = summary
+        if chain and isinstance(chain[-1], _ArgumentOf):
+            chain = (chain[:-1] + arguments[chain[-1].param][1])[:MAX_CHAIN]
+        return level, chain
+
+
+@dataclass(frozen=True)
+class _ArgumentOf:
+    """In a shared call summary, the place of the chain of the argument bound to ``param`` (always last)."""
+
+    param: ParamRef
 
 
 @dataclass(frozen=True)

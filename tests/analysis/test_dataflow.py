@@ -276,3 +276,33 @@ def test_values_passed_through_unknown_functions_are_judged_by_what_comes_back(s
         ("pkg/checks.py", 6, "GL010", "low", "benign"),
         ("pkg/checks.py", 9, "GL011", "medium", "computation"),
     ]
+
+
+def test_the_chain_through_a_helper_follows_the_argument_of_its_own_call(scan):
+    findings = scan({
+        "pkg/spin.py": """\
+            import torch
+
+            class Spindle:
+                def __init__(self, start: torch.Tensor, step: torch.Tensor) -> None:
+                    self.start = start
+                    self.step = step
+
+                def radians(self, degrees):
+                    return torch.deg2rad(degrees)
+
+                def angles(self) -> torch.Tensor:
+                    first = self.radians(self.start)
+                    step = self.radians(self.step).item()
+                    return first + step * torch.arange(3)
+        """,
+    })
+    assert brief(findings) == [("pkg/spin.py", 13, "GL010", "medium", "computation")]
+    assert [(step.code, step.line) for step in findings[0].chain] == [
+        ("self.radians(self.step)", 13),
+        ("torch.deg2rad(degrees)", 9),
+        ("degrees", 8),
+        ("self.step", 13),
+        ("step", 6),
+        ("step", 4),
+    ]
