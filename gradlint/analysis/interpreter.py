@@ -44,11 +44,11 @@ from gradlint.analysis.values import (
     Sym,
     Value,
     cap,
+    clipped,
     join,
     strongest,
 )
 
-MAX_CHAIN = 8
 # Return annotations that promise a value with no gradient.
 _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
@@ -452,8 +452,7 @@ class FunctionInterpreter(CallSemantics):
         """``value`` with ``node`` (where it was bound or returned) as the newest step of its chain."""
         if value.is_constant() or (value.sym.chain and value.sym.chain[0] is node):
             return value
-        chain = (node,) + value.sym.chain[: MAX_CHAIN - 1]
-        return value.with_sym(Sym(value.sym.grade, value.sym.refs, chain))
+        return value.with_sym(Sym(value.sym.grade, value.sym.refs, clipped((node,) + value.sym.chain)))
 
     def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode]) -> Value:
         """Inside a no-grad region, a differentiable value computed there is cut where it is bound or returned.

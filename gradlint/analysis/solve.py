@@ -34,10 +34,10 @@ from gradlint.analysis.values import (
     ParamUseMark,
     ReturnUseMark,
     Sym,
+    clipped,
 )
 from gradlint.findings import Confidence, Finding, Step
 
-MAX_CHAIN = 8
 MAX_ROUNDS = 12
 # Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
 MAX_CALL_DEPTH = 24
@@ -238,15 +238,15 @@ class Solver:
         current = self.solution.get(item, NO_GRADE)
         best = current
         for sym in self.lower_bounds[item]:
-            if best[0] == HIGH:
+            if best[0] == HIGH and best[1]:
                 break
             grade = self.grade(sym)
-            if grade[0] > best[0]:
+            # At an equal grade, a bound that says where the value came from explains better than one that does not
+            # (a parameter's annotation against the argument of a call).
+            if grade[0] > best[0] or (grade[0] == best[0] and grade[1] and not best[1]):
                 best = grade
-        if best[0] > current[0]:
-            self.solution[item] = best
-            return True
-        return False
+        self.solution[item] = best
+        return best[0] > current[0]
 
     # ---------------------------------------------------------------------------------- dependencies
     def _item_dependencies(self, item) -> set:
@@ -316,7 +316,7 @@ class Solver:
                 break
             grade = self._ref_grade(ref, env)
             if grade[0] > best[0]:
-                best = (grade[0], (sym.chain + grade[1])[:MAX_CHAIN])
+                best = (grade[0], clipped(sym.chain + grade[1]))
         env.memo[id(sym)] = (sym, best)  # the sym stays referenced, so its id is not reused
         return best
 
@@ -399,7 +399,7 @@ class Solver:
                 self._active.pop()
         level, chain = summary
         if chain and isinstance(chain[-1], _ArgumentOf):
-            chain = (chain[:-1] + arguments[chain[-1].param][1])[:MAX_CHAIN]
+            chain = clipped(chain[:-1] + arguments[chain[-1].param][1])
         return level, chain
 
 

@@ -18,7 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Tuple
 
+from gradlint.findings import Step
+
 NONE, LOW, MEDIUM, HIGH = 0, 1, 2, 3
+
+MAX_CHAIN = 8               # items a reasoning chain keeps
+_OLDEST_KEPT = 3            # of them, the oldest steps: where the value came from
+GAP = Step("…", "", 0)      # in a clipped chain, where steps were left out
+
+
+def clipped(chain: Tuple[Any, ...]) -> Tuple[Any, ...]:
+    """``chain`` in at most ``MAX_CHAIN`` items: its newest steps, a gap, and its oldest ones (the origin)."""
+    if len(chain) <= MAX_CHAIN:
+        return chain
+    newest, oldest = chain[:MAX_CHAIN - 1 - _OLDEST_KEPT], chain[-_OLDEST_KEPT:]
+    if newest[-1] == GAP or oldest[0] == GAP:
+        return newest + oldest
+    return newest + (GAP,) + oldest
 
 # How a value is used, from least to most consequential for a cut that produced it.
 UNUSED, BENIGN, ESCAPES, COMPUTATION = 0, 1, 2, 3

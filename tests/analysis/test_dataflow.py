@@ -306,3 +306,25 @@ def test_the_chain_through_a_helper_follows_the_argument_of_its_own_call(scan):
         ("step", 6),
         ("step", 4),
     ]
+
+
+def test_a_long_chain_keeps_its_newest_steps_and_its_origin_with_a_gap_between(scan):
+    findings = scan({
+        "pkg/long.py": """\
+            import torch
+
+            def scaled(x: torch.Tensor) -> torch.Tensor:
+                a = x * 2
+                b = a + 1
+                c = b * 3
+                d = c - 1
+                e = d * d
+                f = e + 2
+                g = f / 4
+                return torch.ones(3) * g.item()
+        """,
+    })
+    assert brief(findings) == [("pkg/long.py", 11, "GL010", "medium", "escapes")]
+    assert [(step.code, step.line) for step in findings[0].chain] == [
+        ("g", 11), ("f / 4", 10), ("e + 2", 9), ("d * d", 8), ("…", 0), ("a + 1", 5), ("x * 2", 4), ("x", 3),
+    ]
