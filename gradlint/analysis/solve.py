@@ -382,25 +382,30 @@ class Solver:
         Summaries are shared by the calls whose arguments have the same grades; the chain of each ends with
         the argument of its own call.
         """
-        facts = self.program.functions[function]
-        arguments: Dict[object, Grade] = {ParamRef(function, index): grade for index, grade in enumerate(args)}
-        for name, grade in kwargs:
-            arguments[ParamRef(function, facts.params.index(name) if name in facts.params else name)] = grade
         key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs))
         summary = self._memo.get(key)
         if summary is None:
             if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
                 return self.returns.get(function, NO_GRADE)
+            arguments = self._arguments(function, args, kwargs)
             placeholders = {ref: (grade[0], (_ArgumentOf(ref),)) for ref, grade in arguments.items()}
             self._active.append(function)
             try:
-                summary = self._memo[key] = self.grade(facts.returns, _Env(placeholders))
+                summary = self._memo[key] = self.grade(self.program.functions[function].returns, _Env(placeholders))
             finally:
                 self._active.pop()
         level, chain = summary
         if chain and isinstance(chain[-1], _ArgumentOf):
-            chain = clipped(chain[:-1] + arguments[chain[-1].param][1])
+            chain = clipped(chain[:-1] + self._arguments(function, args, kwargs)[chain[-1].param][1])
         return level, chain
+
+    def _arguments(self, function: str, args: Tuple[Grade, ...],
+                   kwargs: Tuple[Tuple[str, Grade], ...]) -> Dict[ParamRef, Grade]:
+        params = self.program.functions[function].params
+        arguments = {ParamRef(function, index): grade for index, grade in enumerate(args)}
+        for name, grade in kwargs:
+            arguments[ParamRef(function, params.index(name) if name in params else name)] = grade
+        return arguments
 
 
 @dataclass(frozen=True)
