@@ -15,7 +15,7 @@ import libcst as cst
 from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
-from gradlint.analysis.values import CallRef, Capped, Sym
+from gradlint.analysis.values import CallRef, Capped, Sym, Via
 from gradlint.findings import Location, Step
 
 SNIPPET_WIDTH = 60
@@ -96,6 +96,8 @@ def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> 
                 _collect(arg, wanted, seen)
         elif isinstance(ref, Capped):
             _collect_refs(ref.refs, wanted, seen)
+        elif isinstance(ref, Via):
+            _collect(ref.sym, wanted, seen)
 
 
 class _Converter:
@@ -138,4 +140,6 @@ class _Converter:
                            tuple((name, self.sym(arg)) for name, arg in ref.kwargs))
         if isinstance(ref, Capped):
             return Capped(frozenset(self._ref(inner) for inner in ref.refs), ref.limit)
+        if isinstance(ref, Via):
+            return Via(self.sym(ref.sym))
         return ref

@@ -46,6 +46,7 @@ from gradlint.analysis.values import (
     cap,
     clipped,
     join,
+    plain_refs,
     strongest,
 )
 
@@ -825,10 +826,11 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
         return body
     if body.is_constant():
         return orelse
-    if orelse.refs < body.refs:
-        return Sym(NONE, body.refs - orelse.refs)
-    if body.refs < orelse.refs:
-        return Sym(NONE, orelse.refs - body.refs)
+    body_refs, orelse_refs = plain_refs(body.refs), plain_refs(orelse.refs)
+    if orelse_refs < body_refs:
+        return Sym(NONE, body_refs - orelse_refs)
+    if body_refs < orelse_refs:
+        return Sym(NONE, orelse_refs - body_refs)
     return cap(strongest((body, orelse)), LOW)
 
 

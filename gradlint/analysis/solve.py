@@ -34,6 +34,7 @@ from gradlint.analysis.values import (
     ParamUseMark,
     ReturnUseMark,
     Sym,
+    Via,
     clipped,
 )
 from gradlint.findings import Confidence, Finding, Step
@@ -266,6 +267,8 @@ class Solver:
         for ref in sym.refs:
             if isinstance(ref, Capped):
                 found |= self._sym_dependencies(Sym(NONE, ref.refs))
+            elif isinstance(ref, Via):
+                found |= self._sym_dependencies(ref.sym)
             elif isinstance(ref, CallRef):
                 for arg in ref.args:
                     found |= self._sym_dependencies(arg)
@@ -330,6 +333,8 @@ class Solver:
         if isinstance(ref, Capped):
             grade = self.grade(Sym(NONE, ref.refs), env)
             return (min(grade[0], ref.limit), grade[1])
+        if isinstance(ref, Via):
+            return self.grade(ref.sym, env)
         if isinstance(ref, CallRef):
             return self._call_grade(ref, env)
         canonical = self._canonical_refs.get(ref)

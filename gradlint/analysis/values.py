@@ -77,6 +77,13 @@ class CallRef:
 
 
 @dataclass(frozen=True)
+class Via:
+    """The grade of one operand of a join (``sym``, symbolic only), kept with its own chain."""
+
+    sym: "Sym"
+
+
+@dataclass(frozen=True)
 class Sym:
     """A symbolic grade: at least ``grade``, and at least the grade of every reference.
 
@@ -147,16 +154,39 @@ CONSTANT_VALUE = Value()
 
 
 def strongest(syms: Iterable[Sym]) -> Sym:
-    """Join symbolic grades: the highest grade with its chain, and the union of references."""
+    """Join symbolic grades: the highest grade with its chain, and the union of references.
+
+    When nothing here is differentiable yet (every grade is symbolic), the solve decides which operand is the
+    strongest; each operand's references then keep its own chain (``Via``), so that the explanation follows the
+    operand the grade comes from.
+    """
     best: Optional[Sym] = None
     refs: set = set()
+    operands = []
     for sym in syms:
         refs.update(sym.refs)
+        if sym.refs:
+            operands.append(sym)
         if best is None or sym.grade > best.grade or (sym.grade == best.grade and not best.chain and sym.chain):
             best = sym
     if best is None:
         return CONSTANT
+    if best.grade == NONE and len(operands) > 1 and any(sym.chain != best.chain for sym in operands):
+        kept: set = set()
+        for sym in operands:
+            if sym.chain:
+                kept.add(Via(sym))
+            else:
+                kept.update(sym.refs)
+        return Sym(NONE, frozenset(kept))
     return Sym(best.grade, frozenset(refs), best.chain)
+
+
+def plain_refs(refs: frozenset) -> frozenset:
+    """``refs`` with every ``Via`` replaced by the references it holds: what a grade depends on."""
+    if not any(isinstance(ref, Via) for ref in refs):
+        return refs
+    return frozenset(inner for ref in refs for inner in (plain_refs(ref.sym.refs) if isinstance(ref, Via) else (ref,)))
 
 
 def join(values: Iterable[Value]) -> Value:

@@ -328,3 +328,24 @@ def test_a_long_chain_keeps_its_newest_steps_and_its_origin_with_a_gap_between(s
     assert [(step.code, step.line) for step in findings[0].chain] == [
         ("g", 11), ("f / 4", 10), ("e + 2", 9), ("d * d", 8), ("…", 0), ("a + 1", 5), ("x * 2", 4), ("x", 3),
     ]
+
+
+def test_the_chain_of_a_computation_follows_the_operand_its_gradient_comes_from(scan):
+    findings = scan({
+        "pkg/mix.py": """\
+            import torch
+
+            class Model:
+                def __init__(self, count: int, weight: torch.Tensor) -> None:
+                    self.count = count
+                    self.weight = weight
+
+                def forward(self) -> torch.Tensor:
+                    total = self.count + self.weight
+                    return torch.ones(2) * total.item()
+        """,
+    })
+    assert brief(findings) == [("pkg/mix.py", 10, "GL010", "medium", "escapes")]
+    assert [(step.code, step.line) for step in findings[0].chain] == [
+        ("total", 10), ("self.count + self.weight", 9), ("self.weight", 9), ("weight", 6), ("weight", 4),
+    ]
