@@ -101,16 +101,26 @@ def _trace_state(steps: Callable[[], Step], runs: int) -> int:
                              recorder._grad_owners, recorder.leaf_index._memo)))
 
 
+Contexts = dict[str, Callable[[], ContextManager[object]]]
+
+
+def _interleaved(measure: Callable[[Callable[[], ContextManager[object]]], float], cases: Contexts,
+                 rounds: int) -> dict[str, list[float]]:
+    """``measure(context)`` of every case, one round after another, so that a drift of the machine hits all alike."""
+    times: dict[str, list[float]] = {case: [] for case in cases}
+    for _ in range(rounds):
+        for case, context in cases.items():
+            times[case].append(measure(context))
+    return times
+
+
 def _measure(pixels: int, repeat: int, threads: int) -> None:
     name, workload, steps = _workload(pixels)
     cases = {"plain": nullcontext, "do-nothing mode": DoNothingMode, "gradlint trace": TraceSession,
              "detect_anomaly": torch.autograd.detect_anomaly}
     for context in cases.values():  # warm up imports, caches and allocators
         _timed(workload, context)
-    times: dict[str, list[float]] = {case: [] for case in cases}
-    for _ in range(repeat):
-        for case, context in cases.items():
-            times[case].append(_timed(workload, context))
+    times = _interleaved(lambda context: _timed(workload, context), cases, repeat)
     medians = {case: statistics.median(values) for case, values in times.items()}
     minima = {case: min(values) for case, values in times.items()}
     print(f"workload: {name}, {repeat} runs per case, torch {torch.__version__}, {threads} thread(s)")
@@ -122,11 +132,8 @@ def _measure(pixels: int, repeat: int, threads: int) -> None:
     cheaper = medians["detect_anomaly"] / medians["gradlint trace"]
     print(f"trace {overhead:.2f}x plain (target <= 1.3x), {cheaper:.2f}x cheaper than detect_anomaly "
           f"(target >= 2x); a do-nothing mode alone costs {medians['do-nothing mode'] / medians['plain']:.2f}x")
-    long_cases = ("plain", "do-nothing mode", "gradlint trace")
-    long_times: dict[str, list[float]] = {case: [] for case in long_cases}
-    for _ in range(max(5, repeat // 3)):  # interleaved, like the runs above
-        for case in long_cases:
-            long_times[case].append(_long_run(steps, cases[case], 10))
+    long_cases = {case: cases[case] for case in ("plain", "do-nothing mode", "gradlint trace")}
+    long_times = _interleaved(lambda context: _long_run(steps, context, 10), long_cases, max(5, repeat // 3))
     long_runs = {case: statistics.median(values) for case, values in long_times.items()}
     print("10 fitting steps in one trace (per-trace setup amortized): "
           + ", ".join(f"{case} {t / long_runs['plain']:.2f}x" for case, t in long_runs.items()))
