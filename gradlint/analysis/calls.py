@@ -25,15 +25,21 @@ from gradlint.analysis.values import (
     Sym,
     Value,
     cap,
+    collected,
     join,
 )
 
 # Functions named like questions answer with a bool.
 _PREDICATE = re.compile(r"_*(is|has)_")
-_PROPAGATING_BUILTINS = frozenset(
-    "abs min max sum pow divmod list tuple reversed iter next zip dict set frozenset map filter sorted "
-    "enumerate getattr".split()
+# Builtins that compute with their arguments, and builtins (and copies) that only hold or hand them on.
+_COMPUTING_BUILTINS = frozenset("abs min max sum pow divmod map".split())
+_COLLECTING_CALLS = frozenset(
+    "list tuple reversed iter next zip dict set frozenset filter sorted enumerate getattr copy.copy "
+    "copy.deepcopy dataclasses.replace".split()
 )
+# Methods of a module that hand out its own leaves, and those that hand out its submodules.
+_MODULE_LEAVES = frozenset({"parameters", "named_parameters", "buffers", "named_buffers"})
+_MODULE_CHILDREN = frozenset({"modules", "named_modules", "children", "named_children"})
 
 
 def is_true(node: Optional[cst.BaseExpression]) -> bool:
@@ -117,8 +123,10 @@ class CallSemantics:
             for value in args:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
-        if callee in _PROPAGATING_BUILTINS:
+        if callee in _COMPUTING_BUILTINS:
             return self.combine(args)
+        if callee in _COLLECTING_CALLS:
+            return collected(args)
         if "." not in callee and callee not in self.analyzer.declared.classes:
             if callee == "super":
                 return self._super_value()
@@ -209,7 +217,7 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
-            stored = self.combine(args, use=False)
+            stored = collected(args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
         if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
@@ -245,8 +253,10 @@ class CallSemantics:
             return result
         if method in ("get", "pop", "copy", "values", "items", "keys"):
             return Value(receiver.sym, receiver.marks, derived=receiver.derived)
-        if receiver.module_instance and method in ("parameters", "named_parameters", "buffers"):
+        if receiver.module_instance and method in _MODULE_LEAVES:
             return Value(receiver.sym, receiver.marks, items=None)
+        if receiver.module_instance and method in _MODULE_CHILDREN:
+            return Value(receiver.sym, receiver.marks, module_instance=True)
         integers = [value for value in args if value.integer]
         for value in integers:
             self.use(value, BENIGN)
@@ -270,10 +280,9 @@ class CallSemantics:
 
     def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            merged = join([current, stored])
-            self.env[container.value] = Value(merged.sym, merged.marks, derived=True)
+            self.env[container.value] = collected([current, stored])
         elif isinstance(container, cst.Attribute):
-            self.bind(container, join([current, stored]), container)
+            self.bind(container, collected([current, stored]), container)
         else:
             self.use(stored, ESCAPES)
 

@@ -45,6 +45,7 @@ from gradlint.analysis.values import (
     Value,
     cap,
     clipped,
+    collected,
     join,
     plain_refs,
     strongest,
@@ -522,14 +523,13 @@ class FunctionInterpreter(CallSemantics):
                 self.use(self.eval(element.slice.value), BENIGN)
         container = target.value
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            merged = self.combine([self.env[container.value], value], use=False)
-            self.env[container.value] = Value(merged.sym, merged.marks, derived=True)
+            self.env[container.value] = collected([self.env[container.value], value])
             return
         owner = self.eval(container)
         for rule in self.analyzer.store_rules:
             rule.on_store(target, owner, value, source, self.ctx)
         if isinstance(container, cst.Attribute):
-            self.bind(container, self.combine([owner, value], use=False), container)
+            self.bind(container, collected([owner, value]), container)
         else:
             self.use(value, ESCAPES)
 
@@ -855,6 +855,8 @@ def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield node
     elif isinstance(node, cst.Subscript):
         yield from _annotation_names(node.value)
+        if _last_name(node.value) == "Callable":  # a function of tensors is not a tensor
+            return
         for element in node.slice:
             if isinstance(element.slice, cst.Index):
                 yield from _annotation_names(element.slice.value)
@@ -864,6 +866,12 @@ def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     elif isinstance(node, (cst.Tuple, cst.List)):
         for element in node.elements:
             yield from _annotation_names(element.value)
+
+
+def _last_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    return node.attr.value if isinstance(node, cst.Attribute) else ""
 
 
 def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, Value]:

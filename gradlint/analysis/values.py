@@ -16,7 +16,7 @@ value this is, a parameter whose uses are summarised, a call whose result uses a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Iterable, Optional, Sequence, Tuple
 
 from gradlint.findings import Step
 
@@ -199,6 +199,16 @@ def join(values: Iterable[Value]) -> Value:
         return Value(only.sym, only.marks, derived=True)
     marks: frozenset = frozenset().union(*(value.marks for value in values))
     return Value(strongest(value.sym for value in values), marks, derived=True)
+
+
+def collected(values: Sequence[Value]) -> Value:
+    """A container of ``values``, or a copy of one: their grades and marks, but no computation on them.
+
+    It is derived only if one of them is, and a module only if all of them are (a ``ModuleList`` of layers).
+    """
+    joined = join(values)
+    return Value(joined.sym, joined.marks, derived=any(value.derived for value in values),
+                 module_instance=bool(values) and all(value.module_instance for value in values))
 
 
 @dataclass(frozen=True)

@@ -170,8 +170,10 @@ class DerivedTensorInInit(Rule):
         in place, the derived value still holds the old one. The fit silently stops seeing the parameter.
 
     When it is fine:
-        Storing the inputs themselves (`self.cell_a = config.cell_a`) and derived values of constants.
-        Compute derived quantities in a method or property, so that each forward pass builds them anew.
+        Storing the inputs themselves (`self.cell_a = config.cell_a`), derived values of constants, and
+        modules or containers of parameters (a `ModuleList` of copied layers, `dict(named_parameters())`):
+        they hold the leaves, which optimizers update in place. Compute derived quantities in a method or
+        property, so that each forward pass builds them anew.
     """
 
     code = "GL082"
@@ -212,6 +214,20 @@ class Detector(torch.nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return pixels * self.inverse_distance
+"""
+        ),
+        Valid(
+            """\
+import copy
+import torch
+
+class Ensemble(torch.nn.Module):
+    def __init__(self, layer: torch.nn.Module, count: int) -> None:
+        super().__init__()
+        self.layers = torch.nn.ModuleList()
+        for _ in range(count):
+            self.layers.append(copy.deepcopy(layer))
+        self.shared = dict(layer.named_parameters())
 """
         ),
     ]

@@ -349,3 +349,16 @@ def test_the_chain_of_a_computation_follows_the_operand_its_gradient_comes_from(
     assert [(step.code, step.line) for step in findings[0].chain] == [
         ("total", 10), ("self.count + self.weight", 9), ("self.weight", 9), ("weight", 6), ("weight", 4),
     ]
+
+
+def test_a_function_of_tensors_is_not_a_tensor(scan):
+    findings = scan({
+        "pkg/gain.py": """\
+            from typing import Callable, Optional
+            import torch
+
+            def gain(fn: Callable[[torch.Tensor], torch.Tensor], x: Optional[torch.Tensor]) -> torch.Tensor:
+                return torch.ones(2) * float(fn(1.0)) * float(x)
+        """,
+    })
+    assert [(f.location.line, f.location.column, f.code) for f in findings] == [(5, 45, "GL012")]
