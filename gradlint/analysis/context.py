@@ -64,6 +64,11 @@ class Context:
     def qualname(self, node: cst.BaseExpression) -> Optional[str]:
         return self._interpreter.callee_name(node)
 
+    @property
+    def statement(self) -> Optional[cst.BaseSmallStatement]:
+        """The simple statement being run (the last one, while a compound statement's header is evaluated)."""
+        return self._interpreter.statement
+
     def precut(self, value: Value) -> Sym:
         """The grade ``value`` had before any cut this file reported on the way to it."""
         return self._interpreter.analyzer.precut(value)

@@ -161,6 +161,7 @@ class FunctionInterpreter(CallSemantics):
         self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
         self.returns: List[Sym] = []
         self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
+        self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
     def run_function(self) -> None:
@@ -271,6 +272,7 @@ class FunctionInterpreter(CallSemantics):
             self.run_match(statement)
 
     def run_small(self, small: cst.BaseSmallStatement) -> None:
+        self.statement = small
         if isinstance(small, cst.Assign):
             value = self.eval(small.value)
             for target in small.targets:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable, Iterator, Optional
+
+import libcst as cst
+
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 
@@ -20,10 +24,12 @@ class DetachOnDifferentiable(TensorMethodRule):
 
     When it is fine:
         Detaching targets, running statistics, values that are only logged or printed, or a deliberate
-        stop-gradient (straight-through estimators, target networks). A detached value that only feeds
-        logging, printing, formatting, assertions, branch conditions, shapes or indices is reported at low
-        confidence, hidden by default. Silence a deliberate stop-gradient with
-        `# gradlint: ignore[GL001] -- reason`.
+        stop-gradient (target networks). A straight-through estimator is recognized and not reported: a detached
+        term of a sum whose other terms use the same values (`x + (quantized - x).detach()`,
+        `hard - soft.detach() + soft`) replaces the forward value while the gradient flows through the other
+        term. A detached value that only feeds logging, printing, formatting, assertions, branch conditions,
+        shapes or indices is reported at low confidence, hidden by default. Silence any other deliberate
+        stop-gradient with `# gradlint: ignore[GL001] -- reason`.
     """
 
     code = "GL001"
@@ -79,4 +85,70 @@ def report(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return loss
 """
         ),
+        Valid(
+            """\
+import torch
+
+def quantize(latent: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+    nearest = codebook[torch.cdist(latent, codebook).argmin(-1)]
+    return latent + (nearest - latent).detach()
+"""
+        ),
     ]
+
+    def on_call(self, site, ctx):
+        if self.applies(site) and ctx.statement is not None and _straight_through(site.node, ctx.statement,
+                                                                                   ctx.qualname):
+            return None
+        return super().on_call(site, ctx)
+
+
+def _straight_through(call: cst.Call, statement: cst.CSTNode,
+                      qualname: Callable[[cst.BaseExpression], Optional[str]]) -> bool:
+    """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
+    for terms in _sums(statement):
+        if any(term is call for term in terms):
+            detached = _variables(call.func.value, qualname)  # type: ignore[attr-defined]
+            return any(_variables(term, qualname) & detached for term in terms if term is not call)
+    return False
+
+
+def _sums(node: cst.CSTNode) -> Iterator[list]:
+    """The terms of every outermost chain of ``+`` and ``-`` in ``node``, parentheses looked through."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.Add, cst.Subtract)):
+            terms = list(_terms(current))
+            yield terms
+            stack.extend(terms)
+        else:
+            stack.extend(current.children)
+
+
+def _terms(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+        yield from _terms(node.left)
+        yield from _terms(node.right)
+    else:
+        yield node
+
+
+def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> set:
+    """The names of the values ``node`` reads (not functions, modules or attribute names)."""
+    found = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            if qualname(current) is None:  # ``self.scale``, ``x.mT``; not ``torch.pi``
+                stack.append(current.value)
+        elif isinstance(current, cst.Call):
+            stack.extend(arg.value for arg in current.args)
+            if isinstance(current.func, cst.Attribute) and qualname(current.func) is None:
+                stack.append(current.func.value)  # a method's receiver
+        else:
+            stack.extend(current.children)
+    return found
