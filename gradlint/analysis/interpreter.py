@@ -45,7 +45,6 @@ from gradlint.analysis.values import (
     Value,
     cap,
     clipped,
-    collected,
     join,
     plain_refs,
     strongest,
@@ -524,16 +523,12 @@ class FunctionInterpreter(CallSemantics):
             if isinstance(element.slice, cst.Index):
                 self.use(self.eval(element.slice.value), BENIGN)
         container = target.value
-        if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            self.env[container.value] = collected([self.env[container.value], value])
-            return
-        owner = self.eval(container)
-        for rule in self.analyzer.store_rules:
-            rule.on_store(target, owner, value, source, self.ctx)
-        if isinstance(container, cst.Attribute):
-            self.bind(container, collected([owner, value]), container)
-        else:
-            self.use(value, ESCAPES)
+        local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
+        owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
+        if not local:  # a local list or dict being filled is no store worth a rule
+            for rule in self.analyzer.store_rules:
+                rule.on_store(target, owner, value, source, self.ctx)
+        self._store_into(container, owner, value)
 
     # ------------------------------------------------------------------------------------------ uses
     def use(self, value: Value, level: int) -> None:
