@@ -6,6 +6,7 @@ from typing import Callable, Iterator, Optional
 
 import libcst as cst
 
+from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 
@@ -63,6 +64,23 @@ def scale(weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=5,
+        ),
+        Invalid(
+            """\
+import torch
+
+class Shift(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(3))
+        self.bias = torch.nn.Parameter(torch.zeros(3))
+
+    def forward(self) -> torch.Tensor:
+        return self.bias + self.weight.detach()
+""",
+            line=10,
+            column=28,
+            confidence=Confidence.HIGH,
         ),
     ]
     VALID = [
@@ -144,7 +162,11 @@ def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optio
             found.add(current.value)
         elif isinstance(current, cst.Attribute):
             if qualname(current) is None:  # ``self.scale``, ``x.mT``; not ``torch.pi``
-                stack.append(current.value)
+                dotted = _dotted(current)
+                if dotted is not None:
+                    found.add(dotted)  # ``self.bias`` and ``self.weight`` are different values
+                else:
+                    stack.append(current.value)
         elif isinstance(current, cst.Call):
             stack.extend(arg.value for arg in current.args)
             if isinstance(current.func, cst.Attribute) and qualname(current.func) is None:
@@ -152,3 +174,13 @@ def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optio
         else:
             stack.extend(current.children)
     return found
+
+
+def _dotted(node: cst.BaseExpression) -> Optional[str]:
+    """``self.scale`` for a chain of attributes on a name, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base is not None else None
+    return None
