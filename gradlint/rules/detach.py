@@ -28,9 +28,10 @@ class DetachOnDifferentiable(TensorMethodRule):
         stop-gradient (target networks). A straight-through estimator is recognized and not reported: a detached
         term of a sum whose other terms use the same values (`x + (quantized - x).detach()`,
         `hard - soft.detach() + soft`) replaces the forward value while the gradient flows through the other
-        term. A detached value that only feeds logging, printing, formatting, assertions, branch conditions,
-        shapes or indices is reported at low confidence, hidden by default. Silence any other deliberate
-        stop-gradient with `# gradlint: ignore[GL001] -- reason`.
+        term. Nor is a fresh leaf, `x.detach().requires_grad_()`, which starts a new graph on purpose (input
+        gradients, an inner optimization). A detached value that only feeds logging, printing, formatting,
+        assertions, branch conditions, shapes or indices is reported at low confidence, hidden by default.
+        Silence any other deliberate stop-gradient with `# gradlint: ignore[GL001] -- reason`.
     """
 
     code = "GL001"
@@ -112,13 +113,36 @@ def quantize(latent: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     return latent + (nearest - latent).detach()
 """
         ),
+        Valid(
+            """\
+import torch
+
+def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
+    image = image.detach().requires_grad_()
+    model(image).sum().backward()
+    return image.grad
+"""
+        ),
     ]
 
     def on_call(self, site, ctx):
-        if self.applies(site) and ctx.statement is not None and _straight_through(site.node, ctx.statement,
-                                                                                   ctx.qualname):
+        statement = ctx.statement
+        if self.applies(site) and statement is not None and (
+                _fresh_leaf(site.node, statement) or _straight_through(site.node, statement, ctx.qualname)):
             return None
         return super().on_call(site, ctx)
+
+
+def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
+    """Whether ``statement`` calls ``.requires_grad_()`` on the value of ``call``."""
+    stack: list = [statement]
+    while stack:
+        current = stack.pop()
+        if (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute)
+                and current.func.value is call and current.func.attr.value == "requires_grad_"):
+            return True
+        stack.extend(current.children)
+    return False
 
 
 def _straight_through(call: cst.Call, statement: cst.CSTNode,
