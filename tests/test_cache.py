@@ -4,6 +4,8 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from gradlint.cache import CACHEDIR_TAG, Cache, content_digest
 
 
@@ -47,10 +49,53 @@ def test_a_new_folder_is_tagged_and_ignored_by_git(tmp_path: Path) -> None:
     assert sorted(path.name for path in folder.iterdir()) == sorted([".gitignore", "CACHEDIR.TAG", cache.file.name])
 
 
-def test_an_existing_folder_is_left_untagged(tmp_path: Path) -> None:
+def test_an_existing_empty_folder_is_adopted(tmp_path: Path) -> None:
     with Cache(tmp_path, "salt") as cache:
         cache.put("a.py", "d", 1)
-    assert sorted(path.name for path in tmp_path.iterdir()) == [cache.file.name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([".gitignore", "CACHEDIR.TAG", cache.file.name])
+    assert Cache(tmp_path, "salt").get("a.py", "d") == 1
+
+
+@pytest.mark.parametrize("stranger", ["model.pickle", "weights.pt", "notes"])
+def test_a_folder_holding_other_files_is_neither_read_nor_written(tmp_path: Path, stranger: str) -> None:
+    (tmp_path / stranger).write_bytes(b"a trained model")
+    cache = Cache(tmp_path, "salt")
+    cache.put("a.py", "d", 1)
+    cache.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [stranger]
+    assert (tmp_path / stranger).read_bytes() == b"a trained model"
+    assert cache.warnings == [f"not using {tmp_path} as the cache: it holds files gradlint did not write "
+                              f"(such as {stranger!r}); give the cache a folder of its own"]
+
+
+def test_a_tagged_folder_with_a_stranger_in_it_is_left_alone(tmp_path: Path) -> None:
+    with Cache(tmp_path, "old salt") as cache:
+        cache.put("a.py", "d", 1)
+    (tmp_path / "dataset.pickle").write_bytes(b"data")
+    before = sorted(path.name for path in tmp_path.iterdir())
+    with Cache(tmp_path, "new salt") as cache:
+        cache.put("a.py", "d", 2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+    assert len(cache.warnings) == 1
+
+
+def test_an_untagged_folder_with_only_a_gitignore_is_not_adopted(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("build/\n")
+    with Cache(tmp_path, "salt") as cache:
+        cache.put("a.py", "d", 1)
+    assert [path.name for path in tmp_path.iterdir()] == [".gitignore"]
+    assert (tmp_path / ".gitignore").read_text() == "build/\n"
+    assert len(cache.warnings) == 1
+
+
+def test_entry_files_named_as_0_1_0_named_them_are_replaced(tmp_path: Path) -> None:
+    (tmp_path / "CACHEDIR.TAG").write_text(CACHEDIR_TAG)
+    (tmp_path / ".gitignore").write_text("*\n")
+    legacy = tmp_path / "0.1.0-py311-cae66941d9efbd404e4d88758ea67670.pickle"
+    legacy.write_bytes(b"old entries")
+    with Cache(tmp_path, "salt") as cache:
+        cache.put("a.py", "d", 1)
+    assert cache.warnings == [] and not legacy.exists()
 
 
 def test_nothing_is_written_without_changes(tmp_path: Path) -> None:
@@ -69,12 +114,37 @@ def test_corrupt_file_is_a_miss_and_gets_replaced(tmp_path: Path) -> None:
 
 
 def test_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
-    cache = Cache(tmp_path, "salt")
-    good = pickle.dumps("good")
-    cache.file.write_bytes(pickle.dumps({"a.py": ("d", b"\x80\x05garbage"), "b.py": ("d", good)}))
+    with Cache(tmp_path, "salt") as cache:
+        cache.put("a.py", "d", "good a")
+        cache.put("b.py", "d", "good b")
+    entries = pickle.loads(cache.file.read_bytes())
+    digest, value, checksum = entries["a.py"]
+    entries["a.py"] = (digest, value.replace(b"good", b"evil"), checksum)
+    cache.file.write_bytes(pickle.dumps(entries))
     reopened = Cache(tmp_path, "salt")
     assert reopened.get("a.py", "d") is None
-    assert reopened.get("b.py", "d") == "good"
+    assert reopened.get("b.py", "d") == "good b"
+
+
+def test_every_single_byte_corruption_is_a_miss_or_the_true_value(tmp_path: Path) -> None:
+    """Flip each byte of a cache file in turn: every read gives the value that was written, or nothing."""
+    values = {f"src/m{index}.py": Facts((f"weight{index}", "bias" * index)) for index in range(3)}
+    with Cache(tmp_path, "salt") as cache:
+        for key, value in values.items():
+            cache.put(key, "digest", value)
+    pristine = cache.file.read_bytes()
+    hits = 0
+    for position in range(len(pristine)):
+        for flip in (0x01, 0x80):
+            damaged = bytearray(pristine)
+            damaged[position] ^= flip
+            cache.file.write_bytes(bytes(damaged))
+            reopened = Cache(tmp_path, "salt")
+            for key, value in values.items():
+                found = reopened.get(key, "digest")
+                assert found is None or found == value, (position, flip, key)
+                hits += found is not None
+    assert hits > 0  # most single flips leave most entries readable
 
 
 def test_unwritable_folder_is_a_warning(tmp_path: Path) -> None:
@@ -103,7 +173,7 @@ def test_no_temporary_files_are_left(tmp_path: Path) -> None:
     for round_number in range(3):
         with Cache(tmp_path, "salt") as cache:
             cache.put("a.py", str(round_number), round_number)
-    assert [path.name for path in tmp_path.iterdir()] == [cache.file.name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([".gitignore", "CACHEDIR.TAG", cache.file.name])
 
 
 def test_writing_removes_files_of_other_versions_or_salts(tmp_path: Path) -> None:
