@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gradlint.analysis.facts import Candidate, ClassFacts, FunctionFacts, ModuleFacts, UseFact
+from gradlint.analysis.identity import distinct_modules
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
@@ -62,7 +63,10 @@ class Program:
     _methods: Dict[Tuple[str, str], Optional[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, facts: Iterable[ModuleFacts]) -> "Program":
+    def build(cls, facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> "Program":
+        """The program of ``facts``, each file under a module name of its own (``files``: the path and module name
+        of every file checked; see ``identity``)."""
+        facts = distinct_modules(facts, files)
         modules: Dict[str, ModuleFacts] = {}
         functions: Dict[str, FunctionFacts] = {}
         classes: Dict[str, ClassFacts] = {}
@@ -557,14 +561,14 @@ class UseSolver:
         return max([self.own_level(fact), *(self.level(self._canonical(via)) for via in fact.via)])
 
 
-def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
+def findings(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> List[Finding]:
     """Solve the program and return every candidate whose confidence is above none."""
-    program = Program.build(facts)
+    program = Program.build(facts, files)
     solver = Solver(program)
     solver.solve()
     uses = UseSolver(program, solver)
     result: List[Finding] = []
-    for module in facts:
+    for module in program.modules.values():
         for candidate in module.candidates:
             finding = _finding(candidate, solver, uses)
             if finding is not None:
