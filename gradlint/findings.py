@@ -2,12 +2,25 @@
 
 Nothing here formats text; reporters decide how a finding looks.
 Lines and columns are 1-based; ``end_column`` is exclusive (the column just past the node), as in SARIF.
+Lines are what Python's tokenizer counts: only ``\n``, ``\r\n`` and ``\r`` end one (``source_lines``), not the
+form feeds, separators and Unicode line breaks at which ``str.splitlines`` also splits.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
+
+LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of source text, numbered as Python numbers them (index 0 is line 1), without their breaks."""
+    lines = LINE_BREAK.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 class Confidence(enum.IntEnum):

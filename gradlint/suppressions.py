@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from gradlint.findings import Confidence, Finding, Location
+from gradlint.findings import Confidence, Finding, Location, source_lines
 
 UNUSED_SUPPRESSION_CODE = "GL900"
 UNUSED_SUPPRESSION_RULE = "unused-suppression"
@@ -62,7 +62,7 @@ class _Comment:
 def parse(text: str) -> Directives:
     if "noqa" not in text and "gradlint" not in text:
         return Directives()  # tokenizing costs a quarter of a parse: skip it when no directive can be there
-    lines = text.splitlines()
+    lines = source_lines(text)
     suppressions: list[Suppression] = []
     skip_file = False
     for comment in _comments(text, lines):
@@ -175,7 +175,8 @@ def _comments(text: str, lines: list[str]) -> Iterator[_Comment]:
     """Comment tokens; after a tokenizing error, ``#`` anywhere in the remaining lines (best effort)."""
     last_line = 0
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        # Universal newlines: a lone \r ends a line for the tokenizer, as for Python.
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 row, column = token.start
                 last_line = row

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Collection, ContextManager, Dict, List, Optional, Tuple
@@ -19,7 +18,7 @@ from typing import Collection, ContextManager, Dict, List, Optional, Tuple
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+from gradlint.findings import LINE_BREAK
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def spans(module: cst.Module, wanted: Collection[cst.CSTNode]) -> Dict[cst.CSTNo
     tokens = state.tokens
     offsets = [0, *itertools.accumulate(map(len, tokens))]
     text = "".join(tokens)
-    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(text)]
+    line_starts = [0] + [match.end() for match in LINE_BREAK.finditer(text)]
 
     def position(offset: int) -> Tuple[int, int]:
         line = bisect.bisect_right(line_starts, offset)
