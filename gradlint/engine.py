@@ -8,8 +8,14 @@ analysis, its suppression comments, or the reason it could not be analysed) depe
 name and the gradlint version only, so it is cached on those and computed in a process pool when missing.
 Files that mention nothing a rule or a gradient source could need are never parsed (the text prefilter).
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
-threshold apply last. Every file that cannot be read, decoded or parsed yields a GL000 finding; every other
-file is still checked.
+threshold apply last. Every file that cannot be read, decoded, parsed or analysed within the bounds yields a
+GL000 finding saying why; every other file is still checked.
+
+Bounds: a file larger than ``max_file_size`` bytes is not read; one whose syntax has more than ``max_nodes``
+nodes (libcst's tree takes about 4 KB per node) or nests deeper than ``max_nesting`` levels (libcst's time
+grows faster than the nesting) is not parsed by libcst; and each file is analysed in a worker process
+(:mod:`gradlint.pool`) that a native crash of the parser, or a file taking longer than ``timeout`` seconds,
+ends without ending the run.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ import functools
 import gc
 import io
 import os
+import pickle
 import re
+import stat
+import sys
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +40,18 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 from gradlint import __version__, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
-from gradlint.findings import Confidence, Finding, Location
+from gradlint.findings import Confidence, Finding, Location, source_lines
+from gradlint.pool import Failure, on_deep_stack, run_isolated
 
 PARSE_ERROR_CODE = "GL000"
 PARSE_ERROR_RULE = "unparsable-file"
-# Below this many files to analyse, a process pool costs more than it saves.
-POOL_THRESHOLD = 16
+# The defaults keep one file's analysis under 1 GB of memory and a minute (see bench/pathological.py).
+DEFAULT_MAX_FILE_SIZE = 1_500_000   # bytes
+DEFAULT_MAX_NODES = 200_000         # nodes of Python's syntax tree of the file
+DEFAULT_MAX_NESTING = 1000          # levels of that tree (a 250-call method chain takes about 500)
+DEFAULT_TIMEOUT = 60.0              # seconds per file
+# Python frames the analysis may stack per level of syntax (the interpreter, libcst's code generation, pickling).
+_FRAMES_PER_LEVEL = 100
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,10 @@ class CheckOptions:
     jobs: int = 0                                # 0: one process per core
     cache_dir: Optional[Path] = None             # None: no cache
     report_unused_ignores: bool = False
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE   # bytes; a larger file is GL000, unread
+    max_nodes: int = DEFAULT_MAX_NODES           # syntax nodes; a larger file is GL000, not parsed by libcst
+    max_nesting: int = DEFAULT_MAX_NESTING       # levels of syntax; a file nested deeper is GL000
+    timeout: float = DEFAULT_TIMEOUT             # seconds to analyse one file; a slower file is GL000
 
 
 @dataclass
@@ -85,19 +103,41 @@ def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
     sources: List[_Source] = []
     for path in found.files:
         display = _display_path(path, options.root)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
+        data = _read_source(path, options.max_file_size)
+        if isinstance(data, str):
+            result.findings.append(_error_finding(display, data))
             continue
         sources.append(_Source(path, display, _module_name(path), data))
     return _check_sources(sources, options, result)
 
 
 def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
+    """Check source text (read from standard input) as if it were the file ``display_path``."""
+    display = display_path.replace(os.sep, "/")
+    if len(text) > options.max_file_size:
+        return CheckResult(findings=[_error_finding(display, _too_large(options.max_file_size))])
     path = Path(display_path)
-    source = _Source(path, display_path.replace(os.sep, "/"), _module_name(path), text)
-    return _check_sources([source], options, CheckResult())
+    return _check_sources([_Source(path, display, _module_name(path), text)], options, CheckResult())
+
+
+def _read_source(path: Path, limit: int) -> bytes | str:
+    """The bytes of a regular file of at most ``limit`` bytes, else why not (never blocking on a pipe)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        return f"cannot read the file: {error.strerror or error}"
+    with open(descriptor, "rb", closefd=True) as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return "cannot read the file: it is not a regular file"
+            data = stream.read(limit + 1)
+        except OSError as error:
+            return f"cannot read the file: {error.strerror or error}"
+    return data if len(data) <= limit else _too_large(limit)
+
+
+def _too_large(limit: int) -> str:
+    return f"not analysed: the file is larger than the limit of {limit} bytes (max-file-size)"
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
@@ -105,13 +145,13 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
     digests = [content_digest(source.data) for source in sources]
     program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
     program_digest = content_digest(
-        "\0".join(f"{_cache_key(source)}\0{digest}" for source, digest in zip(sources, digests)).encode())
+        "\0".join(f"{_cache_key(source, options)}\0{digest}" for source, digest in zip(sources, digests)).encode())
     program = cache.get(program_key, program_digest) if cache is not None else None
     if isinstance(program, _ProgramResult):
         result.files_from_cache = len(sources)
     else:
-        program = _solve_program(sources, digests, cache, options.jobs, result)
-        if cache is not None:
+        program, complete = _solve_program(sources, digests, cache, options, result)
+        if cache is not None and complete:
             cache.put(program_key, program_digest, program)
     if cache is not None:
         cache.close()
@@ -130,30 +170,37 @@ class _ProgramResult:
     files: Dict[str, FileResult]  # per file, without the facts
 
 
-def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[Cache], jobs: int,
-                   result: CheckResult) -> _ProgramResult:
-    from gradlint.analysis.solve import findings as solve_findings
+def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[Cache], options: CheckOptions,
+                   result: CheckResult) -> Tuple[_ProgramResult, bool]:
+    """The solve, and whether every file's result may be cached (a file whose worker died or ran out of time is
+    tried again next time)."""
+    from gradlint.analysis.solve import MAX_CALL_DEPTH, findings as solve_findings
 
     results: Dict[str, FileResult] = {}
     missing: List[Tuple[_Source, str]] = []
     for source, digest in zip(sources, digests):
-        cached = cache.get(_cache_key(source), digest) if cache is not None else None
+        cached = cache.get(_cache_key(source, options), digest) if cache is not None else None
         if isinstance(cached, FileResult):
             results[source.display] = cached
             result.files_from_cache += 1
         else:
             missing.append((source, digest))
-    for (source, digest), file_result in zip(missing, _analyse_all([source for source, _ in missing], jobs)):
+    analysed = _analyse_all([source for source, _ in missing], options)
+    for (source, digest), (file_result, pickled) in zip(missing, analysed):
         results[source.display] = file_result
-        if cache is not None:
-            cache.put(_cache_key(source), digest, file_result)
+        if cache is not None and pickled is not None:
+            cache.put_pickled(_cache_key(source, options), digest, pickled)
+    complete = all(pickled is not None for _, pickled in analysed)
     facts = [file_result.facts for file_result in results.values() if file_result.facts is not None]
     with collector_paused():
-        found = solve_findings(facts) if facts else []
+        # The solve recurses as deeply as one file's facts nest, times the summaries of calls it nests.
+        limit = _recursion_limit(options.max_nesting) * MAX_CALL_DEPTH
+        files = [(source.display, source.module) for source in sources]
+        found = on_deep_stack(solve_findings, facts, files, recursion_limit=limit) if facts else []
     return _ProgramResult(
         findings=found,
         files={path: FileResult(error=r.error, directives=r.directives) for path, r in results.items()},
-    )
+    ), complete
 
 
 def _reported(program: _ProgramResult, options: CheckOptions) -> List[Finding]:
@@ -190,22 +237,33 @@ def _selector(options: CheckOptions, path: str):
     return enabled
 
 
-def _analyse_all(sources: List[_Source], jobs: int) -> Iterable[FileResult]:
-    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
-    if workers == 1 or len(sources) < POOL_THRESHOLD:
-        return [analyse(source.data, source.display, source.module) for source in sources]
+def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[FileResult, Optional[bytes]]]:
+    """Each file's result, and its pickle when the worker finished it (what may be cached)."""
+    if not sources:
+        return []
     # Largest files first, one at a time: the workers finish together instead of one waiting on a giant.
     order = sorted(range(len(sources)), key=lambda index: -len(sources[index].data))
-    jobs_list = [(sources[index].data, sources[index].display, sources[index].module) for index in order]
-    results: List[Optional[FileResult]] = [None] * len(sources)
-    with ProcessPoolExecutor(max_workers=workers) as pool, collector_paused():  # unpickling the results
-        for index, result in zip(order, pool.map(_analyse_packed, jobs_list)):
-            results[index] = result
-    return results  # type: ignore[return-value]
+    outcomes = run_isolated(
+        analyse,
+        [(sources[index].data, sources[index].display, sources[index].module, options.max_nodes, options.max_nesting)
+         for index in order],
+        workers=min(options.jobs or os.cpu_count() or 1, len(sources)),
+        timeout=options.timeout,
+        recursion_limit=_recursion_limit(options.max_nesting),
+    )
+    results: List[Tuple[FileResult, Optional[bytes]]] = [(FileResult(), None)] * len(sources)
+    with collector_paused():  # unpickling the results
+        for index, outcome in zip(order, outcomes):
+            if isinstance(outcome, Failure):
+                results[index] = (FileResult(error=_error_finding(sources[index].display,
+                                                                  f"not analysed: {outcome.reason}")), None)
+            else:
+                results[index] = (pickle.loads(outcome), outcome)
+    return results
 
 
-def _analyse_packed(job: Tuple[bytes, str, str]) -> FileResult:
-    return analyse(*job)
+def _recursion_limit(max_nesting: int) -> int:
+    return _FRAMES_PER_LEVEL * max_nesting + sys.getrecursionlimit()
 
 
 _PREFILTER: Optional[re.Pattern] = None
@@ -221,8 +279,14 @@ def _prefilter() -> re.Pattern:
     return _PREFILTER
 
 
-def analyse(data: bytes, path: str, module: str) -> FileResult:
-    """One file's result: its facts, or the GL000 finding that says why it has none."""
+def analyse(data: bytes, path: str, module: str, max_nodes: int = DEFAULT_MAX_NODES,
+            max_nesting: int = DEFAULT_MAX_NESTING) -> FileResult:
+    """One file's result: its facts, or the GL000 finding that says why it has none.
+
+    Python's own parser decides whether the file is valid for the running Python (with the exact position of
+    an error); libcst then parses the files the prefilter keeps, unless their syntax has more than ``max_nodes``
+    nodes or nests deeper than ``max_nesting`` levels.
+    """
     try:
         text = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as error:
@@ -230,8 +294,10 @@ def analyse(data: bytes, path: str, module: str) -> FileResult:
     directives = suppressions.parse(text)
     if directives.skip_file:
         return FileResult(directives=directives)
-    if not _prefilter().search(text):
-        return FileResult(error=_syntax_error(text, path), directives=directives)
+    relevant = _prefilter().search(text) is not None
+    problem = _syntax_problem(text, path, (max_nodes, max_nesting) if relevant else None)
+    if problem is not None or not relevant:
+        return FileResult(error=problem, directives=directives)
     with collector_paused():  # the tree and the analysis are freed before the collection, on return
         return _parse_and_analyse(data, text, path, module, directives)
 
@@ -247,20 +313,20 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
     try:
         tree = libcst.parse_module(data)  # from bytes: libcst reads the encoding itself, a little faster
     except libcst.ParserSyntaxError as error:
-        line, column = error.raw_line, error.raw_column + 1
-        message = f"cannot parse the file: {error.message}"
-        return FileResult(error=_error_finding(path, message, line, column, text), directives=directives)
-    except RecursionError:
-        return FileResult(error=_error_finding(path, "cannot parse the file: it is nested too deeply"),
+        # Python accepted the file: syntax that libcst does not know yet.
+        message = f"cannot parse the file with libcst: {error.message}"
+        return FileResult(error=_error_finding(path, message, error.raw_line, error.raw_column + 1, text),
                           directives=directives)
-    analyzer = FileAnalyzer(tree, path=path, module=module, is_package=path.endswith("__init__.py"),
-                            rules=rule_instances())
     try:
+        analyzer = FileAnalyzer(tree, path=path, module=module, is_package=path.endswith("__init__.py"),
+                                rules=rule_instances())
         analyzer.run()
+        return FileResult(facts=finish(analyzer, text), directives=directives)
     except RecursionError:
-        return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
-                          directives=directives)
-    return FileResult(facts=finish(analyzer, text), directives=directives)
+        return FileResult(error=_error_finding(path, _NESTED_TOO_DEEPLY), directives=directives)
+
+
+_NESTED_TOO_DEEPLY = "not analysed: its syntax is nested too deeply for the analysis"
 
 
 @contextmanager
@@ -283,18 +349,54 @@ def collector_paused() -> Iterator[None]:
         gc.collect(0)
 
 
-def _syntax_error(text: str, path: str) -> Optional[Finding]:
-    """For a file the prefilter keeps from libcst: the compiler's cheaper syntax check."""
+def _syntax_problem(text: str, path: str, bounds: Optional[Tuple[int, int]]) -> Optional[Finding]:
+    """A syntax error at the position Python gives; with ``bounds`` (the most nodes and levels of nesting), syntax
+    beyond them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the compiler's style warnings are not ours to print
-            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _error_finding(path, f"cannot parse the file: {error.msg}", line, column, text)
-    except (ValueError, RecursionError, MemoryError) as error:
+    except RecursionError:  # deeper than Python builds syntax trees for
+        return _error_finding(path, _NESTED_TOO_DEEPLY)
+    except (ValueError, MemoryError) as error:
         return _error_finding(path, f"cannot parse the file: {error}")
+    if bounds is None:
+        return None
+    max_nodes, max_nesting = bounds
+    nodes, levels = _syntax_size(tree, max_nesting)
+    if nodes > max_nodes:
+        return _error_finding(path, f"not analysed: its syntax has {nodes} nodes, more than the limit of {max_nodes} "
+                                    "(max-nodes)")
+    if levels > max_nesting:
+        return _error_finding(path, f"not analysed: its syntax is nested more than {max_nesting} levels deep "
+                                    "(max-nesting)")
     return None
+
+
+def _syntax_size(tree: ast.AST, max_levels: int) -> Tuple[int, int]:
+    """The number of nodes of a syntax tree and of its levels, counting levels up to one past ``max_levels``;
+    one level at a time, without recursion."""
+    level: List[ast.AST] = [tree]
+    nodes = levels = 0
+    while level:
+        nodes += len(level)
+        levels += 1
+        below: List[ast.AST] = []
+        for node in level:
+            for name in node._fields:
+                child = getattr(node, name, None)
+                if isinstance(child, list):
+                    below.extend(item for item in child if isinstance(item, ast.AST))
+                elif isinstance(child, ast.AST) and child._fields:  # not a context such as ``Load``
+                    below.append(child)
+        if levels > max_levels:
+            nodes += len(below)  # (a lower count: the rest is not looked at)
+            break
+        level = below
+    return nodes, levels
 
 
 def _decode(data: bytes) -> str:
@@ -305,7 +407,7 @@ def _decode(data: bytes) -> str:
 
 
 def _error_finding(path: str, message: str, line: int = 1, column: int = 1, text: str = "") -> Finding:
-    lines = text.splitlines()
+    lines = source_lines(text)
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     return Finding(
         code=PARSE_ERROR_CODE,
@@ -349,5 +451,5 @@ def _code_fingerprint() -> str:
     return content_digest("\n".join(stamps).encode())
 
 
-def _cache_key(source: _Source) -> str:
-    return f"{source.display}\0{source.module}\0{__version__}"
+def _cache_key(source: _Source, options: CheckOptions) -> str:
+    return f"{source.display}\0{source.module}\0{__version__}\0{options.max_nodes}\0{options.max_nesting}"

@@ -16,7 +16,7 @@ from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
 from gradlint.analysis.values import CallRef, Capped, Sym, Via
-from gradlint.findings import Location, Step
+from gradlint.findings import Location, Step, source_lines
 
 SNIPPET_WIDTH = 60
 _SPACE = re.compile(r"\s+")
@@ -40,10 +40,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             syms.append(candidate.gate)
         if candidate.use.combined_with is not None:
             syms.append(candidate.use.combined_with)
-    seen: Set[int] = set()
-    for sym in syms:
-        _collect(sym, wanted, seen)
-    converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
+    _collect(syms, wanted)
+    converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted, source))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
     for fact in [*facts.uses.values(), *(candidate.use for candidate in analyzer.candidates)]:
@@ -78,34 +76,38 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     return facts
 
 
-def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
-    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms already walked."""
-    if id(sym) in seen:
-        return
-    seen.add(id(sym))
-    wanted.update(item for item in sym.chain if isinstance(item, cst.CSTNode))
-    _collect_refs(sym.refs, wanted, seen)
+def _collect(syms: List[Sym], wanted: Set[cst.CSTNode]) -> None:
+    """Add the nodes of the chains of ``syms`` and of every sym they refer to, however deeply, to ``wanted``."""
+    seen: Set[int] = set()  # ids of the items walked; the items stay alive, so the ids are not reused
+    pending: List[object] = list(syms)
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Sym):
+            wanted.update(step for step in item.chain if isinstance(step, cst.CSTNode))
+        pending.extend(_parts(item))
 
 
-def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
-    for ref in refs:
-        if isinstance(ref, CallRef):
-            for arg in ref.args:
-                _collect(arg, wanted, seen)
-            for _, arg in ref.kwargs:
-                _collect(arg, wanted, seen)
-        elif isinstance(ref, Capped):
-            _collect_refs(ref.refs, wanted, seen)
-        elif isinstance(ref, Via):
-            _collect(ref.sym, wanted, seen)
+def _parts(item: object) -> Tuple[object, ...]:
+    """The syms and references a sym or a reference is made of."""
+    if isinstance(item, (Sym, Capped)):
+        return tuple(item.refs)
+    if isinstance(item, CallRef):
+        return (*item.args, *(arg for _, arg in item.kwargs))
+    if isinstance(item, Via):
+        return (item.sym,)
+    return ()
 
 
 class _Converter:
     def __init__(self, path: str, source: str, node_spans: Dict[cst.CSTNode, Span]) -> None:
         self.path = path
-        self.lines: List[str] = source.splitlines()
+        self.lines: List[str] = source_lines(source)
         self.spans = node_spans
-        self._syms: Dict[int, Tuple[Sym, Sym]] = {}
+        # id of a sym or reference -> (it, its converted form); the original stays alive, so its id is not reused.
+        self._converted: Dict[int, Tuple[object, object]] = {}
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
@@ -126,20 +128,32 @@ class _Converter:
         return Step(self.snippet(item), self.path, self.spans[item].line)
 
     def sym(self, sym: Sym) -> Sym:
-        known = self._syms.get(id(sym))
-        if known is not None:
-            return known[1]
-        refs = frozenset(self._ref(ref) for ref in sym.refs)
-        converted = Sym(sym.grade, refs, tuple(self.step(item) for item in sym.chain))
-        self._syms[id(sym)] = (sym, converted)  # the original stays alive, so its id is not reused
-        return converted
+        """``sym`` with steps in its chains instead of nodes, and so every sym it refers to; without recursion."""
+        pending: List[Tuple[object, bool]] = [(sym, False)]
+        while pending:
+            item, expanded = pending.pop()
+            if id(item) in self._converted:
+                continue
+            parts = _parts(item)
+            if parts and not expanded:
+                pending.append((item, True))
+                pending.extend((part, False) for part in parts if id(part) not in self._converted)
+            else:
+                self._converted[id(item)] = (item, self._rebuilt(item))
+        return self._converted[id(sym)][1]  # type: ignore[return-value]
 
-    def _ref(self, ref):
-        if isinstance(ref, CallRef):
-            return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
-                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs))
-        if isinstance(ref, Capped):
-            return Capped(frozenset(self._ref(inner) for inner in ref.refs), ref.limit)
-        if isinstance(ref, Via):
-            return Via(self.sym(ref.sym))
-        return ref
+    def _rebuilt(self, item: object) -> object:
+        """``item`` made of the converted forms of its parts."""
+        def converted(part: object):
+            return self._converted[id(part)][1]
+
+        if isinstance(item, Sym):
+            return Sym(item.grade, frozenset(map(converted, item.refs)), tuple(self.step(step) for step in item.chain))
+        if isinstance(item, CallRef):
+            return CallRef(item.function, tuple(map(converted, item.args)),
+                           tuple((name, converted(arg)) for name, arg in item.kwargs))
+        if isinstance(item, Capped):
+            return Capped(frozenset(map(converted, item.refs)), item.limit)
+        if isinstance(item, Via):
+            return Via(converted(item.sym))
+        return item

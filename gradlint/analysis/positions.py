@@ -18,7 +18,7 @@ from typing import Collection, ContextManager, Dict, List, Optional, Tuple
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from gradlint.findings import LINE_BREAK
+from gradlint.findings import LINE_BREAK, source_lines
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ class _SyntacticRange:
 _NOTHING = nullcontext()
 
 
-def spans(module: cst.Module, wanted: Collection[cst.CSTNode]) -> Dict[cst.CSTNode, Span]:
-    """The span of every wanted node of ``module``."""
+def spans(module: cst.Module, wanted: Collection[cst.CSTNode], source: str) -> Dict[cst.CSTNode, Span]:
+    """The span of every wanted node of ``module``, parsed from ``source``, in ``source``'s lines and columns."""
     if not wanted:
         return {}
     state = _RecordingState(module, wanted)
@@ -89,6 +89,7 @@ def spans(module: cst.Module, wanted: Collection[cst.CSTNode]) -> Dict[cst.CSTNo
     offsets = [0, *itertools.accumulate(map(len, tokens))]
     text = "".join(tokens)
     line_starts = [0] + [match.end() for match in LINE_BREAK.finditer(text)]
+    columns = _SourceColumns(text, source)
 
     def position(offset: int) -> Tuple[int, int]:
         line = bisect.bisect_right(line_starts, offset)
@@ -101,5 +102,55 @@ def spans(module: cst.Module, wanted: Collection[cst.CSTNode]) -> Dict[cst.CSTNo
             start += 1
         line, column = position(start)
         end_line, end_column = position(max(offsets[last], start))
-        result[node] = Span(line, column, end_line, end_column)
+        result[node] = Span(line, columns.start(line, column), end_line, columns.end(end_line, end_column))
     return result
+
+
+class _SourceColumns:
+    """Columns in the generated code -> columns in the source it was parsed from.
+
+    libcst's code generation reproduces the source except for a form feed before a statement that starts a
+    line, which it drops: on such a line a column of the generated code is one less than in the source, where
+    Python (and the reader) count the form feed. Lines are never dropped, so only columns need mapping, and only
+    on the lines that differ.
+    """
+
+    def __init__(self, generated: str, source: str) -> None:
+        same = generated == source
+        self.generated = [] if same else source_lines(generated)
+        self.source = [] if same else source_lines(source)
+        if len(self.generated) != len(self.source):
+            self.generated = self.source = []
+        self._maps: Dict[int, List[int]] = {}
+
+    def start(self, line: int, column: int) -> int:
+        columns = self._map(line)
+        return columns[column] if columns is not None and column < len(columns) else column
+
+    def end(self, line: int, column: int) -> int:
+        """For an exclusive end: just past the source column of the last character."""
+        columns = self._map(line)
+        return columns[column - 1] + 1 if columns is not None and 0 < column <= len(columns) else column
+
+    def _map(self, line: int) -> Optional[List[int]]:
+        if not 0 < line <= len(self.generated) or self.generated[line - 1] == self.source[line - 1]:
+            return None
+        columns = self._maps.get(line)
+        if columns is None:
+            columns = self._maps[line] = _matched_columns(self.generated[line - 1], self.source[line - 1])
+        return columns
+
+
+def _matched_columns(generated: str, source: str) -> List[int]:
+    """For each character of ``generated``, the column of the same character in ``source``, of which it is a
+    subsequence (matched as early as possible)."""
+    columns = []
+    position = 0
+    for character in generated:
+        found = source.find(character, position)
+        if found < 0:  # not there after all: keep the column
+            columns.append(position)
+        else:
+            columns.append(found)
+            position = found + 1
+    return columns
