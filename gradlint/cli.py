@@ -5,8 +5,8 @@ files (with ``--trace TARGET``, also traces TARGET and ranks both); ``gradlint t
 alone; ``gradlint demo`` shows both on the reference simulator; ``gradlint rules`` lists the rules and
 ``gradlint explain CODE`` shows one rule's page.
 
-Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error. Errors are one line
-on standard error, ``gradlint: error: ...``.
+Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM). Errors are one line on standard error, ``gradlint: error: ...``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
 
 import click
 
 from gradlint import __version__
-from gradlint.config import ConfigError, Overrides, Settings, load_settings, split_codes
+from gradlint.config import MAX_JOBS, ConfigError, Overrides, Settings, load_settings, split_codes
 from gradlint.engine import CheckResult
 from gradlint.findings import Confidence, Finding
 from gradlint.report import FORMATS, PROJECT_URL, ReportContext, render
@@ -33,11 +35,17 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
 STDIN_DISPLAY_PATH = "-"
 
 
 class CommandError(Exception):
     """A mistake on the command line that click's own checks do not catch."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (ending the worker processes on the way) and exit. A BaseException, so that no
+    ``except Exception`` on the way catches it."""
 
 
 class DefaultCommandGroup(click.Group):
@@ -73,7 +81,7 @@ def cli() -> None:
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
-@click.option("--jobs", type=click.IntRange(min=0), help="Processes to use (0: one per core).")
+@click.option("--jobs", type=click.IntRange(min=0, max=MAX_JOBS), help="Processes to use (0: one per core).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Where to keep the cache.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Settings file.")
@@ -130,6 +138,8 @@ def check_command(
         report_unused_ignores=report_unused_ignores,
     )
     settings = load_settings(overrides, Path.cwd())
+    if output is not None:
+        _refuse_to_overwrite_input(output, settings, stdin_filename)
     threshold = settings.options.confidence
     if trace_target is not None:
         # Ranked with the trace, a low finding still explains an observed cut at its line.
@@ -229,9 +239,12 @@ def explain_command(code: str) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code, turning every failure into a one-line message."""
+    previous_handler = _on_sigterm(_terminate)
     try:
         arguments = list(argv) if argv is not None else None
         return cli.main(args=arguments, prog_name="gradlint", standalone_mode=False) or EXIT_CLEAN
+    except Terminated:
+        return _fail("terminated", EXIT_TERMINATED)
     except (ConfigError, CommandError) as error:
         return _fail(str(error))
     except click.UsageError as error:
@@ -242,13 +255,26 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (``gradlint | head``): stop quietly, without a second error at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_ERROR
     except Exception as error:  # the promise: no traceback, whatever happens
         return _fail(
             f"internal error ({type(error).__name__}: {error}); "
             f"please report it with the command line at {PROJECT_URL}/issues"
         )
+    finally:
+        _on_sigterm(previous_handler)
+
+
+def _on_sigterm(handler: object) -> object:
+    """Install ``handler`` for SIGTERM and return the one it replaces (None where signals cannot be set)."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -286,6 +312,19 @@ def _trace(
     return code
 
 
+def _refuse_to_overwrite_input(output: Path, settings: Settings, stdin_filename: str | None) -> None:
+    """``--output`` must not name a file being checked (``--output model.py model.py``), nor a source file in a
+    checked folder."""
+    from gradlint.discovery import SOURCE_SUFFIXES
+
+    target = Path(os.path.realpath(output))
+    named = [*settings.paths, *([Path(stdin_filename)] if stdin_filename else [])]
+    for path in named:
+        real = Path(os.path.realpath(path))
+        if target == real or (path.is_dir() and real in target.parents and target.name.endswith(SOURCE_SUFFIXES)):
+            raise CommandError(f"--output {output} would overwrite a file being checked; write the report elsewhere")
+
+
 def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) -> CheckResult:
     from gradlint import engine
     from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
@@ -303,7 +342,8 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) 
             display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
             if excluded(Path(stdin_filename)):
                 return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
+        # One byte past the size limit is enough to know the text is too large (and /dev/zero ends).
+        return engine.check_text(sys.stdin.buffer.read(options.max_file_size + 1), display_path, options)
     paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
     return engine.check(paths, options) if paths else CheckResult()
 
@@ -330,12 +370,23 @@ def _write_report(text: str, output: Path | None) -> None:
             raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
         return
     try:
-        sys.stdout.write(text)
-    except UnicodeEncodeError:
-        # A terminal that cannot show some character (say, the chain's arrow): show a stand-in instead.
-        encoding = sys.stdout.encoding or "ascii"
-        sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
-    sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:
+            # A terminal that cannot show some character (say, the chain's arrow): show a stand-in instead.
+            encoding = sys.stdout.encoding or "ascii"
+            sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:  # a full disk, /dev/full
+        _discard_stdout()
+        raise CommandError(f"cannot write the report to standard output: {error.strerror or error}") from None
+
+
+def _discard_stdout() -> None:
+    """Send what is left in standard output's buffer to nowhere, so that exiting does not fail a second time."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _append_step_summary(findings: Sequence[Finding]) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from gradlint.engine import PARSE_ERROR_CODE, CheckOptions
+from gradlint.engine import (
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_NESTING,
+    DEFAULT_MAX_NODES,
+    DEFAULT_TIMEOUT,
+    PARSE_ERROR_CODE,
+    CheckOptions,
+)
 from gradlint.findings import Confidence
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
 
@@ -29,6 +36,8 @@ STDIN_PATH = "-"
 # Codes the checker itself emits, besides the rules of the catalogue.
 BUILTIN_CODES = (PARSE_ERROR_CODE, UNUSED_SUPPRESSION_CODE)
 _SELECTOR = re.compile(r"GL[0-9]{0,3}")
+# More processes than this is a mistake (each one holds a parsed file), not a wish.
+MAX_JOBS = 256
 
 
 class ConfigError(Exception):
@@ -49,6 +58,10 @@ class FileConfig:
     confidence: str | None = None
     jobs: int | None = None
     cache_dir: str | None = None
+    max_file_size: int | None = None
+    max_nodes: int | None = None
+    max_nesting: int | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,9 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
     root = file_config.source.parent if file_config.source else cwd
     select, select_origin = _choose(overrides.select, "--select", file_config.select, "select", file_config)
     ignore, ignore_origin = _choose(overrides.ignore, "--ignore", file_config.ignore, "ignore", file_config)
+    if select is not None and not select:
+        raise ConfigError(f"{select_origin} names no rule, which would report nothing: name codes or prefixes "
+                          "(GL010, GL01), or leave it out to report every rule")
     options = CheckOptions(
         root=root,
         select=None if select is None else frozenset(_codes(select, select_origin)),
@@ -96,6 +112,10 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
         jobs=_first(overrides.jobs, file_config.jobs, 0),
         cache_dir=_cache_dir(overrides, file_config, root, cwd),
         report_unused_ignores=overrides.report_unused_ignores,
+        max_file_size=_first(file_config.max_file_size, DEFAULT_MAX_FILE_SIZE),
+        max_nodes=_first(file_config.max_nodes, DEFAULT_MAX_NODES),
+        max_nesting=_first(file_config.max_nesting, DEFAULT_MAX_NESTING),
+        timeout=_first(file_config.timeout, DEFAULT_TIMEOUT),
     )
     return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source)
 
@@ -197,12 +217,30 @@ def _confidence(value: object) -> str:
     return label
 
 
-def _jobs(value: object) -> int:
+def _whole_number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected a whole number, got {_describe(value)}")
-    if value < 0:
-        raise ValueError(f"expected 0 (one per core) or more, got {value}")
     return value
+
+
+def _jobs(value: object) -> int:
+    if not 0 <= _whole_number(value) <= MAX_JOBS:
+        raise ValueError(f"expected 0 (one per core) to {MAX_JOBS}, got {value}")
+    return value  # type: ignore[return-value]
+
+
+def _positive(value: object) -> int:
+    if _whole_number(value) < 1:
+        raise ValueError(f"expected 1 or more, got {value}")
+    return value  # type: ignore[return-value]
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number of seconds, got {_describe(value)}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"expected a positive number of seconds, got {value}")
+    return float(value)
 
 
 def _per_file_ignores(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -231,6 +269,10 @@ _KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "confidence": ("confidence", _confidence),
     "jobs": ("jobs", _jobs),
     "cache-dir": ("cache_dir", _string),
+    "max-file-size": ("max_file_size", _positive),
+    "max-nodes": ("max_nodes", _positive),
+    "max-nesting": ("max_nesting", _positive),
+    "timeout": ("timeout", _seconds),
 }
 
 
@@ -256,6 +298,8 @@ def _check_exist(paths: Sequence[Path], cwd: Path, origin: str) -> None:
     for path in paths:
         if not (cwd / path).exists():
             raise ConfigError(f"path does not exist: {path}{origin}")
+        if not ((cwd / path).is_file() or (cwd / path).is_dir()):
+            raise ConfigError(f"not a file or folder: {path}{origin} (to check standard input, give '-')")
 
 
 def _cache_dir(overrides: Overrides, file_config: FileConfig, root: Path, cwd: Path) -> Path | None:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -218,7 +219,22 @@ def test_engine_warnings_go_to_stderr(fake: FakeEngine, capsys: pytest.CaptureFi
             ["--confidence", "sure", "src"],
             "Invalid value for '--confidence': 'sure' is not one of 'low', 'medium', 'high'. (see 'gradlint --help')",
         ),
-        (["--jobs", "-1", "src"], "Invalid value for '--jobs': -1 is not in the range x>=0. (see 'gradlint --help')"),
+        (["--jobs", "-1", "src"], "Invalid value for '--jobs': -1 is not in the range 0<=x<=256. (see 'gradlint --help')"),
+        (["--jobs", "100000000000", "src"],
+         "Invalid value for '--jobs': 100000000000 is not in the range 0<=x<=256. (see 'gradlint --help')"),
+        (["--select", "", "src"], "--select names no rule, which would report nothing: name codes or prefixes "
+                                  "(GL010, GL01), or leave it out to report every rule"),
+        (["--select", ",", "src"], "--select names no rule, which would report nothing: name codes or prefixes "
+                                   "(GL010, GL01), or leave it out to report every rule"),
+        (["--output", "src/energy.py", "src/energy.py"],
+         "--output src/energy.py would overwrite a file being checked; write the report elsewhere"),
+        (["--output", "src/new.py", "src"],
+         "--output src/new.py would overwrite a file being checked; write the report elsewhere"),
+        (["--output", "src/../src/energy.py", "src"],
+         "--output src/../src/energy.py would overwrite a file being checked; write the report elsewhere"),
+        (["--output", "src/energy.py", "-", "--stdin-filename", "src/energy.py"],
+         "--output src/energy.py would overwrite a file being checked; write the report elsewhere"),
+        (["/dev/zero"], "not a file or folder: /dev/zero (to check standard input, give '-')"),
         (["-", "src"], "'-' (standard input) cannot be combined with other paths"),
         (["--output", "no/such/folder/r.txt", "src"], "cannot write no/such/folder/r.txt: No such file or directory"),
     ],
@@ -384,14 +400,14 @@ def test_file_that_cannot_be_read_is_reported(
     """The same as above, for any user: reading is made to fail."""
     (project / "src/locked.py").write_text(CLEAN)
     (project / "src/energy.py").write_text(SEVERING)
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(path: Path) -> bytes:
-        if path.name == "locked.py":
+    def open_file(path: object, *arguments: object, **keywords: object) -> int:
+        if os.path.basename(path) == "locked.py":  # type: ignore[arg-type]
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(path)
+        return real_open(path, *arguments, **keywords)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", open_file)
     code, out, _ = checked(capsys, "src")
     assert code == 1
     assert [position[0] for position in positions(out)] == ["src/energy.py", "src/energy.py", "src/locked.py"]
@@ -441,8 +457,8 @@ def test_checking_never_writes_to_checked_files(project: Path, capsys: pytest.Ca
     assert before == after
     assert first == second and first[0] == 1
     cache_files = sorted(path.name for path in (project / ".gradlint_cache").iterdir())
-    assert len(cache_files) == 3 and cache_files[1].endswith(".pickle")
-    assert (cache_files[0], cache_files[2]) == (".gitignore", "CACHEDIR.TAG")
+    assert len(cache_files) == 3 and cache_files[2].startswith("gradlint-") and cache_files[2].endswith(".pickle")
+    assert cache_files[:2] == [".gitignore", "CACHEDIR.TAG"]
 
 
 def test_standard_input_end_to_end(project: Path) -> None:
@@ -456,3 +472,76 @@ def test_standard_input_end_to_end(project: Path) -> None:
     )
     assert completed.returncode == 1
     assert completed.stdout.startswith(f"src/piped.py:{SEVERING_LINE}:")
+
+
+def run_gradlint(project: Path, *args: str, **keywords: object) -> subprocess.CompletedProcess:
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **keywords}
+    return subprocess.run([sys.executable, "-m", "gradlint", *args], text=True, cwd=project, check=False,
+                          **streams)  # type: ignore[call-overload]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_write_to_standard_output_is_reported_as_such(project: Path) -> None:
+    (project / "src/energy.py").write_text(SEVERING)
+    with open("/dev/full", "w") as full:
+        completed = run_gradlint(project, "--no-cache", "src", stdout=full)
+    assert completed.returncode == 2
+    assert completed.stderr == "gradlint: error: cannot write the report to standard output: No space left on device\n"
+
+
+def test_standard_input_is_read_no_further_than_the_size_limit(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.gradlint]\nmax-file-size = 1000\n")
+    with open("/dev/zero", "rb") as zeros:
+        completed = run_gradlint(project, "--no-cache", "-", stdin=zeros, timeout=60)
+    assert completed.returncode == 1
+    assert completed.stdout.startswith("-:1:1: GL000 not analysed: the file is larger than the limit of 1000 bytes")
+
+
+def slow_files(folder: Path, count: int) -> None:
+    """Files whose analysis takes minutes: thirty nested loops, each interpreted twice."""
+    body = "\n".join("    " * (level + 1) + f"for i{level} in range(3):" for level in range(30))
+    for index in range(count):
+        (folder / f"slow{index}.py").write_text(
+            f"import torch\n\ndef f(x: torch.Tensor):\n{body}\n{'    ' * 31}x = x * 2\n    return x.detach()\n")
+
+
+def worker_pids(pid: int, count: int) -> list[int]:
+    """The child processes of ``pid``, once there are ``count`` of them (Linux)."""
+    children_file = Path(f"/proc/{pid}/task/{pid}/children")
+    for _ in range(600):
+        children = [int(child) for child in children_file.read_text().split()] if children_file.exists() else []
+        if len(children) >= count:
+            return children
+        time.sleep(0.1)
+    raise AssertionError(f"gradlint started {len(children)} workers, not {count}")
+
+
+def gone(pids: list[int]) -> bool:
+    for _ in range(100):
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
+def test_sigterm_ends_the_workers_and_exits_143(project: Path) -> None:
+    slow_files(project / "src", 2)
+    process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "--jobs", "2", "src"], cwd=project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = worker_pids(process.pid, 2)
+    process.terminate()
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (143, "", "gradlint: error: terminated\n")
+    assert gone(workers)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
+def test_workers_end_themselves_when_gradlint_is_killed(project: Path) -> None:
+    slow_files(project / "src", 1)
+    process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "src"], cwd=project,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers = worker_pids(process.pid, 1)
+    process.kill()
+    process.wait(timeout=60)
+    assert gone(workers)

@@ -161,7 +161,8 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\nselcet = ['GL001']\n")
     assert error_of(Overrides(), tmp_path) == (
         f"{tmp_path / 'pyproject.toml'}: unknown key 'selcet' in [tool.gradlint] (known keys: cache-dir, "
-        "confidence, exclude, extend-exclude, ignore, jobs, paths, per-file-ignores, select)"
+        "confidence, exclude, extend-exclude, ignore, jobs, max-file-size, max-nesting, max-nodes, paths, "
+        "per-file-ignores, select, timeout)"
     )
 
 
@@ -171,7 +172,14 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ('select = "GL001"', "select: expected a list of strings, got str 'GL001'"),
         ("paths = [1]", "paths: expected a list of strings, got list [1]"),
         ("jobs = true", "jobs: expected a whole number, got bool True"),
-        ("jobs = -1", "jobs: expected 0 (one per core) or more, got -1"),
+        ("jobs = -1", "jobs: expected 0 (one per core) to 256, got -1"),
+        ("jobs = 100000000000", "jobs: expected 0 (one per core) to 256, got 100000000000"),
+        ("max-file-size = 0", "max-file-size: expected 1 or more, got 0"),
+        ("max-nodes = -5", "max-nodes: expected 1 or more, got -5"),
+        ('max-nesting = "deep"', "max-nesting: expected a whole number, got str 'deep'"),
+        ("timeout = 0", "timeout: expected a positive number of seconds, got 0"),
+        ("timeout = nan", "timeout: expected a positive number of seconds, got nan"),
+        ("timeout = true", "timeout: expected a number of seconds, got bool True"),
         ('confidence = "certain"', "confidence: unknown confidence 'certain': expected low, medium or high"),
         ("cache-dir = 3", "cache-dir: expected a string, got int 3"),
         ('per-file-ignores = ["x"]', "per-file-ignores: expected a table of glob = [codes], got list ['x']"),
