@@ -83,6 +83,8 @@ def cli() -> None:
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+@click.option("--no-context", is_flag=True,
+              help="Analyse only the given files, without the rest of the project and its tests as evidence.")
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
@@ -107,6 +109,7 @@ def check_command(
     force_exclude: bool,
     color: bool | None,
     stdin_filename: str | None,
+    no_context: bool,
     trace_target: str | None,
     trace_args: str | None,
     params: tuple[str, ...],
@@ -128,6 +131,7 @@ def check_command(
         cache_dir=cache_dir,
         no_cache=no_cache,
         report_unused_ignores=report_unused_ignores,
+        no_context=no_context,
     )
     settings = load_settings(overrides, Path.cwd())
     threshold = settings.options.confidence
@@ -298,14 +302,14 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) 
 
     if not settings.paths:
         if stdin_filename is None:
-            display_path = STDIN_DISPLAY_PATH
-        else:
-            display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-            if excluded(Path(stdin_filename)):
-                return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
+            return engine.check_text(sys.stdin.buffer.read(), STDIN_DISPLAY_PATH, options, settings.context)
+        display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
+        if excluded(Path(stdin_filename)):
+            return CheckResult()
+        return engine.check_text(sys.stdin.buffer.read(), display_path, options, settings.context,
+                                 file=Path(stdin_filename))
     paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
-    return engine.check(paths, options) if paths else CheckResult()
+    return engine.check(paths, options, settings.context) if paths else CheckResult()
 
 
 def _catalogue() -> tuple[type[Rule], ...]:
