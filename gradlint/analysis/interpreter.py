@@ -603,6 +603,9 @@ class FunctionInterpreter(CallSemantics):
         for element in target.slice:
             if isinstance(element.slice, cst.Index):
                 self.use(self.eval(element.slice.value), BENIGN)
+        if any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
+               for element in target.slice):
+            value = self.recorded(value)
         container = target.value
         local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
@@ -870,10 +873,16 @@ class FunctionInterpreter(CallSemantics):
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.eval(element.value))
+                values.append(self.recorded(self.eval(element.value)))
             else:
                 values.append(self.eval(element.value))
         return join(values) if values else CONSTANT_VALUE
+
+    def recorded(self, value: Value) -> Value:
+        """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
+        The cuts it came from take that as their use, and are not told what becomes of the record."""
+        self.use(value, STORED)
+        return value.with_marks(frozenset(mark for mark in value.marks if not isinstance(mark, CandidateMark)))
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)

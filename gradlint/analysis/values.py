@@ -170,6 +170,10 @@ class Value:
         return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
                      self.decides)
 
+    def with_marks(self, marks: frozenset) -> Value:
+        return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.decides)
+
     def deciding(self, sym: Sym) -> Value:
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
                      strongest((self.decides, sym)))
