@@ -46,6 +46,7 @@ _COLLECTING_CALLS = frozenset(
     "list tuple reversed iter next zip dict set frozenset filter sorted enumerate getattr copy.copy "
     "copy.deepcopy dataclasses.replace".split()
 )
+_DICT_CALLS = frozenset({"dict", "collections.OrderedDict", "collections.defaultdict"})
 # Methods of a module that hand out its own leaves, and those that hand out its submodules.
 _MODULE_LEAVES = frozenset({"parameters", "named_parameters", "buffers", "named_buffers"})
 _MODULE_CHILDREN = frozenset({"modules", "named_modules", "children", "named_children"})
@@ -187,6 +188,8 @@ class CallSemantics:
             return CONSTANT_VALUE
         if callee in _COMPUTING_BUILTINS:
             return self.combine(args, at=site.node)
+        if callee in _DICT_CALLS:
+            return collected(args).with_keys()
         if callee in _COLLECTING_CALLS:
             return collected(args)
         if "." not in callee and callee not in self.analyzer.declared.classes:
@@ -284,7 +287,7 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
-            stored = collected(args)
+            stored = collected([self.recorded(value) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
         if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
@@ -361,7 +364,8 @@ class CallSemantics:
 
     def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            self.env[container.value] = collected([current, stored])
+            filled = collected([current, stored])
+            self.env[container.value] = filled.with_keys() if current.keyed else filled
         elif isinstance(container, cst.Attribute):
             self.bind(container, collected([current, stored]), container)
         else:

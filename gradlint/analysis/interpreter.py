@@ -603,12 +603,12 @@ class FunctionInterpreter(CallSemantics):
         for element in target.slice:
             if isinstance(element.slice, cst.Index):
                 self.use(self.eval(element.slice.value), BENIGN)
-        if any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
-               for element in target.slice):
-            value = self.recorded(value)
         container = target.value
         local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
+        if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
+                              for element in target.slice):
+            value = self.recorded(value)
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
@@ -876,7 +876,8 @@ class FunctionInterpreter(CallSemantics):
                 values.append(self.recorded(self.eval(element.value)))
             else:
                 values.append(self.eval(element.value))
-        return join(values) if values else CONSTANT_VALUE
+        joined = join(values) if values else CONSTANT_VALUE
+        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
 
     def recorded(self, value: Value) -> Value:
         """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
@@ -914,9 +915,12 @@ _TYPING_NAMES = frozenset(
 
 
 def _choice(first: Value, second: Value) -> Value:
-    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are."""
+    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are, an instance of a
+    class when both are."""
     joined = join([first, second])
-    return Value(joined.sym, joined.marks, derived=first.derived or second.derived)
+    return Value(joined.sym, joined.marks, cls=first.cls if first.cls == second.cls else None,
+                 module_instance=first.module_instance and second.module_instance,
+                 derived=first.derived or second.derived)
 
 
 def _skipped_work(body: Sym, orelse: Sym) -> Sym:
@@ -1056,5 +1060,6 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 module_instance=other.module_instance and value.module_instance,
                 derived=other.derived or value.derived,
                 decides=strongest((other.decides, value.decides)),
+                keyed=other.keyed and value.keyed,
             )
     return merged

@@ -158,6 +158,7 @@ class Value:
     # For a truth value (a comparison, ``torch.any(x > 0)``, a flag, a predicate's result): the grade of the values
     # it was decided on. A branch on it decides, at a boundary of those values, whether differentiable work is done.
     decides: Sym = CONSTANT
+    keyed: bool = False  # a dict: what is filed in it under a key is a record
 
     @property
     def grade(self) -> int:
@@ -168,15 +169,20 @@ class Value:
 
     def with_sym(self, sym: Sym) -> Value:
         return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides)
+                     self.decides, self.keyed)
 
     def with_marks(self, marks: frozenset) -> Value:
         return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides)
+                     self.decides, self.keyed)
+
+    def with_keys(self) -> Value:
+        """The same values filed in a dict."""
+        return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.decides, True)
 
     def deciding(self, sym: Sym) -> Value:
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     strongest((self.decides, sym)))
+                     strongest((self.decides, sym)), self.keyed)
 
 
 CONSTANT_VALUE = Value()

@@ -175,8 +175,19 @@ def test_a_number_kept_in_a_container_is_a_record(scan):
 
             def details(self, error: torch.Tensor) -> dict:
                 return {"error": error.item() if isinstance(error, torch.Tensor) else error}
+
+            def compute_loss(self, losses: list, train: bool) -> tuple:
+                logs = {}
+                total = 0
+                for index, loss in enumerate(losses):
+                    total += loss.mean()
+                    meter = self.meters[index] if train else self.meters[-index]
+                    meter.update(loss.detach().cpu().numpy())
+                    logs[type(loss).__name__] = meter.avg
+                return total, logs
     """})
-    assert [confidence for _, _, confidence in brief(findings)] == ["low", "low"]
+    assert brief(findings) == [(8, "GL010", "low"), (11, "GL010", "low"), (19, "GL001", "low"),
+                               (19, "GL030", "low")]
 
 
 # --- intent ---------------------------------------------------------------------------------------------------
