@@ -881,9 +881,9 @@ class FunctionInterpreter(CallSemantics):
 
     def recorded(self, value: Value) -> Value:
         """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
-        The cuts it came from take that as their use, and are not told what becomes of the record."""
+        What it came from takes that as its use, and is not told what becomes of the record."""
         self.use(value, STORED)
-        return value.with_marks(frozenset(mark for mark in value.marks if not isinstance(mark, CandidateMark)))
+        return value.with_marks(frozenset())
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)
