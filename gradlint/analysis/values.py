@@ -16,7 +16,7 @@ value this is, a parameter whose uses are summarised, a call whose result uses a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from gradlint.findings import Step
 
@@ -217,6 +217,61 @@ class Capped:
 
     refs: frozenset
     limit: int
+
+
+class RefOrder:
+    """References in an order fixed by what they say, not by their hashes.
+
+    A symbolic grade keeps its references in a frozenset, whose iteration order changes with the hash seed and
+    with how the set was built (or unpickled). The solve takes the first of equally strong references, and with
+    it that reference's chain, so it walks them in this order: the same program gives the same reasoning chains
+    in every run. Keys are memoised by identity (syms are shared, and a key of a call holds its arguments').
+    """
+
+    def __init__(self) -> None:
+        self._keys: Dict[int, Tuple[object, tuple]] = {}
+        self._orders: Dict[int, Tuple[frozenset, tuple]] = {}
+
+    def ordered(self, refs: frozenset) -> tuple:
+        if len(refs) < 2:
+            return tuple(refs)
+        known = self._orders.get(id(refs))
+        if known is not None and known[0] is refs:
+            return known[1]
+        order = tuple(sorted(refs, key=self.key))
+        self._orders[id(refs)] = (refs, order)  # the set stays referenced, so its id is not reused
+        return order
+
+    def key(self, item: object) -> tuple:
+        known = self._keys.get(id(item))
+        if known is not None and known[0] is item:
+            return known[1]
+        key = self._key(item)
+        self._keys[id(item)] = (item, key)
+        return key
+
+    def _key(self, item: object) -> tuple:
+        if isinstance(item, Sym):
+            return (item.grade, tuple(self._step(step) for step in item.chain),
+                    tuple(sorted(self.key(ref) for ref in item.refs)))
+        if isinstance(item, ParamRef):
+            return (0, item.function, isinstance(item.index, str), item.index)
+        if isinstance(item, AttrRef):
+            return (1, item.cls, item.name)
+        if isinstance(item, GlobalRef):
+            return (2, item.module, item.name)
+        if isinstance(item, CallRef):
+            return (3, item.function, tuple(self.key(arg) for arg in item.args),
+                    tuple((name, self.key(arg)) for name, arg in item.kwargs))
+        if isinstance(item, Via):
+            return (4, self.key(item.sym))
+        if isinstance(item, Capped):
+            return (5, item.limit, tuple(sorted(self.key(ref) for ref in item.refs)))
+        return (6, type(item).__name__, repr(item))
+
+    @staticmethod
+    def _step(step: object) -> tuple:
+        return (step.code, step.path, step.line) if isinstance(step, Step) else (repr(step),)
 
 
 def cap(sym: Sym, grade: int) -> Sym:
