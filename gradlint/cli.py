@@ -63,8 +63,11 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (e.g. GL010,GL01).")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rule codes or prefixes (e.g. GL010,GL01; ALL: every code).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Add these to the selected codes.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option("--extend-ignore", multiple=True, metavar="CODES", help="Skip these too, besides the ignored codes.")
 @click.option(
     "--confidence",
     type=click.Choice([level.label for level in Confidence]),
@@ -82,6 +85,7 @@ def cli() -> None:
 @click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary, no warnings.")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
@@ -92,7 +96,9 @@ def cli() -> None:
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
+    extend_ignore: tuple[str, ...],
     confidence: str | None,
     output_format: str,
     output: Path | None,
@@ -106,6 +112,7 @@ def check_command(
     report_unused_ignores: bool,
     force_exclude: bool,
     color: bool | None,
+    quiet: bool,
     stdin_filename: str | None,
     trace_target: str | None,
     trace_args: str | None,
@@ -122,7 +129,9 @@ def check_command(
         config_file=config_file,
         stdin_filename=stdin_filename,
         select=split_codes(select) if select else None,
+        extend_select=split_codes(extend_select),
         ignore=split_codes(ignore) if ignore else None,
+        extend_ignore=split_codes(extend_ignore),
         confidence=confidence,
         jobs=jobs,
         cache_dir=cache_dir,
@@ -136,14 +145,16 @@ def check_command(
         settings = dataclasses.replace(settings, options=dataclasses.replace(settings.options,
                                                                             confidence=Confidence.LOW))
     result = _check(settings, stdin_filename, force_exclude)
-    for warning in result.warnings:
-        click.echo(f"gradlint: warning: {warning}", err=True)
+    if not quiet:
+        for warning in result.warnings:
+            click.echo(f"gradlint: warning: {warning}", err=True)
     findings = result.findings
     context = ReportContext(
         root=settings.options.root,
         files_checked=result.files_checked,
         show_source=show_source,
         statistics=statistics,
+        quiet=quiet,
         color=_use_color(color, output),
         rules=_catalogue() if output_format == "sarif" else (),
     )
@@ -215,12 +226,12 @@ def rules_command(output_format: str) -> int:
 @cli.command("explain")
 @click.argument("code")
 def explain_command(code: str) -> int:
-    """Show the documentation page of one rule, such as GL010."""
-    from gradlint.rules import RULES_BY_CODE
+    """Show the documentation page of one rule, by code or name: GL010, item-on-differentiable."""
+    from gradlint.rules import find_rule
 
-    rule = RULES_BY_CODE.get(code.strip().upper())
+    rule = find_rule(code)
     if rule is None:
-        raise CommandError(f"unknown rule code {code!r} (see 'gradlint rules')")
+        raise CommandError(f"unknown rule {code!r} (see 'gradlint rules')")
     from gradlint.rules.docs import render_rule_page
 
     _write_report(render_rule_page(rule).rstrip("\n") + "\n", None)
@@ -309,9 +320,9 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) 
 
 
 def _catalogue() -> tuple[type[Rule], ...]:
-    from gradlint.rules import ALL_RULES
+    from gradlint.rules import CATALOGUE
 
-    return ALL_RULES
+    return CATALOGUE
 
 
 def _use_color(flag: bool | None, output: Path | None) -> bool:

@@ -83,9 +83,9 @@ def apply(
     is_enabled: Callable[[str], bool] | None = None,
 ) -> list[Finding]:
     """The findings no suppression silences, sorted; plus, with ``report_unused``, a GL900 finding (at
-    ``path``) for each suppression, or code in one, that silenced nothing. Codes for which ``is_enabled``
-    is false are never called unused: their rule did not run. A bare ``# noqa`` is never called unused,
-    since it may be meant for another tool."""
+    ``path``) for each suppression, or code in one, that silenced nothing, unless ``is_enabled`` is false for
+    GL900 itself. Codes for which ``is_enabled`` is false are never called unused: their rule did not run. A
+    bare ``# noqa`` is never called unused, since it may be meant for another tool."""
     if directives.skip_file:
         return []
     by_line: dict[int, list[Suppression]] = defaultdict(list)
@@ -101,8 +101,9 @@ def apply(
                 silenced = True
         if not silenced:
             kept.append(finding)
-    if report_unused:
-        kept.extend(_unused_findings(directives.suppressions, used, path, is_enabled or (lambda code: True)))
+    enabled = is_enabled or (lambda code: True)
+    if report_unused and enabled(UNUSED_SUPPRESSION_CODE):
+        kept.extend(_unused_findings(directives.suppressions, used, path, enabled))
     return sorted(kept, key=lambda finding: finding.sort_key)
 
 

@@ -30,6 +30,7 @@ class ReportContext:
     files_checked: int = 0
     show_source: bool = False
     statistics: bool = False
+    quiet: bool = False  # the findings only, without the summary
     color: bool = False
     rules: Sequence[type[Rule]] = field(default=())  # the catalogue, for formats that describe every rule
 
@@ -49,10 +50,14 @@ def render(format_name: str, findings: Sequence[Finding], context: ReportContext
 
 
 def severity(finding: Finding) -> str:
+    return code_severity(finding.code)
+
+
+def code_severity(code: str) -> str:
     """``error`` for a file that could not be checked, ``note`` for an unused suppression, else ``warning``."""
-    if finding.code == PARSE_ERROR_CODE:
+    if code == PARSE_ERROR_CODE:
         return "error"
-    if finding.code == UNUSED_SUPPRESSION_CODE:
+    if code == UNUSED_SUPPRESSION_CODE:
         return "note"
     return "warning"
 

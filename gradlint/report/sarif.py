@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from gradlint import __version__
 from gradlint.findings import Confidence, Finding, Step
-from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, posix, severity
+from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, code_severity, posix, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -70,6 +70,7 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
     summary = rule.summary()
     # A rule is as precise as the most confident finding its own examples promise.
     precision = max((example.confidence for example in rule.INVALID), default=Confidence.MEDIUM)
+    level = code_severity(rule.code)
     return {
         "id": rule.code,
         "name": rule.name,
@@ -77,8 +78,8 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "fullDescription": {"text": rule.sections().get("What it does") or summary},
         "help": {"text": page, "markdown": page},
         "helpUri": f"{RULES_DOC_URL}#{heading_anchor(page)}",
-        "defaultConfiguration": {"level": "warning"},
-        "properties": {"precision": precision.label, "tags": list(RULE_TAGS), "problem.severity": "warning"},
+        "defaultConfiguration": {"level": level},
+        "properties": {"precision": precision.label, "tags": list(RULE_TAGS), "problem.severity": level},
     }
 
 
@@ -89,7 +90,7 @@ def heading_anchor(page: str) -> str:
 
 
 def _uncatalogued_descriptor(finding: Finding) -> dict[str, Any]:
-    """For codes the checker emits itself (such as GL000) when the catalogue does not describe them."""
+    """For codes outside the catalogue (the trace's own sites)."""
     text = f"{finding.code} {finding.rule}"
     level = severity(finding)
     return {

@@ -25,10 +25,11 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         lines.append(_headline(finding, style))
         if context.show_source:
             lines.extend(_details(finding, style))
-    lines.append(_summary(findings, context.files_checked))
+    if not context.quiet:
+        lines.append(_summary(findings, context.files_checked))
     if context.statistics and findings:
         lines.extend(_statistics(findings))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
 def catalogue(rules: Sequence[type[Rule]]) -> str:

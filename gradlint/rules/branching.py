@@ -45,6 +45,12 @@ def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=8,
+            fixed="""\
+import torch
+
+def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
+    return torch.where(spread > 0, vectors * torch.cos(spread), vectors)
+""",
         ),
         Invalid(
             """\
@@ -60,14 +66,6 @@ def polarization(intensity: torch.Tensor, kahn: torch.Tensor, psi: torch.Tensor)
         ),
     ]
     VALID = [
-        Valid(
-            """\
-import torch
-
-def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
-    return torch.where(spread > 0, vectors * torch.cos(spread), vectors)
-"""
-        ),
         Valid(
             """\
 import torch

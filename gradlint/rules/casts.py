@@ -41,6 +41,14 @@ def scaled(offset: torch.Tensor, pixel_size: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=14,
+            fixed="""\
+import torch
+
+def scaled(offset: torch.Tensor, pixel_size: torch.Tensor) -> torch.Tensor:
+    pixels = offset / pixel_size
+    snapped = pixels + (pixels.round() - pixels).detach()
+    return snapped * pixel_size
+""",
         ),
     ]
     VALID = [
@@ -89,6 +97,13 @@ def beam_direction(angles: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=5,
+            fixed="""\
+import torch
+
+def beam_direction(angles: torch.Tensor) -> torch.Tensor:
+    direction = torch.stack([torch.cos(angles), torch.sin(angles)])
+    return direction
+""",
         ),
     ]
     VALID = [

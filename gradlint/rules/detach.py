@@ -53,6 +53,13 @@ def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=22,
+            fixed="""\
+import torch
+
+def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    rotation = torch.matrix_exp(angles)
+    return vectors @ rotation
+""",
         ),
         Invalid(
             """\
@@ -85,15 +92,6 @@ class Shift(torch.nn.Module):
         ),
     ]
     VALID = [
-        Valid(
-            """\
-import torch
-
-def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-    rotation = torch.matrix_exp(angles)
-    return vectors @ rotation
-"""
-        ),
         Valid(
             """\
 import torch

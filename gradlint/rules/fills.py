@@ -40,16 +40,12 @@ def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
     return default * torch.ones_like(h)
-"""
+""",
         ),
     ]
 

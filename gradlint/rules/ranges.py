@@ -41,17 +41,13 @@ def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torc
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torch.Tensor:
     fractions = torch.arange(steps, dtype=phi0.dtype) / max(steps - 1, 1)
     return phi0 + oscillation * fractions
-"""
+""",
         ),
     ]
 
