@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule
 
 # Where the fill value is: (position, keyword), for functions called by name and for tensor methods.
 _FUNCTIONS = {"torch.full": (1, "fill_value"), "torch.full_like": (1, "fill_value")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule
 
 # Which arguments (position, keyword) are values rather than counts.
 _VALUE_ARGUMENTS = {
