@@ -320,6 +320,21 @@ def test_static_checker_does_not_import_torch_or_numpy(project: Path, args: list
     assert completed.stdout.splitlines()[-1] == expected
 
 
+@pytest.mark.parametrize("output_format", ["text", "json", "github", "sarif"])
+def test_results_from_the_cache_need_no_libcst(project: Path, output_format: str) -> None:
+    """Only analysing a file needs libcst; the catalogue (checking selected codes, describing rules) does not."""
+    (project / "src/energy.py").write_text(SEVERING)
+    (project / "pyproject.toml").write_text('[tool.gradlint]\nignore = ["GL011"]\nextend-select = ["GL9"]\n')
+    code = (
+        "import sys, gradlint.cli; status = gradlint.cli.run(sys.argv[1:]); "
+        "print(status, sorted({'torch', 'numpy', 'libcst'} & set(sys.modules)))"
+    )
+    command = [sys.executable, "-c", code, "--format", output_format, "src/energy.py"]
+    runs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+            for _ in range(2)]
+    assert runs == ["1 ['libcst']", "1 []"]
+
+
 # --- end to end, with the real checker -------------------------------------------------------------------
 
 

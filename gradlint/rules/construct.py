@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
 from gradlint.analysis.values import strongest
+from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import Invalid, Rule, Valid
 
 _COPYING_CONSTRUCTORS = frozenset(

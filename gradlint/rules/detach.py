@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Optional
 
-import libcst as cst
-
 from gradlint.findings import Confidence
+from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 
