@@ -52,7 +52,8 @@ class Comparison:
 
 def compare(current: Sequence[Finding], base: Sequence[Finding]) -> Comparison:
     known = set(fingerprints(base))
-    new, existing = [], []
+    new: List[Finding] = []
+    existing: List[Finding] = []
     for finding, fingerprint in zip(current, fingerprints(current)):
         (existing if fingerprint in known else new).append(finding)
     return Comparison(new, existing)

@@ -153,14 +153,14 @@ def check_command(
                                                                             confidence=Confidence.LOW))
     if not settings.paths and (baseline_commit is not None or add_noqa):
         raise CommandError(f"{'--add-noqa' if add_noqa else '--baseline-commit'} needs files, not standard input")
-    paths = _paths_to_check(settings, force_exclude)
-    result = _check(settings, stdin_filename, force_exclude, paths)
+    checked_paths = _paths_to_check(settings, force_exclude)
+    result = _check(settings, stdin_filename, force_exclude, checked_paths)
     warn = _warner(quiet)
     for warning in result.warnings:
         warn(warning)
     findings, existing = result.findings, 0
     if baseline_commit is not None:
-        comparison = _compare_with_commit(baseline_commit, paths, settings, findings)
+        comparison = _compare_with_commit(baseline_commit, checked_paths, settings, findings)
         findings, existing = comparison.new, len(comparison.existing)
     if add_noqa:
         return _add_noqa(findings, settings.options.root, warn, quiet)

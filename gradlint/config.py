@@ -114,7 +114,7 @@ def known_codes() -> frozenset[str]:
     return frozenset(RULES_BY_CODE)
 
 
-def find_config_file(start: Path) -> tuple[Path, Mapping[str, Any]] | None:
+def find_config_file(start: Path) -> tuple[Path, object] | None:
     """The nearest ``pyproject.toml`` with a ``[tool.gradlint]`` table at or above ``start``, with that table."""
     folder = start.resolve()
     if not folder.is_dir():
@@ -279,10 +279,11 @@ def _selection(overrides: Overrides, file_config: FileConfig) -> tuple[frozenset
     prefix (not merely by selecting nothing) or with ``--report-unused-ignores``.
     """
     in_file = f"in {file_config.source}"
+    select: tuple[str, ...] | None = None
     if overrides.select is not None:
         select = _codes(overrides.select, "--select")
-    else:
-        select = None if file_config.select is None else _codes(file_config.select, f"select {in_file}")
+    elif file_config.select is not None:
+        select = _codes(file_config.select, f"select {in_file}")
     extend_select = (*_codes(file_config.extend_select or (), f"extend-select {in_file}"),
                      *_codes(overrides.extend_select, "--extend-select"))
     if overrides.ignore is not None:

@@ -229,23 +229,29 @@ def add_noqa(findings: Iterable[Finding], root: Path, *, unsuppressible: Collect
         else:
             wanted[finding.location.path][finding.location.line].add(finding.code)
     for path, lines in sorted(wanted.items()):
-        skipped: list[int] = []
-
-        def change(text: str) -> str:
-            changed, failed = with_noqa(text, lines)
-            skipped.extend(failed)
-            return changed
-
+        edit = _NoqaEdit(lines)
         try:
-            written = rewrite(root / path, change)
+            written = rewrite(root / path, edit.apply)
         except (OSError, ValueError, SyntaxError) as error:
             outcome.unwritable.append((path, getattr(error, "strerror", None) or str(error)))
             continue
-        outcome.skipped.extend((path, line) for line in skipped)
+        outcome.skipped.extend((path, line) for line in edit.failed)
         if written:
             outcome.changed_files.append(path)
-            outcome.added += len(lines) - len(skipped)
+            outcome.added += len(lines) - len(edit.failed)
     return outcome
+
+
+@dataclass
+class _NoqaEdit:
+    """``with_noqa`` as a text-to-text change for the writer, remembering the lines it could not suppress."""
+
+    wanted: Mapping[int, Collection[str]]
+    failed: list[int] = field(default_factory=list)
+
+    def apply(self, text: str) -> str:
+        changed, self.failed = with_noqa(text, self.wanted)
+        return changed
 
 
 def with_noqa(text: str, wanted: Mapping[int, Collection[str]]) -> tuple[str, list[int]]:
@@ -267,7 +273,7 @@ def with_noqa(text: str, wanted: Mapping[int, Collection[str]]) -> tuple[str, li
             continue
         edited[row - 1] = _with_codes(lines[row - 1], comments.get(row), sorted(set(codes)))
     result = "".join(edited)
-    silenced = defaultdict(set)
+    silenced: dict[int, set[str]] = defaultdict(set)
     for suppression in parse(result).suppressions:
         silenced[suppression.target_line].update(suppression.codes or {"*"})
     for row, codes in wanted.items():

@@ -44,7 +44,7 @@ def annotation(finding: Finding) -> str:
     return f"::{_COMMANDS[severity(finding)]} {rendered}::{_escape_data(_message(finding))}"
 
 
-def step_summary(findings: Sequence[Finding], context: ReportContext = ReportContext()) -> str:
+def step_summary(findings: Sequence[Finding], context: ReportContext) -> str:
     """All reported findings as a markdown table, in the order of the annotations, under a title that counts
     them: new and existing with a baseline commit, and how many are on changed lines when that is known."""
     counts = [plural(len(findings), "new finding" if context.baseline_commit is not None else "finding")]
