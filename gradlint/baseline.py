@@ -1,7 +1,7 @@
 """Findings against a base commit: fingerprints, the findings at that commit, and the lines changed since.
 
     fingerprints(findings) -> one stable identity per finding
-    base_findings(ref, paths, options, check) -> the findings the same check reports on the files at ``ref``
+    base_findings(ref, paths, context, options, check) -> what the same check reports on the files at ``ref``
     compare(current, base) -> Comparison(new, existing)
     changed_lines(ref, root) -> ChangedLines
 
@@ -71,20 +71,23 @@ class ChangedLines:
         return path in self.new_files or finding.location.line in self.lines.get(path, ())
 
 
-def base_findings(ref: str, paths: Sequence[Path], options: CheckOptions,
-                  check: Callable[[Sequence[Path], CheckOptions], CheckResult]) -> List[Finding]:
-    """What ``check`` reports on ``paths`` as they were at ``ref`` (files absent there are simply missing)."""
+def base_findings(ref: str, paths: Sequence[Path], context: Sequence[Path], options: CheckOptions,
+                  check: Callable[[Sequence[Path], CheckOptions, Sequence[Path]], CheckResult]) -> List[Finding]:
+    """What ``check`` reports on ``paths`` (with the project ``context``) as they were at ``ref``; files absent
+    there are simply missing."""
     top = _toplevel(options.root)
     commit = _commit(ref, top)
     root = _inside(options.root, top)
     wanted = [_inside(path, top) for path in paths]
+    around = [_inside(path, top) for path in context if _is_inside(path, top)]  # the rest cannot be compared
     with tempfile.TemporaryDirectory(prefix="gradlint-baseline-") as folder:
         copy = Path(folder)
-        _export(commit, wanted, top, copy)
+        _export(commit, [*wanted, *around], top, copy)
         base_paths = [copy / path for path in wanted if (copy / path).exists()]
         if not base_paths:
             return []
-        return check(base_paths, replace(options, root=copy / root)).findings
+        base_context = [copy / path for path in around if (copy / path).exists()]
+        return check(base_paths, replace(options, root=copy / root), base_context).findings
 
 
 def changed_lines(ref: str, root: Path) -> ChangedLines:
@@ -158,6 +161,10 @@ def _commit(ref: str, top: Path) -> str:
         return _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
     except BaselineError:
         raise BaselineError(f"unknown commit {ref!r}") from None
+
+
+def _is_inside(path: Path, top: Path) -> bool:
+    return top.resolve() in (Path(path).resolve(), *Path(path).resolve().parents)
 
 
 def _inside(path: Path, top: Path) -> PurePosixPath:

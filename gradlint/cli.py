@@ -92,6 +92,8 @@ def cli() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary, no warnings.")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+@click.option("--no-context", is_flag=True,
+              help="Analyse only the given files, without the rest of the project and its tests as evidence.")
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
@@ -121,6 +123,7 @@ def check_command(
     color: bool | None,
     quiet: bool,
     stdin_filename: str | None,
+    no_context: bool,
     trace_target: str | None,
     trace_args: str | None,
     params: tuple[str, ...],
@@ -144,6 +147,7 @@ def check_command(
         cache_dir=cache_dir,
         no_cache=no_cache,
         report_unused_ignores=report_unused_ignores,
+        no_context=no_context,
     )
     settings = load_settings(overrides, Path.cwd())
     threshold = settings.options.confidence
@@ -322,13 +326,13 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, 
     options = settings.options
     if not settings.paths:
         if stdin_filename is None:
-            display_path = STDIN_DISPLAY_PATH
-        else:
-            display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-            if force_exclude and _excluded(Path(stdin_filename), options):
-                return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
-    return engine.check(paths, options) if paths else CheckResult()
+            return engine.check_text(sys.stdin.buffer.read(), STDIN_DISPLAY_PATH, options, settings.context)
+        display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
+        if force_exclude and _excluded(Path(stdin_filename), options):
+            return CheckResult()
+        return engine.check_text(sys.stdin.buffer.read(), display_path, options, settings.context,
+                                 file=Path(stdin_filename))
+    return engine.check(paths, options, settings.context) if paths else CheckResult()
 
 
 def _paths_to_check(settings: Settings, force_exclude: bool) -> list[Path]:
@@ -347,7 +351,7 @@ def _compare_with_commit(ref: str, paths: list[Path], settings: Settings, findin
     from gradlint import baseline, engine
 
     try:
-        base = baseline.base_findings(ref, paths, settings.options, engine.check)
+        base = baseline.base_findings(ref, paths, settings.context, settings.options, engine.check)
     except baseline.BaselineError as error:
         raise CommandError(f"--baseline-commit: {error}") from None
     return baseline.compare(findings, base)
