@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import statistics
@@ -139,8 +140,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"corpus: {len(files)} files, {lines} lines of torch ({', '.join(targets)}); {os.cpu_count()} cores")
 
     results: List[Measurement] = []
-    with tempfile.TemporaryDirectory() as cache:
-        cache_dir = Path(cache) / "gradlint-cache"
+    with tempfile.TemporaryDirectory() as scratch:
+        cache_dir = Path(scratch) / "gradlint-cache"
+        # The corpus as one project, so that one file is checked in the context of the others, as the hook does.
+        config = Path(scratch) / "pyproject.toml"
+        config.write_text(f"[tool.gradlint]\npaths = {json.dumps([str(folder) for folder in folders])}\n")
+        gradlint += ["--config", str(config)]
 
         def clear_cache() -> None:
             shutil.rmtree(cache_dir, ignore_errors=True)

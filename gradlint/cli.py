@@ -3,10 +3,12 @@
 ``gradlint [PATHS]...`` (the ``check`` subcommand, run when the first argument names no other) checks
 files (with ``--trace TARGET``, also traces TARGET and ranks both); ``gradlint trace TARGET`` runs the trace
 alone; ``gradlint demo`` shows both on the reference simulator; ``gradlint rules`` lists the rules and
-``gradlint explain CODE`` shows one rule's page.
+``gradlint explain CODE`` shows one rule's page. With ``--baseline-commit REF`` only findings absent at REF
+are reported; ``--add-noqa`` suppresses the findings in place instead of reporting them.
 
-Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error. Errors are one line
-on standard error, ``gradlint: error: ...``.
+Exit codes: 0 nothing found, 1 findings (new ones, with a baseline commit; unsuppressed ones, with
+--add-noqa), 2 a usage, configuration or internal error. Errors are one line on standard error,
+``gradlint: error: ...``.
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ def check_command(
         comparison = _compare_with_commit(baseline_commit, checked_paths, settings, findings)
         findings, existing = comparison.new, len(comparison.existing)
     if add_noqa:
-        return _add_noqa(findings, settings.options.root, warn, quiet)
+        code = _add_noqa(findings, settings.options.root, warn, quiet)
+        return EXIT_CLEAN if exit_zero else code
     context = ReportContext(
         root=settings.options.root,
         files_checked=result.files_checked,

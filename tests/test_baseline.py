@@ -233,6 +233,15 @@ def test_add_noqa_reports_the_lines_it_cannot_suppress(repository: Path, capsys:
     ]
 
 
+def test_add_noqa_with_a_baseline_suppresses_the_new_findings_only(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert outcome(capsys, "--add-noqa", "--baseline-commit", "main") == (
+        0, "", "gradlint: added 1 suppression in 1 file\n")
+    assert (repository / "src/model.py").read_text() == NEW.replace("x * w.detach()", "x * w.detach()  # noqa: GL001")
+    assert (repository / "src/other.py").read_text() == OTHER
+
+
 def test_add_noqa_needs_files(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert outcome(capsys, "--add-noqa", "-") == (
         2, "", "gradlint: error: --add-noqa needs files, not standard input\n")
