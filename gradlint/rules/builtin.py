@@ -76,19 +76,23 @@ class UnusedSuppression(Rule):
             """\
 import torch
 
+SCALE = torch.ones(3)  # noqa: GL081
 
-def energy(x: torch.Tensor) -> torch.Tensor:
-    return (x ** 2).sum()  # noqa: GL010
+
+def scaled(x: torch.Tensor) -> torch.Tensor:
+    return x * SCALE
 """,
-            line=5,
-            column=28,
+            line=3,
+            column=24,
             confidence=Confidence.HIGH,
             fixed="""\
 import torch
 
+SCALE = torch.ones(3)
 
-def energy(x: torch.Tensor) -> torch.Tensor:
-    return (x ** 2).sum()
+
+def scaled(x: torch.Tensor) -> torch.Tensor:
+    return x * SCALE
 """,
         )
     ]
