@@ -38,7 +38,7 @@ def energy(x: torch.Tensor) -> torch.Tensor:
     return (x ** 2).sum(
 """,
             line=5,
-            column=1,
+            column=24,
             confidence=Confidence.HIGH,
             fixed="""\
 import torch
