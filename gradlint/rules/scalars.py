@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -27,6 +28,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     code = "GL010"
     name = "item-on-differentiable"
     tokens = (".item(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
@@ -87,6 +89,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     code = "GL011"
     name = "tolist-on-differentiable"
     tokens = (".tolist(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
@@ -145,6 +148,7 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -208,6 +212,7 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
