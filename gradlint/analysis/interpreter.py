@@ -143,7 +143,8 @@ class FileAnalyzer:
         return mark
 
     def precut(self, value: Value) -> Sym:
-        cut = [self.candidates[mark.index].receiver for mark in value.marks if isinstance(mark, CandidateMark)]
+        cut = [self.candidates[index].receiver
+               for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))]
         return strongest([value.sym, *cut]) if cut else value.sym
 
     def equation(self, ref, sym: Sym) -> None:
