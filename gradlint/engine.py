@@ -6,7 +6,8 @@
 Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
 analysis, its suppression comments, or the reason it could not be analysed) depends on its bytes, its module
 name and the gradlint version only, so it is cached on those and computed in a process pool when missing.
-Files that mention nothing a rule or a gradient source could need are never parsed (the text prefilter).
+Files that neither mention anything a rule could need nor declare or import anything are never parsed (the
+text prefilter): they can neither be reported nor change what the rest of the program means.
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
 threshold apply last. Every file that cannot be read, decoded, parsed or analysed within the bounds yields a
 GL000 finding saying why; every other file is still checked.
@@ -35,7 +36,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from gradlint import __version__, suppressions
 from gradlint.cache import Cache, content_digest
@@ -95,29 +96,51 @@ class _Source:
     display: str  # relative to the root, forward slashes
     module: str
     data: bytes
+    reported: bool = True  # False: context, analysed for the solve but not reported
 
 
-def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
+def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = ()) -> CheckResult:
+    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported."""
+    result = CheckResult()
+    sources = _read(paths, options, result, reported=True)
+    given = {os.path.realpath(source.path) for source in sources}
+    sources += _read(context, options, CheckResult(), reported=False, skip=given)
+    return _check_sources(sources, options, result)
+
+
+def check_text(text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
+               file: Optional[Path] = None) -> CheckResult:
+    """Check ``text`` (standard input) as the file ``display_path``, with ``context`` as for :func:`check`.
+
+    ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
+    """
+    display = display_path.replace(os.sep, "/")
+    if len(text) > options.max_file_size:
+        return CheckResult(findings=[_error_finding(display, _too_large(options.max_file_size))])
+    path = file if file is not None else Path(display_path)
+    source = _Source(path, display, _module_name(path), text)
+    sources = [source] + _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
+    return _check_sources(sources, options, CheckResult())
+
+
+def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, reported: bool,
+          skip: AbstractSet[str] = frozenset()) -> List[_Source]:
+    """The files under ``paths``, read; what cannot be read is a GL000 finding in ``result``."""
+    if not paths:
+        return []
     found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
-    result = CheckResult(warnings=list(found.warnings))
+    result.warnings.extend(found.warnings)
     sources: List[_Source] = []
     for path in found.files:
+        if skip and os.path.realpath(path) in skip:
+            continue
         display = _display_path(path, options.root)
         data = _read_source(path, options.max_file_size)
         if isinstance(data, str):
             result.findings.append(_error_finding(display, data))
             continue
-        sources.append(_Source(path, display, _module_name(path), data))
-    return _check_sources(sources, options, result)
-
-
-def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
-    """Check source text (read from standard input) as if it were the file ``display_path``."""
-    display = display_path.replace(os.sep, "/")
-    if len(text) > options.max_file_size:
-        return CheckResult(findings=[_error_finding(display, _too_large(options.max_file_size))])
-    path = Path(display_path)
-    return _check_sources([_Source(path, display, _module_name(path), text)], options, CheckResult())
+        sources.append(_Source(path, display, _module_name(path), data, reported))
+    return sources
 
 
 def _read_source(path: Path, limit: int) -> bytes | str:
@@ -141,6 +164,7 @@ def _too_large(limit: int) -> str:
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
+    sources = sorted(sources, key=lambda source: source.display)  # one program, whichever files were named
     cache = Cache(options.cache_dir, salt=_code_fingerprint()) if options.cache_dir is not None else None
     digests = [content_digest(source.data) for source in sources]
     program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
@@ -156,8 +180,9 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
     if cache is not None:
         cache.close()
         result.warnings.extend(cache.warnings)
-    result.files_checked = len(sources)
-    result.findings.extend(_reported(program, options))
+    reported = {source.display for source in sources if source.reported}
+    result.files_checked = len(reported)
+    result.findings.extend(_reported(program, options, reported))
     result.findings.sort(key=lambda finding: finding.sort_key)
     return result
 
@@ -203,16 +228,19 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
     ), complete
 
 
-def _reported(program: _ProgramResult, options: CheckOptions) -> List[Finding]:
-    """Selection, suppressions and the confidence threshold, file by file."""
-    by_path: Dict[str, List[Finding]] = {path: [] for path in program.files}
+def _reported(program: _ProgramResult, options: CheckOptions, reported: AbstractSet[str]) -> List[Finding]:
+    """Selection, suppressions and the confidence threshold, file by file, for the ``reported`` files."""
+    by_path: Dict[str, List[Finding]] = {path: [] for path in program.files if path in reported}
     for finding in program.findings:
-        by_path[finding.location.path].append(finding)
+        if finding.location.path in by_path:
+            by_path[finding.location.path].append(finding)
     kept: List[Finding] = []
     for path, file_result in program.files.items():
+        if path not in by_path:
+            continue
         enabled = _selector(options, path)
         found = [finding for finding in by_path[path] if enabled(finding.code)]
-        if file_result.error is not None:
+        if file_result.error is not None and enabled(file_result.error.code):
             found.append(file_result.error)
         for finding in suppressions.apply(found, file_result.directives, report_unused=options.report_unused_ignores,
                                           path=path, is_enabled=enabled):
@@ -267,6 +295,9 @@ def _recursion_limit(max_nesting: int) -> int:
 
 
 _PREFILTER: Optional[re.Pattern] = None
+# What makes a file part of the program even without a rule's token: it defines functions or classes through
+# which values flow (a configuration dataclass, a helper), or imports names that others import from it.
+_DECLARES = (r"\bdef\b", r"\bclass\b", r"\bimport\b")
 
 
 def _prefilter() -> re.Pattern:
@@ -274,8 +305,8 @@ def _prefilter() -> re.Pattern:
     if _PREFILTER is None:
         from gradlint.rules import ALL_RULES
 
-        words = {token for rule in ALL_RULES for token in rule.tokens}
-        _PREFILTER = re.compile("|".join(re.escape(word) for word in sorted(words)))
+        words = sorted({re.escape(token) for rule in ALL_RULES for token in rule.tokens})
+        _PREFILTER = re.compile("|".join([*words, *_DECLARES]))
     return _PREFILTER
 
 

@@ -7,6 +7,7 @@ node a fact still refers to, computes their positions in one code generation, an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Dict, List, Set, Tuple
 
@@ -15,7 +16,7 @@ import libcst as cst
 from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
-from gradlint.analysis.values import CallRef, Capped, Sym, Via
+from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step, source_lines
 
 SNIPPET_WIDTH = 60
@@ -26,7 +27,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [function.returns for function in facts.functions.values()]
+    syms += [sym for function in facts.functions.values() for sym in (function.returns, function.decides)]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -38,13 +39,12 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
         syms.append(candidate.receiver)
         if candidate.gate is not None:
             syms.append(candidate.gate)
-        if candidate.use.combined_with is not None:
-            syms.append(candidate.use.combined_with)
     _collect(syms, wanted)
     converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted, source))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
-    for fact in [*facts.uses.values(), *(candidate.use for candidate in analyzer.candidates)]:
+        function.decides = converter.sym(function.decides)
+    for fact in facts.uses.values():
         if fact.combined_with is not None:
             fact.combined_with = converter.sym(fact.combined_with)
     facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
@@ -70,6 +70,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
+                stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
             )
         )
@@ -92,7 +93,7 @@ def _collect(syms: List[Sym], wanted: Set[cst.CSTNode]) -> None:
 
 def _parts(item: object) -> Tuple[object, ...]:
     """The syms and references a sym or a reference is made of."""
-    if isinstance(item, (Sym, Capped)):
+    if isinstance(item, (Sym, Clamped)):
         return tuple(item.refs)
     if isinstance(item, CallRef):
         return (*item.args, *(arg for _, arg in item.kwargs))
@@ -143,17 +144,17 @@ class _Converter:
         return self._converted[id(sym)][1]  # type: ignore[return-value]
 
     def _rebuilt(self, item: object) -> object:
-        """``item`` made of the converted forms of its parts."""
+        """``item`` made of the converted forms of its parts (converted before it)."""
         def converted(part: object):
             return self._converted[id(part)][1]
 
         if isinstance(item, Sym):
             return Sym(item.grade, frozenset(map(converted, item.refs)), tuple(self.step(step) for step in item.chain))
         if isinstance(item, CallRef):
-            return CallRef(item.function, tuple(map(converted, item.args)),
-                           tuple((name, converted(arg)) for name, arg in item.kwargs))
-        if isinstance(item, Capped):
-            return Capped(frozenset(map(converted, item.refs)), item.limit)
+            return dataclasses.replace(item, args=tuple(map(converted, item.args)),
+                                       kwargs=tuple((name, converted(arg)) for name, arg in item.kwargs))
+        if isinstance(item, Clamped):
+            return dataclasses.replace(item, refs=frozenset(map(converted, item.refs)))
         if isinstance(item, Via):
             return Via(converted(item.sym))
         return item

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import click
 
 from gradlint.findings import Confidence, Finding
-from gradlint.report import ReportContext, chain_text, counts_by_rule, severity
+from gradlint.report import ReportContext, chain_text, counts_by_rule, plural, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -25,10 +25,11 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         lines.append(_headline(finding, style))
         if context.show_source:
             lines.extend(_details(finding, style))
-    lines.append(_summary(findings, context.files_checked))
+    if not context.quiet:
+        lines.append(_summary(findings, context))
     if context.statistics and findings:
         lines.extend(_statistics(findings))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
 def catalogue(rules: Sequence[type[Rule]]) -> str:
@@ -69,12 +70,14 @@ def _details(finding: Finding, style: Style) -> list[str]:
     return lines
 
 
-def _summary(findings: Sequence[Finding], files_checked: int) -> str:
-    files = _plural(files_checked, "file")
+def _summary(findings: Sequence[Finding], context: ReportContext) -> str:
+    files = plural(context.files_checked, "file")
+    new = "" if context.baseline_commit is None else "new "
+    existing = "" if context.baseline_commit is None else f" ({context.existing} existing at {context.baseline_commit})"
     if not findings:
-        return f"No findings in {files}."
+        return f"No {new}findings in {files}{existing}."
     by_rule = ", ".join(f"{count.code}: {count.count}" for count in counts_by_rule(findings))
-    return f"Found {_plural(len(findings), 'finding')} ({by_rule}) in {files}."
+    return f"Found {plural(len(findings), new + 'finding')} ({by_rule}) in {files}{existing}."
 
 
 def _statistics(findings: Sequence[Finding]) -> list[str]:
@@ -88,10 +91,6 @@ def _statistics(findings: Sequence[Finding]) -> list[str]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.splitlines())
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _plain(text: str, **_styles: object) -> str:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Type
 
-from gradlint.rules import ALL_RULES, family_of
+from gradlint.rules import CATALOGUE, family_of
 from gradlint.rules.base import Rule
 
 _INTRODUCTION = """\
@@ -26,28 +26,31 @@ Confidence: **high**, the cut value certainly carries a gradient (it comes from 
 from a tensor-annotated argument or field), or it escapes to code gradlint cannot see; **low**, gradlint cannot
 tell, or the value is only looked at.
 
-gradlint reports; it never rewrites your code.
+gradlint changes no file unless asked to (`--add-noqa` adds suppression comments).
 """
 
 
 def render_rule_page(rule: Type[Rule]) -> str:
-    """One rule's page in markdown, in the order What it does / Why / Example / Use instead / When it is fine."""
+    """One rule's page in markdown, in the order What it does / Why / Example / Use instead / When it is fine.
+
+    The example is the rule's first invalid example and "Use instead" that example's fixed version.
+    """
     sections = rule.sections()
     parts = [f"## {rule.code} `{rule.name}`", "", rule.summary(), "", f"Family: `{family_of(rule)}`.", ""]
     for title in ("What it does", "Why it cuts gradients"):
         parts += [f"### {title}", "", sections.get(title, ""), ""]
     if rule.INVALID:
-        parts += ["### Example", "", "```python", rule.INVALID[0].code.rstrip(), "```", ""]
-    if rule.VALID:
-        parts += ["### Use instead", "", "```python", rule.VALID[0].code.rstrip(), "```", ""]
+        example = rule.INVALID[0]
+        parts += ["### Example", "", "```python", example.code.rstrip(), "```", ""]
+        parts += ["### Use instead", "", "```python", example.fixed.rstrip(), "```", ""]
     parts += ["### When it is fine", "", sections.get("When it is fine", ""), ""]
     return "\n".join(parts)
 
 
 def render_catalogue() -> str:
     index = ["| Code | Name | Summary |", "| --- | --- | --- |"]
-    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} |" for rule in ALL_RULES]
-    pages = [render_rule_page(rule) for rule in ALL_RULES]
+    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} |" for rule in CATALOGUE]
+    pages = [render_rule_page(rule) for rule in CATALOGUE]
     return "\n".join([_INTRODUCTION, *index, "", *pages]).rstrip("\n") + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -27,6 +28,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     code = "GL010"
     name = "item-on-differentiable"
     tokens = (".item(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
@@ -41,18 +43,16 @@ def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Ten
 """,
             line=5,
             column=39,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     volume = torch.dot(a, torch.cross(b, c, dim=0))
     return torch.cross(b, c, dim=0) / volume
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import logging
@@ -89,6 +89,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     code = "GL011"
     name = "tolist-on-differentiable"
     tokens = (".tolist(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
@@ -103,6 +104,13 @@ def centre(positions: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
+            fixed="""\
+import torch
+
+def centre(positions: torch.Tensor) -> torch.Tensor:
+    x, y = positions.mean(dim=0).unbind()
+    return torch.stack([positions[:, 0] - x, positions[:, 1] - y])
+""",
         ),
     ]
     VALID = [
@@ -140,6 +148,7 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -150,17 +159,15 @@ def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=43,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
     return 2 * torch.pi / wavelength
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -205,6 +212,7 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -217,6 +225,14 @@ def polarization(two_theta: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=12,
+            fixed="""\
+import math
+import torch
+
+def polarization(two_theta: torch.Tensor) -> torch.Tensor:
+    cos2 = torch.cos(two_theta) ** 2
+    return 0.5 * (1 + cos2) * torch.ones_like(two_theta)
+""",
         ),
         Invalid(
             """\
