@@ -15,6 +15,7 @@ import libcst as cst
 
 from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
+from gradlint.analysis.nested import rebuilt
 from gradlint.analysis.positions import Span, spans
 from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step, source_lines
@@ -129,19 +130,8 @@ class _Converter:
         return Step(self.snippet(item), self.path, self.spans[item].line)
 
     def sym(self, sym: Sym) -> Sym:
-        """``sym`` with steps in its chains instead of nodes, and so every sym it refers to; without recursion."""
-        pending: List[Tuple[object, bool]] = [(sym, False)]
-        while pending:
-            item, expanded = pending.pop()
-            if id(item) in self._converted:
-                continue
-            parts = _parts(item)
-            if parts and not expanded:
-                pending.append((item, True))
-                pending.extend((part, False) for part in parts if id(part) not in self._converted)
-            else:
-                self._converted[id(item)] = (item, self._rebuilt(item))
-        return self._converted[id(sym)][1]  # type: ignore[return-value]
+        """``sym`` with steps in its chains instead of nodes, and so every sym it refers to."""
+        return rebuilt(sym, _parts, self._rebuilt, self._converted)  # type: ignore[return-value]
 
     def _rebuilt(self, item: object) -> object:
         """``item`` made of the converted forms of its parts (converted before it)."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple
 
-from gradlint.analysis.facts import ClassFacts, FunctionFacts, ModuleFacts
+from gradlint.analysis.facts import ModuleFacts
+from gradlint.analysis.nested import rebuilt
 
 # Fields of the facts' references and marks (ParamRef.function, AttrRef.cls, GlobalRef.module...) that hold a
 # qualified name.
@@ -104,17 +105,14 @@ def _renamer(own_module: str, root: str, shared: AbstractSet[str], tags: Dict[Tu
 def _renamed(module: ModuleFacts, rename: Callable[[str], str]) -> ModuleFacts:
     """A copy of ``module`` with every qualified name passed through ``rename``."""
     walker = _Rewriter(rename)
-    return ModuleFacts(
-        path=module.path,
+    return dataclasses.replace(
+        module,
         module=rename(module.module),
         aliases={local: rename(target) for local, target in module.aliases.items()},
-        functions={rename(name): FunctionFacts(function.params, walker.value(function.returns), function.is_property,
-                                               function.returns_number)
-                   for name, function in module.functions.items()},
-        classes={rename(name): ClassFacts(tuple(rename(base) for base in info.bases), info.fields, info.is_dataclass,
-                                          info.number_fields)
+        functions={rename(name): walker.value(function) for name, function in module.functions.items()},
+        classes={rename(name): dataclasses.replace(info, bases=tuple(map(rename, info.bases)))
                  for name, info in module.classes.items()},
-        equations=[(walker.value(ref), walker.value(sym)) for ref, sym in module.equations],
+        equations=[walker.value(equation) for equation in module.equations],
         calls=[walker.value(call) for call in module.calls],
         uses={walker.value(mark): walker.value(fact) for mark, fact in module.uses.items()},
         candidates=[walker.value(candidate) for candidate in module.candidates],
@@ -130,33 +128,19 @@ class _Rewriter:
         self.done: Dict[int, Tuple[object, object]] = {}  # id -> (original, rebuilt); the original keeps the id
 
     def value(self, item: object) -> object:
-        stack: List[Tuple[object, bool]] = [(item, False)]
-        while stack:
-            current, expanded = stack.pop()
-            if id(current) in self.done:
-                continue
-            parts = _parts(current)
-            if not parts:
-                self.done[id(current)] = (current, current)
-            elif not expanded:
-                stack.append((current, True))
-                stack.extend((part, False) for part in parts if id(part) not in self.done)
-            else:
-                self.done[id(current)] = (current, self._rebuilt(current))
-        return self.done[id(item)][1]
+        return rebuilt(item, _parts, self._rebuilt, self.done)
 
     def _rebuilt(self, item: object) -> object:
         if isinstance(item, (tuple, frozenset)):
             parts = [self.done[id(part)][1] for part in item]
             changed = any(new is not old for new, old in zip(parts, item))
             return type(item)(parts) if changed else item
+        if not dataclasses.is_dataclass(item):
+            return item
         changes = {}
-        for field in dataclasses.fields(item):  # type: ignore[arg-type]
+        for field in dataclasses.fields(item):
             old = getattr(item, field.name)
-            if field.name in QUALIFIED_FIELDS and isinstance(old, str):
-                new = self.rename(old)
-            else:
-                new = self.done[id(old)][1] if id(old) in self.done else old
+            new = self.rename(old) if field.name in QUALIFIED_FIELDS and isinstance(old, str) else self.done[id(old)][1]
             if new is not old:
                 changes[field.name] = new
         return dataclasses.replace(item, **changes) if changes else item  # type: ignore[type-var]
