@@ -150,7 +150,7 @@ class _Worker:
                 message = self.connection.recv_bytes()
                 if message[:1] == _RESULT:
                     return message[1:]
-                return Failure(f"it could not be analysed ({message[1:].decode('utf-8', 'replace')})")
+                return Failure(f"its analysis failed with {message[1:].decode('utf-8', 'replace')}")
             if self.process.is_alive():
                 return None
         except (EOFError, OSError):  # the worker died, perhaps while answering

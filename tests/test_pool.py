@@ -48,7 +48,7 @@ def test_a_crash_costs_only_the_tuple_being_worked_on(workers: int) -> None:
 
 
 def test_an_error_is_reported_for_its_tuple_and_the_worker_goes_on() -> None:
-    assert outcomes([2, 7, 3], 1) == [4, Failure("it could not be analysed (ValueError: seven is not allowed)"), 9]
+    assert outcomes([2, 7, 3], 1) == [4, Failure("its analysis failed with ValueError: seven is not allowed"), 9]
 
 
 def test_a_tuple_taking_longer_than_the_timeout_is_stopped_and_the_others_finish() -> None:

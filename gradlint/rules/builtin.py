@@ -9,12 +9,14 @@ from gradlint.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_RU
 
 
 class UnparsableFile(Rule):
-    """A file that cannot be read, decoded or parsed, and so was not checked.
+    """A file that was not checked: it cannot be read, decoded or parsed, or it lies beyond a bound.
 
     What it does:
-        Reports a file that cannot be read (permissions, a folder in its place), decoded (a wrong coding
-        declaration, bytes that are not text) or parsed as Python, at the place of the first error when there
-        is one. Every other file is still checked.
+        Reports a file that cannot be read (permissions, not a regular file), decoded (a wrong coding
+        declaration, bytes that are not text) or parsed as Python by the Python running gradlint (at the line
+        and column of the error, as Python gives them), or that was not analysed: larger than `max-file-size`,
+        more syntax than `max-nodes`, nested deeper than `max-nesting`, slower than `timeout`, or its worker
+        process crashed. The message says which. Every other file is still checked.
 
     Why it cuts gradients:
         It does not cut anything itself, but gradlint cannot see into the file: a cut there goes unreported, and
