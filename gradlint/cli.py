@@ -368,7 +368,7 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, 
     options = settings.options
     if not settings.paths:
         # One byte past the size limit is enough to know the text is too large (and /dev/zero ends).
-        text = sys.stdin.buffer.read(options.max_file_size + 1)
+        text = sys.stdin.buffer.read(options.bounds.max_file_size + 1)
         if stdin_filename is None:
             return engine.check_text(text, STDIN_DISPLAY_PATH, options, settings.context)
         display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename

@@ -8,6 +8,7 @@ it and the default cache lives there. Without a file the root is the working dir
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from gradlint import project
-from gradlint.engine import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, DEFAULT_MAX_NODES, DEFAULT_TIMEOUT, CheckOptions
+from gradlint.engine import Bounds, CheckOptions
 from gradlint.findings import Confidence
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
 
@@ -55,9 +56,12 @@ class FileConfig:
     jobs: int | None = None
     cache_dir: str | None = None
     evidence: tuple[str, ...] | None = None
+    # The bounds (``Bounds``' fields).
     max_file_size: int | None = None
     max_nodes: int | None = None
     max_nesting: int | None = None
+    max_work: int | None = None
+    max_memory: int | None = None
     timeout: float | None = None
 
 
@@ -109,10 +113,8 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
         jobs=_first(overrides.jobs, file_config.jobs, 0),
         cache_dir=_cache_dir(overrides, file_config, root, cwd),
         report_unused_ignores=report_unused,
-        max_file_size=_first(file_config.max_file_size, DEFAULT_MAX_FILE_SIZE),
-        max_nodes=_first(file_config.max_nodes, DEFAULT_MAX_NODES),
-        max_nesting=_first(file_config.max_nesting, DEFAULT_MAX_NESTING),
-        timeout=_first(file_config.timeout, DEFAULT_TIMEOUT),
+        bounds=Bounds(**{field.name: getattr(file_config, field.name) for field in dataclasses.fields(Bounds)
+                         if getattr(file_config, field.name) is not None}),
     )
     context = () if overrides.no_context else _context(overrides, file_config, cwd)
     return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source,
@@ -274,6 +276,8 @@ _KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "max-file-size": ("max_file_size", _positive),
     "max-nodes": ("max_nodes", _positive),
     "max-nesting": ("max_nesting", _positive),
+    "max-work": ("max_work", _positive),
+    "max-memory": ("max_memory", _positive),
     "timeout": ("timeout", _seconds),
 }
 

@@ -12,11 +12,9 @@ The whole-program solve then runs over every file's facts; suppressions, selecti
 threshold apply last. Every file that cannot be read, decoded, parsed or analysed within the bounds yields a
 GL000 finding saying why; every other file is still checked.
 
-Bounds: a file larger than ``max_file_size`` bytes is not read; one whose syntax has more than ``max_nodes``
-nodes (libcst's tree takes about 4 KB per node) or nests deeper than ``max_nesting`` levels (libcst's time
-grows faster than the nesting) is not parsed by libcst; and each file is analysed in a worker process
-(:mod:`gradlint.pool`) that a native crash of the parser, or a file taking longer than ``timeout`` seconds,
-ends without ending the run.
+Each file is analysed in a worker process (:mod:`gradlint.pool`), within :class:`Bounds` on its size, its
+syntax, the work of interpreting it and its time: a native crash of the parser or a file beyond a bound is one
+GL000 finding for that file, and the run goes on.
 """
 
 from __future__ import annotations
@@ -46,13 +44,23 @@ from gradlint.pool import Failure, on_deep_stack, run_isolated
 
 PARSE_ERROR_CODE = "GL000"
 PARSE_ERROR_RULE = "unparsable-file"
-# The defaults keep one file's analysis under 1 GB of memory and a minute (see bench/pathological.py).
-DEFAULT_MAX_FILE_SIZE = 1_500_000   # bytes
-DEFAULT_MAX_NODES = 200_000         # nodes of Python's syntax tree of the file
-DEFAULT_MAX_NESTING = 1000          # levels of that tree (a 250-call method chain takes about 500)
-DEFAULT_TIMEOUT = 60.0              # seconds per file
 # Python frames the analysis may stack per level of syntax (the interpreter, libcst's code generation, pickling).
 _FRAMES_PER_LEVEL = 100
+# Statements any file may have interpreted, besides ``max_work`` per statement it has.
+_WORK_FLOOR = 2_000
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one file may take. A file beyond a bound is one GL000 finding naming it; the defaults keep a file's
+    analysis under 1 GB of memory and a minute (``bench/pathological.py``)."""
+
+    max_file_size: int = 1_500_000  # bytes; a larger file is not read
+    max_nodes: int = 200_000  # nodes of Python's syntax tree of the file (libcst's takes about 4 KB per node)
+    max_nesting: int = 1000  # levels of that tree (a 250-call chain takes 500); libcst's time grows faster
+    max_work: int = 64  # statements interpreted per statement of the file (loops run twice: nested ones multiply)
+    max_memory: int = 900  # megabytes the analysis of one file may add to its worker process (where /proc tells)
+    timeout: float = 60.0  # seconds to analyse one file; past it, its worker process is stopped
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,7 @@ class CheckOptions:
     jobs: int = 0                                # 0: one process per core
     cache_dir: Optional[Path] = None             # None: no cache
     report_unused_ignores: bool = False
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE   # bytes; a larger file is GL000, unread
-    max_nodes: int = DEFAULT_MAX_NODES           # syntax nodes; a larger file is GL000, not parsed by libcst
-    max_nesting: int = DEFAULT_MAX_NESTING       # levels of syntax; a file nested deeper is GL000
-    timeout: float = DEFAULT_TIMEOUT             # seconds to analyse one file; a slower file is GL000
+    bounds: Bounds = Bounds()
 
 
 @dataclass
@@ -115,8 +120,8 @@ def check_text(text: bytes, display_path: str, options: CheckOptions, context: S
     ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
     """
     display = display_path.replace(os.sep, "/")
-    if len(text) > options.max_file_size:
-        return CheckResult(findings=[_error_finding(display, _too_large(options.max_file_size))])
+    if len(text) > options.bounds.max_file_size:
+        return CheckResult(findings=[_error_finding(display, _too_large(options.bounds.max_file_size))])
     path = file if file is not None else Path(display_path)
     source = _Source(path, display, _module_name(path), text)
     sources = [source] + _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
@@ -135,7 +140,7 @@ def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, 
         if skip and os.path.realpath(path) in skip:
             continue
         display = _display_path(path, options.root)
-        data = _read_source(path, options.max_file_size)
+        data = _read_source(path, options.bounds.max_file_size)
         if isinstance(data, str):
             result.findings.append(_error_finding(display, data))
             continue
@@ -219,7 +224,7 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
     facts = [file_result.facts for file_result in results.values() if file_result.facts is not None]
     with collector_paused():
         # The solve recurses as deeply as one file's facts nest, times the summaries of calls it nests.
-        limit = _recursion_limit(options.max_nesting) * MAX_CALL_DEPTH
+        limit = _recursion_limit(options.bounds) * MAX_CALL_DEPTH
         files = [(source.display, source.module) for source in sources]
         found = on_deep_stack(solve_findings, facts, files, recursion_limit=limit) if facts else []
     return _ProgramResult(
@@ -273,11 +278,11 @@ def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[Fi
     order = sorted(range(len(sources)), key=lambda index: -len(sources[index].data))
     outcomes = run_isolated(
         analyse,
-        [(sources[index].data, sources[index].display, sources[index].module, options.max_nodes, options.max_nesting)
-         for index in order],
+        [(sources[index].data, sources[index].display, sources[index].module, options.bounds) for index in order],
         workers=min(options.jobs or os.cpu_count() or 1, len(sources)),
-        timeout=options.timeout,
-        recursion_limit=_recursion_limit(options.max_nesting),
+        timeout=options.bounds.timeout,
+        memory=options.bounds.max_memory * 2**20,
+        recursion_limit=_recursion_limit(options.bounds),
     )
     results: List[Tuple[FileResult, Optional[bytes]]] = [(FileResult(), None)] * len(sources)
     with collector_paused():  # unpickling the results
@@ -290,8 +295,8 @@ def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[Fi
     return results
 
 
-def _recursion_limit(max_nesting: int) -> int:
-    return _FRAMES_PER_LEVEL * max_nesting + sys.getrecursionlimit()
+def _recursion_limit(bounds: Bounds) -> int:
+    return _FRAMES_PER_LEVEL * bounds.max_nesting + sys.getrecursionlimit()
 
 
 _PREFILTER: Optional[re.Pattern] = None
@@ -310,13 +315,11 @@ def _prefilter() -> re.Pattern:
     return _PREFILTER
 
 
-def analyse(data: bytes, path: str, module: str, max_nodes: int = DEFAULT_MAX_NODES,
-            max_nesting: int = DEFAULT_MAX_NESTING) -> FileResult:
+def analyse(data: bytes, path: str, module: str, bounds: Bounds = Bounds()) -> FileResult:
     """One file's result: its facts, or the GL000 finding that says why it has none.
 
     Python's own parser decides whether the file is valid for the running Python (with the exact position of
-    an error); libcst then parses the files the prefilter keeps, unless their syntax has more than ``max_nodes``
-    nodes or nests deeper than ``max_nesting`` levels.
+    an error); libcst then parses the files the prefilter keeps, unless their syntax is beyond the bounds.
     """
     try:
         text = _decode(data)
@@ -326,19 +329,20 @@ def analyse(data: bytes, path: str, module: str, max_nodes: int = DEFAULT_MAX_NO
     if directives.skip_file:
         return FileResult(directives=directives)
     relevant = _prefilter().search(text) is not None
-    problem = _syntax_problem(text, path, (max_nodes, max_nesting) if relevant else None)
-    if problem is not None or not relevant:
-        return FileResult(error=problem, directives=directives)
+    syntax = _python_syntax(text, path, bounds if relevant else None)
+    if syntax.problem is not None or not relevant:
+        return FileResult(error=syntax.problem, directives=directives)
     with collector_paused():  # the tree and the analysis are freed before the collection, on return
-        return _parse_and_analyse(data, text, path, module, directives)
+        steps = bounds.max_work * syntax.statements + _WORK_FLOOR
+        return _parse_and_analyse(data, text, path, module, directives, steps, bounds.max_work)
 
 
-def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
-                       directives: suppressions.Directives) -> FileResult:
+def _parse_and_analyse(data: bytes, text: str, path: str, module: str, directives: suppressions.Directives,
+                       steps: int, max_work: int) -> FileResult:
     import libcst
 
     from gradlint.analysis.finish import finish
-    from gradlint.analysis.interpreter import FileAnalyzer
+    from gradlint.analysis.interpreter import FileAnalyzer, WorkLimitExceeded
     from gradlint.rules import rule_instances
 
     try:
@@ -351,10 +355,15 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
     try:
         analyzer = FileAnalyzer(tree, path=path, module=module, is_package=path.endswith("__init__.py"),
                                 rules=rule_instances())
+        analyzer.steps_left = steps
         analyzer.run()
         return FileResult(facts=finish(analyzer, text), directives=directives)
     except RecursionError:
         return FileResult(error=_error_finding(path, _NESTED_TOO_DEEPLY), directives=directives)
+    except WorkLimitExceeded:
+        message = (f"not analysed: interpreting it takes more than {max_work} steps per statement, as loops nested "
+                   "this deeply do (max-work)")
+        return FileResult(error=_error_finding(path, message), directives=directives)
 
 
 _NESTED_TOO_DEEPLY = "not analysed: its syntax is nested too deeply for the analysis"
@@ -380,43 +389,50 @@ def collector_paused() -> Iterator[None]:
         gc.collect(0)
 
 
-def _syntax_problem(text: str, path: str, bounds: Optional[Tuple[int, int]]) -> Optional[Finding]:
-    """A syntax error at the position Python gives; with ``bounds`` (the most nodes and levels of nesting), syntax
-    beyond them."""
+@dataclass(frozen=True)
+class _Syntax:
+    """What Python's own parse of a file says: why it cannot be analysed, or how many statements it has."""
+
+    problem: Optional[Finding] = None
+    statements: int = 0
+
+
+def _python_syntax(text: str, path: str, bounds: Optional[Bounds]) -> _Syntax:
+    """A syntax error at the position Python gives; with ``bounds``, syntax beyond them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the compiler's style warnings are not ours to print
             tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
-        return _error_finding(path, f"cannot parse the file: {error.msg}", line, column, text)
+        return _Syntax(_error_finding(path, f"cannot parse the file: {error.msg}", line, column, text))
     except RecursionError:  # deeper than Python builds syntax trees for
-        return _error_finding(path, _NESTED_TOO_DEEPLY)
+        return _Syntax(_error_finding(path, _NESTED_TOO_DEEPLY))
     except (ValueError, MemoryError) as error:
-        return _error_finding(path, f"cannot parse the file: {error}")
+        return _Syntax(_error_finding(path, f"cannot parse the file: {error}"))
     if bounds is None:
-        return None
-    max_nodes, max_nesting = bounds
-    nodes, levels = _syntax_size(tree, max_nesting)
-    if nodes > max_nodes:
-        return _error_finding(path, f"not analysed: its syntax has {nodes} nodes, more than the limit of {max_nodes} "
-                                    "(max-nodes)")
-    if levels > max_nesting:
-        return _error_finding(path, f"not analysed: its syntax is nested more than {max_nesting} levels deep "
-                                    "(max-nesting)")
-    return None
+        return _Syntax()
+    nodes, levels, statements = _syntax_size(tree, bounds.max_nesting)
+    if nodes > bounds.max_nodes:
+        return _Syntax(_error_finding(path, f"not analysed: its syntax has {nodes} nodes, more than the limit of "
+                                            f"{bounds.max_nodes} (max-nodes)"))
+    if levels > bounds.max_nesting:
+        return _Syntax(_error_finding(path, f"not analysed: its syntax is nested more than {bounds.max_nesting} "
+                                            "levels deep (max-nesting)"))
+    return _Syntax(statements=statements)
 
 
-def _syntax_size(tree: ast.AST, max_levels: int) -> Tuple[int, int]:
-    """The number of nodes of a syntax tree and of its levels, counting levels up to one past ``max_levels``;
-    one level at a time, without recursion."""
+def _syntax_size(tree: ast.AST, max_levels: int) -> Tuple[int, int, int]:
+    """The number of nodes of a syntax tree, of its levels and of its statements, counting levels up to one past
+    ``max_levels``; one level at a time, without recursion."""
     level: List[ast.AST] = [tree]
-    nodes = levels = 0
+    nodes = levels = statements = 0
     while level:
         nodes += len(level)
         levels += 1
         below: List[ast.AST] = []
         for node in level:
+            statements += isinstance(node, ast.stmt)
             for name in node._fields:
                 child = getattr(node, name, None)
                 if isinstance(child, list):
@@ -427,7 +443,7 @@ def _syntax_size(tree: ast.AST, max_levels: int) -> Tuple[int, int]:
             nodes += len(below)  # (a lower count: the rest is not looked at)
             break
         level = below
-    return nodes, levels
+    return nodes, levels, statements
 
 
 def _decode(data: bytes) -> str:
@@ -483,4 +499,5 @@ def _code_fingerprint() -> str:
 
 
 def _cache_key(source: _Source, options: CheckOptions) -> str:
-    return f"{source.display}\0{source.module}\0{__version__}\0{options.max_nodes}\0{options.max_nesting}"
+    bounds = options.bounds  # those that decide a file's result (the others stop the file before it has one)
+    return f"{source.display}\0{source.module}\0{__version__}\0{bounds.max_nodes}\0{bounds.max_nesting}\0{bounds.max_work}"

@@ -1,9 +1,10 @@
 """Per-file work that no file can take down: worker processes, a time limit, and a deep stack.
 
 ``run_isolated`` calls a function on each argument tuple in worker processes, one tuple at a time per worker.
-A worker that dies (a native crash of the parser, the system killing it for memory) or that runs past the
-time limit costs only the tuple it was working on: that one comes back as a :class:`Failure` saying what
-happened, and a new worker takes the remaining ones. Workers ignore Ctrl-C (the parent stops them, on every
+A worker that dies (a native crash of the parser, the system killing it) or that runs past the time or memory
+limit costs only the tuple it was working on: that one comes back as a :class:`Failure` saying what happened,
+and a new worker takes the remaining ones. Memory is watched where the system tells a process's resident
+size (``/proc``, on Linux). Workers ignore Ctrl-C (the parent stops them, on every
 way out of ``run_isolated``), and end themselves when the parent goes away.
 
 ``on_deep_stack`` runs a function on a thread with a large stack and a high recursion limit: libcst's code
@@ -27,7 +28,9 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, 
 
 STACK_BYTES = 256 * 2**20
 _PARENT_CHECK = 1.0  # how often a worker looks whether its parent is still there, in seconds
+_MEMORY_CHECK = 0.05  # how often the parent looks at the memory of its busy workers, in seconds
 _STOP = b""
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _RESULT, _ERROR = b"R", b"E"  # the first byte of a worker's answer
 
 
@@ -72,14 +75,15 @@ def on_deep_stack(function: Callable[..., Any], *arguments: Any, recursion_limit
 
 
 def run_isolated(function: Callable[..., Any], argument_tuples: Sequence[Tuple[Any, ...]], *, workers: int,
-                 timeout: float, recursion_limit: int) -> List[Outcome]:
+                 timeout: float, memory: Optional[int], recursion_limit: int) -> List[Outcome]:
     """``function(*arguments)`` for each tuple in at most ``workers`` processes, each result pickled, in the
-    order of ``argument_tuples`` (which is also the order they are handed out in). Raises OSError when not
-    even one process can be started."""
+    order of ``argument_tuples`` (which is also the order they are handed out in). A tuple may take ``timeout``
+    seconds and ``memory`` bytes more than its worker held when it started (None: no limit). Raises OSError when
+    not even one process can be started."""
     outcomes: List[Optional[Outcome]] = [None] * len(argument_tuples)
     pending: Deque[int] = deque(range(len(argument_tuples)))
     idle: List[_Worker] = []
-    busy: Dict[_Worker, Tuple[int, float]] = {}  # worker -> (index of its tuple, when it started)
+    busy: Dict[_Worker, _Job] = {}
     started: List[_Worker] = []
     try:
         while pending or busy:
@@ -97,18 +101,17 @@ def run_isolated(function: Callable[..., Any], argument_tuples: Sequence[Tuple[A
                     started.append(worker)
                 index = pending.popleft()
                 worker.send(pickle.dumps(argument_tuples[index], protocol=pickle.HIGHEST_PROTOCOL))
-                busy[worker] = (index, time.monotonic())
-            deadline = min(start for _, start in busy.values()) + timeout
+                busy[worker] = _Job(index, time.monotonic(), worker.resident())
+            pause = min(job.started for job in busy.values()) + timeout - time.monotonic()
+            if memory is not None:
+                pause = min(pause, _MEMORY_CHECK)
             wait([endpoint for worker in busy for endpoint in (worker.connection, worker.process.sentinel)],
-                 timeout=max(0.0, deadline - time.monotonic()))
-            for worker, (index, start) in list(busy.items()):
-                outcome = worker.receive()
-                if outcome is None and time.monotonic() - start >= timeout:
-                    worker.kill()
-                    outcome = Failure(f"its analysis took longer than the limit of {timeout:g} s (timeout)")
+                 timeout=max(0.0, pause))
+            for worker, job in list(busy.items()):
+                outcome = worker.receive() or _beyond_limits(worker, job, timeout, memory)
                 if outcome is not None:
                     del busy[worker]
-                    outcomes[index] = outcome
+                    outcomes[job.index] = outcome
                     if worker.alive:
                         idle.append(worker)
     except BaseException:  # Ctrl-C, a termination signal, a bug: no worker outlives the run
@@ -118,6 +121,24 @@ def run_isolated(function: Callable[..., Any], argument_tuples: Sequence[Tuple[A
     for worker in started:
         worker.stop()
     return outcomes  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int  # of the argument tuple a worker is busy with
+    started: float  # when, by the monotonic clock
+    resident: int  # the worker's resident bytes then
+
+
+def _beyond_limits(worker: _Worker, job: _Job, timeout: float, memory: Optional[int]) -> Optional[Failure]:
+    """Stop a worker past its limits: the failure of its tuple, or None while it is within them."""
+    if time.monotonic() - job.started >= timeout:
+        worker.kill()
+        return Failure(f"its analysis took longer than the limit of {timeout:g} s (timeout)")
+    if memory is not None and worker.resident() - job.resident > memory:
+        worker.kill()
+        return Failure(f"its analysis needed more than the limit of {memory // 2**20} MB of memory (max-memory)")
+    return None
 
 
 class _Worker:
@@ -142,6 +163,14 @@ class _Worker:
 
     def send(self, message: bytes) -> None:
         self.connection.send_bytes(message)
+
+    def resident(self) -> int:
+        """Resident bytes of the worker, 0 where the system does not tell."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm", "rb") as stream:
+                return int(stream.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            return 0
 
     def receive(self) -> Optional[Outcome]:
         """The outcome of the current tuple if the worker answered or died, else None (still working)."""

@@ -544,11 +544,12 @@ def test_standard_input_is_read_no_further_than_the_size_limit(project: Path) ->
     assert completed.stdout.startswith("-:1:1: GL000 not analysed: the file is larger than the limit of 1000 bytes")
 
 
-def slow_files(folder: Path, count: int) -> None:
-    """Files whose analysis takes minutes: thirty nested loops, each interpreted twice."""
+def slow_files(project: Path, count: int) -> None:
+    """Files whose analysis takes minutes: thirty nested loops, each interpreted twice, with no bound on the work."""
+    (project / "pyproject.toml").write_text("[tool.gradlint]\nmax-work = 1_000_000_000_000\n")
     body = "\n".join("    " * (level + 1) + f"for i{level} in range(3):" for level in range(30))
     for index in range(count):
-        (folder / f"slow{index}.py").write_text(
+        (project / f"src/slow{index}.py").write_text(
             f"import torch\n\ndef f(x: torch.Tensor):\n{body}\n{'    ' * 31}x = x * 2\n    return x.detach()\n")
 
 
@@ -573,7 +574,7 @@ def gone(pids: list[int]) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
 def test_sigterm_ends_the_workers_and_exits_143(project: Path) -> None:
-    slow_files(project / "src", 2)
+    slow_files(project, 2)
     process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "--jobs", "2", "src"], cwd=project,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = worker_pids(process.pid, 2)
@@ -585,7 +586,7 @@ def test_sigterm_ends_the_workers_and_exits_143(project: Path) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
 def test_workers_end_themselves_when_gradlint_is_killed(project: Path) -> None:
-    slow_files(project / "src", 1)
+    slow_files(project, 1)
     process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "src"], cwd=project,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers = worker_pids(process.pid, 1)

@@ -6,7 +6,7 @@ import pytest
 
 from gradlint import config
 from gradlint.config import ConfigError, Overrides, find_config_file, load_settings, split_codes
-from gradlint.engine import CheckOptions
+from gradlint.engine import Bounds, CheckOptions
 from gradlint.findings import Confidence
 
 CODES = frozenset({"GL000", "GL001", "GL002", "GL010", "GL011", "GL900"})
@@ -52,6 +52,12 @@ per-file-ignores = { "tests/*" = ["GL002"], "docs/*.py" = ["GL01"] }
 confidence = "high"
 jobs = 3
 cache-dir = ".cache/gl"
+max-file-size = 1_000
+max-nodes = 2_000
+max-nesting = 30
+max-work = 4
+max-memory = 500
+timeout = 2.5
 """,
     )
     settings = load_settings(Overrides(), tmp_path)
@@ -67,6 +73,7 @@ cache-dir = ".cache/gl"
         extend_exclude=("tests/fixtures",),
         jobs=3,
         cache_dir=tmp_path / ".cache/gl",
+        bounds=Bounds(max_file_size=1000, max_nodes=2000, max_nesting=30, max_work=4, max_memory=500, timeout=2.5),
     )
 
 
@@ -162,7 +169,7 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     assert error_of(Overrides(), tmp_path) == (
         f"{tmp_path / 'pyproject.toml'}: unknown key 'selcet' in [tool.gradlint] (known keys: cache-dir, "
         "confidence, evidence, exclude, extend-exclude, extend-ignore, extend-select, ignore, jobs, max-file-size, "
-        "max-nesting, max-nodes, paths, per-file-ignores, select, timeout)"
+        "max-memory, max-nesting, max-nodes, max-work, paths, per-file-ignores, select, timeout)"
     )
 
 
@@ -176,6 +183,7 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ("jobs = 100000000000", "jobs: expected 0 (one per core) to 256, got 100000000000"),
         ("max-file-size = 0", "max-file-size: expected 1 or more, got 0"),
         ("max-nodes = -5", "max-nodes: expected 1 or more, got -5"),
+        ("max-work = 2.5", "max-work: expected a whole number, got float 2.5"),
         ('max-nesting = "deep"', "max-nesting: expected a whole number, got str 'deep'"),
         ("timeout = 0", "timeout: expected a positive number of seconds, got 0"),
         ("timeout = nan", "timeout: expected a positive number of seconds, got nan"),

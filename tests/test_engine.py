@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gradlint import engine
-from gradlint.engine import CheckOptions, analyse, check, check_text
+from gradlint.engine import Bounds, CheckOptions, analyse, check, check_text
 from gradlint.findings import Confidence
 
 CUT = "import torch\n\ndef f(x: torch.Tensor) -> torch.Tensor:\n    return x * x.detach()\n"
@@ -223,18 +223,41 @@ def _nested_loops(depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_file_past_the_time_limit_is_one_gl000_and_the_others_are_reported(tmp_path):
+def test_a_file_past_the_work_bound_is_one_gl000_and_the_others_are_reported(tmp_path):
     (tmp_path / "loops.py").write_text(_nested_loops(30))  # each loop is interpreted twice: 2**30 rounds
     (tmp_path / "cut.py").write_text(CUT)
-    result = check([tmp_path], CheckOptions(root=tmp_path, timeout=1.0, jobs=2))
+    result = check([tmp_path], CheckOptions(root=tmp_path, jobs=2))
+    assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("loops.py", 1, 1, "GL000")]
+    assert result.findings[1].message == ("not analysed: interpreting it takes more than 64 steps per statement, as "
+                                          "loops nested this deeply do (max-work)")
+    six_deep = check_text(_nested_loops(6).encode(), "six.py", CheckOptions(bounds=Bounds(max_work=1)))
+    assert [f.code for f in six_deep.findings] == ["GL001"]  # the floor of the work bound: small files pass
+
+
+def test_a_file_past_the_time_limit_is_one_gl000_and_the_others_are_reported(tmp_path):
+    (tmp_path / "loops.py").write_text(_nested_loops(30))
+    (tmp_path / "cut.py").write_text(CUT)
+    unbounded_work = Bounds(timeout=1.0, max_work=2**40)
+    result = check([tmp_path], CheckOptions(root=tmp_path, bounds=unbounded_work, jobs=2))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("loops.py", 1, 1, "GL000")]
     assert result.findings[1].message == "not analysed: its analysis took longer than the limit of 1 s (timeout)"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="the memory limit needs /proc")
+def test_a_file_past_the_memory_limit_is_one_gl000_and_the_others_are_reported(tmp_path):
+    (tmp_path / "loops.py").write_text(_nested_loops(30))  # the interpreter's joins at the loops grow with the work
+    (tmp_path / "cut.py").write_text(CUT)
+    unbounded_work = Bounds(max_memory=50, max_work=2**40)
+    result = check([tmp_path], CheckOptions(root=tmp_path, bounds=unbounded_work, jobs=2))
+    assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("loops.py", 1, 1, "GL000")]
+    assert result.findings[1].message == ("not analysed: its analysis needed more than the limit of 50 MB of memory "
+                                          "(max-memory)")
 
 
 def test_a_file_larger_than_the_limit_is_not_read(tmp_path):
     (tmp_path / "big.py").write_text(CUT + "#" * 100)
     (tmp_path / "cut.py").write_text(CUT)
-    options = CheckOptions(root=tmp_path, max_file_size=len(CUT) + 50)
+    options = CheckOptions(root=tmp_path, bounds=Bounds(max_file_size=len(CUT) + 50))
     result = check([tmp_path], options)
     assert _brief(result) == [("big.py", 1, 1, "GL000"), ("cut.py", 4, 16, "GL001")]
     message = f"not analysed: the file is larger than the limit of {len(CUT) + 50} bytes (max-file-size)"
@@ -291,7 +314,7 @@ def test_nesting_python_refuses_is_one_gl000_and_the_other_files_are_reported(tm
 def test_nesting_beyond_the_bound_is_one_gl000(tmp_path):
     (tmp_path / "sum.py").write_text(_sum(30_000))
     (tmp_path / "chain.py").write_text(_chain(250))
-    result = check([tmp_path], CheckOptions(root=tmp_path, max_nesting=400))
+    result = check([tmp_path], CheckOptions(root=tmp_path, bounds=Bounds(max_nesting=400)))
     assert _brief(result) == [("chain.py", 1, 1, "GL000"), ("sum.py", 1, 1, "GL000")]
     assert result.findings[0].message == "not analysed: its syntax is nested more than 400 levels deep (max-nesting)"
     assert result.findings[1].message in (result.findings[0].message,
@@ -301,7 +324,7 @@ def test_nesting_beyond_the_bound_is_one_gl000(tmp_path):
 def test_more_syntax_nodes_than_the_bound_is_one_gl000(tmp_path):
     (tmp_path / "table.py").write_text("import torch\n\nTABLE = [" + "1, " * 1000 + "]\n")
     (tmp_path / "cut.py").write_text(CUT)
-    result = check([tmp_path], CheckOptions(root=tmp_path, max_nodes=1000))
+    result = check([tmp_path], CheckOptions(root=tmp_path, bounds=Bounds(max_nodes=1000)))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("table.py", 1, 1, "GL000")]
     assert result.findings[1].message == "not analysed: its syntax has 1006 nodes, more than the limit of 1000 (max-nodes)"
 

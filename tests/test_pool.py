@@ -15,7 +15,12 @@ from gradlint.pool import Failure, on_deep_stack, run_isolated
 
 
 def square_or_fail(number: int) -> int:
-    """Squares; 13 crashes the process natively (a segfault, as libcst's parser once did), 7 raises, 99 hangs."""
+    """Squares; 13 crashes the process natively (a segfault, as libcst's parser once did), 7 raises, 99 hangs,
+    and 1000 takes a gigabyte."""
+    if number == 1000:
+        hoard = [bytearray(2**20) for _ in range(1024)]
+        time.sleep(60)
+        return len(hoard)
     if number == 13:
         os.kill(os.getpid(), signal.SIGSEGV)
     if number == 7:
@@ -29,9 +34,9 @@ def depth(levels: int) -> int:
     return 0 if levels == 0 else 1 + depth(levels - 1)
 
 
-def outcomes(numbers, workers: int, timeout: float = 30.0):
+def outcomes(numbers, workers: int, timeout: float = 30.0, memory=None):
     found = run_isolated(square_or_fail, [(number,) for number in numbers], workers=workers, timeout=timeout,
-                         recursion_limit=1000)
+                         memory=memory, recursion_limit=1000)
     return [outcome if isinstance(outcome, Failure) else pickle.loads(outcome) for outcome in found]
 
 
@@ -56,8 +61,14 @@ def test_a_tuple_taking_longer_than_the_timeout_is_stopped_and_the_others_finish
     assert found == [4, Failure("its analysis took longer than the limit of 1 s (timeout)"), 9, 16]
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="the memory limit needs /proc")
+def test_a_tuple_taking_more_memory_than_the_limit_is_stopped_and_the_others_finish() -> None:
+    found = outcomes([2, 1000, 3], 2, memory=200 * 2**20)
+    assert found == [4, Failure("its analysis needed more than the limit of 200 MB of memory (max-memory)"), 9]
+
+
 def test_no_tuples_start_no_process() -> None:
-    assert run_isolated(square_or_fail, [], workers=4, timeout=1.0, recursion_limit=1000) == []
+    assert run_isolated(square_or_fail, [], workers=4, timeout=1.0, memory=None, recursion_limit=1000) == []
 
 
 def test_deep_recursion_runs_on_a_deep_stack() -> None:

@@ -13,6 +13,7 @@ the whole-program solve needs to decide their confidence.
 
 from __future__ import annotations
 
+import math
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
@@ -75,8 +76,14 @@ class _MutableCandidate:
         self.gate = gate
 
 
+class WorkLimitExceeded(Exception):
+    """The file needs more interpreting than it was given (``FileAnalyzer.steps_left``)."""
+
+
 class FileAnalyzer:
     """Interprets one parsed file and collects its facts."""
+
+    steps_left: float = math.inf  # statements it may still interpret (the engine bounds the work per file)
 
     def __init__(self, tree: cst.Module, *, path: str, module: str, is_package: bool, rules: Sequence) -> None:
         self.tree = tree
@@ -268,6 +275,10 @@ class FunctionInterpreter(CallSemantics):
             self.run_statement(statement)
 
     def run_statement(self, statement: cst.BaseStatement) -> None:
+        analyzer = self.analyzer
+        analyzer.steps_left -= 1
+        if analyzer.steps_left < 0:
+            raise WorkLimitExceeded()
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 self.run_small(small)
