@@ -329,10 +329,10 @@ def analyse(data: bytes, path: str, module: str, bounds: Bounds = Bounds()) -> F
     if directives.skip_file:
         return FileResult(directives=directives)
     relevant = _prefilter().search(text) is not None
-    syntax = _python_syntax(text, path, bounds if relevant else None)
-    if syntax.problem is not None or not relevant:
-        return FileResult(error=syntax.problem, directives=directives)
-    with collector_paused():  # the tree and the analysis are freed before the collection, on return
+    with collector_paused():  # the syntax trees and the analysis are freed before the collection, on return
+        syntax = _python_syntax(text, path, bounds if relevant else None)
+        if syntax.problem is not None or not relevant:
+            return FileResult(error=syntax.problem, directives=directives)
         steps = bounds.max_work * syntax.statements + _WORK_FLOOR
         return _parse_and_analyse(data, text, path, module, directives, steps, bounds.max_work)
 

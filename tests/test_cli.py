@@ -593,3 +593,42 @@ def test_workers_end_themselves_when_gradlint_is_killed(project: Path) -> None:
     process.kill()
     process.wait(timeout=60)
     assert gone(workers)
+
+
+@pytest.mark.parametrize("cache_option", [["--cache-dir", "models"], ["--cache-dir", "."]])
+def test_a_cache_folder_holding_other_files_is_left_alone(project: Path, capsys: pytest.CaptureFixture[str],
+                                                           cache_option: list[str]) -> None:
+    (project / "src/energy.py").write_text(SEVERING)
+    (project / "models").mkdir()
+    kept = {project / "models/model.pickle": b"trained weights", project / "dataset.pickle": b"a dataset"}
+    for path, data in kept.items():
+        path.write_bytes(data)
+    before = sorted(path.name for path in Path(cache_option[1]).iterdir())
+    code, out, err = outcome(capsys, *cache_option, "src")
+    assert code == 1 and f"src/energy.py:{SEVERING_LINE}:" in out
+    assert err.startswith(f"gradlint: warning: not using {project / cache_option[1]} as the cache: it holds files "
+                          "gradlint did not write")
+    assert all(path.read_bytes() == data for path, data in kept.items())
+    assert sorted(path.name for path in Path(cache_option[1]).iterdir()) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_on_the_command_line_is_refused_without_blocking(project: Path) -> None:
+    os.mkfifo(project / "pipe.py")
+    completed = run_gradlint(project, "--no-cache", "pipe.py", "src", timeout=60)
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr == "gradlint: error: not a file or folder: pipe.py (to check standard input, give '-')\n"
+
+
+def test_a_damaged_cache_never_changes_the_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Flip bytes all over the cache file between runs: the report stays the one of a clean run."""
+    (project / "src/energy.py").write_text(SEVERING)
+    (project / "src/helpers.py").write_text(CLEAN.replace("energy", "helper"))
+    clean = outcome(capsys, "--show-source", "src")
+    (cache_file,) = (project / ".gradlint_cache").glob("gradlint-*.pickle")
+    pristine = cache_file.read_bytes()
+    for position in range(0, len(pristine), max(1, len(pristine) // 150)):
+        damaged = bytearray(pristine)
+        damaged[position] ^= 0x5A
+        cache_file.write_bytes(bytes(damaged))
+        assert outcome(capsys, "--show-source", "src") == clean, position

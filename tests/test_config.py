@@ -286,3 +286,13 @@ def test_unknown_code_in_extend_keys_names_where(tmp_path: Path) -> None:
         f"unknown rule code 'GL999' in extend-ignore in {tmp_path / 'pyproject.toml'}")
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\n")
     assert error_of(Overrides(extend_select=("XYZ",)), tmp_path) == "unknown rule code 'XYZ' in --extend-select"
+
+
+def test_a_selection_of_nothing_is_an_error_not_silence(tmp_path: Path) -> None:
+    nothing = ("names no rule, which would report nothing: name codes or prefixes (GL010, GL01, ALL), or leave it out "
+               "to report every rule")
+    assert error_of(Overrides(select=()), tmp_path) == f"--select {nothing}"
+    write(tmp_path / "pyproject.toml", "[tool.gradlint]\nselect = []\n")
+    assert error_of(Overrides(), tmp_path) == f"select in {tmp_path / 'pyproject.toml'} {nothing}"
+    # Selecting nothing and then something is explicit: only that something.
+    assert load_settings(Overrides(select=(), extend_select=("GL010",)), tmp_path).options.select == {"GL010"}
