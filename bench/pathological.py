@@ -2,11 +2,11 @@
 
 Generated here: ordinary model code of growing size (0.25 MB to 20 MB), dense code (one short statement per
 line), nesting that Python itself refuses (1300 parentheses, 3000 brackets, 1000 nested calls), long method
-chains and long sums (250 and 1000 calls, 500 and 30,000 terms), and loops nested 30 and 16 deep (which the analysis
-would interpret 2**30 and 2**16 times: the work or the memory bound stops it). Each file is checked alone with the default bounds, in its own process tree;
-the peak is the largest sum of resident memory over the tree. Every file must end with its findings or with
-one GL000 finding, within the budgets below. Then the files are checked together, in one folder with two
-worker processes: each one must end as it does alone, the ordinary ones with all their findings.
+chains and long sums (250 and 1000 calls, 500 and 30,000 terms), and loops nested 30 and 16 deep (which the
+analysis would interpret 2**30 and 2**16 times: the work or the memory bound stops it). Each file is checked
+alone with the default bounds, in its own process tree; the peak is the largest sum of resident memory over
+the tree. Every file must end with its findings or with one GL000 finding, within the budgets below. Then the
+files are checked together, in one folder with two worker processes: each one must end as it does alone.
 
     python bench/pathological.py [--keep DIR]
 """

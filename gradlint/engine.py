@@ -204,7 +204,8 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
                    result: CheckResult) -> Tuple[_ProgramResult, bool]:
     """The solve, and whether every file's result may be cached (a file whose worker died or ran out of time is
     tried again next time)."""
-    from gradlint.analysis.solve import MAX_CALL_DEPTH, findings as solve_findings
+    from gradlint.analysis.solve import MAX_CALL_DEPTH
+    from gradlint.analysis.solve import findings as solve_findings
 
     results: Dict[str, FileResult] = {}
     missing: List[Tuple[_Source, str]] = []
@@ -500,4 +501,5 @@ def _code_fingerprint() -> str:
 
 def _cache_key(source: _Source, options: CheckOptions) -> str:
     bounds = options.bounds  # those that decide a file's result (the others stop the file before it has one)
-    return f"{source.display}\0{source.module}\0{__version__}\0{bounds.max_nodes}\0{bounds.max_nesting}\0{bounds.max_work}"
+    return "\0".join(map(str, (source.display, source.module, __version__, bounds.max_nodes, bounds.max_nesting,
+                                 bounds.max_work)))

@@ -223,7 +223,8 @@ def test_engine_warnings_go_to_stderr(fake: FakeEngine, capsys: pytest.CaptureFi
             ["--confidence", "sure", "src"],
             "Invalid value for '--confidence': 'sure' is not one of 'low', 'medium', 'high'. (see 'gradlint --help')",
         ),
-        (["--jobs", "-1", "src"], "Invalid value for '--jobs': -1 is not in the range 0<=x<=256. (see 'gradlint --help')"),
+        (["--jobs", "-1", "src"],
+         "Invalid value for '--jobs': -1 is not in the range 0<=x<=256. (see 'gradlint --help')"),
         (["--jobs", "100000000000", "src"],
          "Invalid value for '--jobs': 100000000000 is not in the range 0<=x<=256. (see 'gradlint --help')"),
         (["--select", "", "src"], "--select names no rule, which would report nothing: name codes or prefixes "

@@ -272,7 +272,7 @@ def test_only_regular_files_are_read(tmp_path):
     result = check([fifo, Path("/dev/zero"), tmp_path / "cut.py"], CheckOptions(root=tmp_path))
     assert [(f.location.path, f.code, f.message) for f in result.findings] == [
         ("/dev/zero", "GL000", "cannot read the file: it is not a regular file"),
-        ("cut.py", "GL001", f"`.detach()` cuts the gradient of `x`: nothing computed from it reaches the parameters "
+        ("cut.py", "GL001", "`.detach()` cuts the gradient of `x`: nothing computed from it reaches the parameters "
                             "it depends on"),
         ("pipe.py", "GL000", "cannot read the file: it is not a regular file"),
     ]
@@ -326,7 +326,8 @@ def test_more_syntax_nodes_than_the_bound_is_one_gl000(tmp_path):
     (tmp_path / "cut.py").write_text(CUT)
     result = check([tmp_path], CheckOptions(root=tmp_path, bounds=Bounds(max_nodes=1000)))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("table.py", 1, 1, "GL000")]
-    assert result.findings[1].message == "not analysed: its syntax has 1006 nodes, more than the limit of 1000 (max-nodes)"
+    assert result.findings[1].message == ("not analysed: its syntax has 1006 nodes, more than the limit of 1000 "
+                                          "(max-nodes)")
 
 
 # ------------------------------------------------------------------------------------- syntax errors

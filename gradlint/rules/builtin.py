@@ -16,7 +16,8 @@ class UnparsableFile(Rule):
         declaration, bytes that are not text) or parsed as Python by the Python running gradlint (at the line
         and column of the error, as Python gives them), or that was not analysed: larger than `max-file-size`,
         more syntax than `max-nodes`, nested deeper than `max-nesting`, more work than `max-work`, slower than
-        `timeout`, larger in memory than `max-memory`, or its worker process crashed. The message says which. Every other file is still checked.
+        `timeout`, larger in memory than `max-memory`, or its worker process crashed. The message says which.
+        Every other file is still checked.
 
     Why it cuts gradients:
         It does not cut anything itself, but gradlint cannot see into the file: a cut there goes unreported, and
