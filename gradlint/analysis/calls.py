@@ -30,8 +30,8 @@ from gradlint.analysis.values import (
     Value,
     cap,
     collected,
+    grade_of,
     join,
-    strongest,
 )
 
 # Functions named like questions answer with a bool.
@@ -127,7 +127,7 @@ class CallSemantics:
         decided = [value.decides for value in operands if not value.decides.is_constant()]
         if name in _COMPARING:
             decided += [self.analyzer.precut(value) for value in operands]
-        return result.deciding(strongest(decided)) if decided else result
+        return result.deciding(grade_of(decided)) if decided else result
 
     def _set_targets_apart(self, site: CallSite) -> None:
         """In a loss, a cut argument set against a differentiable one is the target the prediction is fitted to (a

@@ -79,7 +79,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
 
 
 def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
-    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms already walked."""
+    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms and references already
+    walked (they are shared: a grade joined in a loop refers to the same parts again and again)."""
     if id(sym) in seen:
         return
     seen.add(id(sym))
@@ -89,6 +90,9 @@ def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
 
 def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
     for ref in refs:
+        if id(ref) in seen:
+            continue
+        seen.add(id(ref))
         if isinstance(ref, CallRef):
             for arg in ref.args:
                 _collect(arg, wanted, seen)
@@ -106,6 +110,7 @@ class _Converter:
         self.lines: List[str] = source.splitlines()
         self.spans = node_spans
         self._syms: Dict[int, Tuple[Sym, Sym]] = {}
+        self._refs: Dict[int, Tuple[object, object]] = {}
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
@@ -135,6 +140,14 @@ class _Converter:
         return converted
 
     def _ref(self, ref):
+        known = self._refs.get(id(ref))
+        if known is not None:
+            return known[1]
+        converted = self._convert_ref(ref)
+        self._refs[id(ref)] = (ref, converted)  # the original stays alive, so its id is not reused
+        return converted
+
+    def _convert_ref(self, ref):
         if isinstance(ref, CallRef):
             return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
                            tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides)

@@ -48,6 +48,7 @@ from gradlint.analysis.values import (
     Value,
     cap,
     clipped,
+    grade_of,
     join,
     plain_refs,
     strongest,
@@ -327,24 +328,28 @@ class FunctionInterpreter(CallSemantics):
     def run_if(self, node: cst.If) -> None:
         self.use(self.eval(node.test), BENIGN)
         when_true, when_false = narrowings(node.test, self.callee_name)
+        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
+        body_leaves = _always_leaves(node.body.body)
+        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
         before = dict(self.env)
-        self.narrow(when_true)
+        narrowed = self.narrow(when_true)
         reporting = self.reporting
         self.reporting = reporting or _asks_for_output(node.test)
         body_effects = self._run_branch(node.body.body)
         self.reporting = reporting
+        if not else_leaves:
+            self._forget(narrowed, before)
         after_body = self.env
         self.env = dict(before)
-        self.narrow(when_false)
+        narrowed = self.narrow(when_false)
         if isinstance(node.orelse, cst.If):
             else_effects = self._run_branch([node.orelse])
         elif isinstance(node.orelse, cst.Else):
             else_effects = self._run_branch(node.orelse.body.body)
         else:
             else_effects = []
-        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
-        body_leaves = _always_leaves(node.body.body)
-        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
+        if not body_leaves:
+            self._forget(narrowed, before)
         if body_leaves and not else_leaves:
             pass
         elif else_leaves and not body_leaves:
@@ -353,15 +358,27 @@ class FunctionInterpreter(CallSemantics):
             self.env = _join_envs(after_body, self.env)
         self._branch(node, node.test, body_effects, else_effects)
 
-    def narrow(self, narrowing: Narrowing) -> None:
+    def narrow(self, narrowing: Narrowing) -> Dict[str, Value]:
         """Bind what a condition tells about values: not a tensor (no gradient to cut), or a tensor."""
+        narrowed: Dict[str, Value] = {}
         for path, (kind, node) in narrowing.items():
             value = self.values.get(node, CONSTANT_VALUE)
             if kind == NOT_TENSOR:
-                narrowed = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
+                narrowed[path] = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
             else:
-                narrowed = value.with_sym(tensor_like(value.sym))
-            self.env[path] = narrowed
+                narrowed[path] = value.with_sym(tensor_like(value.sym))
+        self.env.update(narrowed)
+        return narrowed
+
+    def _forget(self, narrowed: Dict[str, Value], before: Dict[str, Value]) -> None:
+        """Where both sides of an ``if`` flow on, what its condition told holds no more after it: the values it
+        narrowed and the branch left alone are what they were (joining them again and again would pile up)."""
+        for path, value in narrowed.items():
+            if self.env.get(path) is value:
+                if path in before:
+                    self.env[path] = before[path]
+                else:
+                    del self.env[path]
 
     def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
         start = len(self.effects)
@@ -653,9 +670,7 @@ class FunctionInterpreter(CallSemantics):
         fact = self.analyzer.use_fact(mark)
         linked: set = set()
         for value, others in mixed:
-            other = strongest(others)
-            condition = Sym(other.grade, other.refs)  # the chain is not needed: only the grade matters
-            fact.combined_with = condition if fact.combined_with is None else strongest((fact.combined_with, condition))
+            fact.combined_with = grade_of([*others, *([fact.combined_with] if fact.combined_with else [])])
             self.flow(value, mark)
             linked |= value.marks
         # The marks of earlier combinations reach their uses through this one: the result need not carry them.
@@ -819,7 +834,7 @@ class FunctionInterpreter(CallSemantics):
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
         left, right = self.eval(node.left), self.eval(node.right)
-        return _choice(left, right).deciding(strongest((left.decides, right.decides)))
+        return _choice(left, right).deciding(grade_of((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
         """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
@@ -828,7 +843,7 @@ class FunctionInterpreter(CallSemantics):
             self.use(value, BENIGN)
         if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
             return CONSTANT_VALUE
-        return CONSTANT_VALUE.deciding(strongest(
+        return CONSTANT_VALUE.deciding(grade_of(
             [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
@@ -1060,7 +1075,7 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 cls=other.cls if other.cls == value.cls else None,
                 module_instance=other.module_instance and value.module_instance,
                 derived=other.derived or value.derived,
-                decides=strongest((other.decides, value.decides)),
+                decides=grade_of((other.decides, value.decides)),
                 keyed=other.keyed and value.keyed,
             )
     return merged

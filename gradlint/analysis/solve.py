@@ -39,7 +39,7 @@ from gradlint.analysis.values import (
     Sym,
     Via,
     clipped,
-    strongest,
+    grade_of,
 )
 from gradlint.findings import Confidence, Finding, Step
 
@@ -164,6 +164,7 @@ class Solver:
         self._canonical_refs: Dict[object, object] = {}
         self._dependency_memo: Dict[int, Tuple[Sym, set]] = {}
         self._free_dependencies: Dict[str, set] = {}
+        self._clamped: Dict[Clamped, Sym] = {}
         self._active: List[str] = []
         self._ref_order = RefOrder()
         # Each function's result with its parameters at their solved grades: the answer for recursive calls.
@@ -265,6 +266,14 @@ class Solver:
         self.solution[item] = best
         return best[0] > current[0]
 
+    def _inner(self, ref: Clamped) -> Sym:
+        """The grade a clamp applies to, one object per clamp: grades are memoised by identity, and a clamp is
+        shared by every grade joined from it (in a loop, again and again)."""
+        inner = self._clamped.get(ref)
+        if inner is None:
+            inner = self._clamped[ref] = Sym(NONE, ref.refs)
+        return inner
+
     # ---------------------------------------------------------------------------------- dependencies
     def _item_dependencies(self, item) -> set:
         if isinstance(item, _Returns):
@@ -282,7 +291,7 @@ class Solver:
         found: set = set()
         for ref in sym.refs:
             if isinstance(ref, Clamped):
-                found |= self._sym_dependencies(Sym(NONE, ref.refs))
+                found |= self._sym_dependencies(self._inner(ref))
             elif isinstance(ref, Via):
                 found |= self._sym_dependencies(ref.sym)
             elif isinstance(ref, CallRef):
@@ -348,7 +357,7 @@ class Solver:
             bound = env.bindings.get(key)
             return bound if bound is not None else self.solution.get(key, NO_GRADE)
         if isinstance(ref, Clamped):
-            grade = self.grade(Sym(NONE, ref.refs), env)
+            grade = self.grade(self._inner(ref), env)
             return (ref.apply(grade[0]), grade[1])
         if isinstance(ref, Via):
             return self.grade(ref.sym, env)
@@ -482,7 +491,7 @@ class UseSolver:
                 merged.level = max(merged.level, fact.level)
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
                 if fact.combined_with is not None:
-                    merged.combined_with = fact.combined_with if merged.combined_with is None else strongest(
+                    merged.combined_with = fact.combined_with if merged.combined_with is None else grade_of(
                         (merged.combined_with, fact.combined_with))
             for call in module.calls:
                 self.called.add(self.program.callee(call.function))

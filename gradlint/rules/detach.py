@@ -155,7 +155,7 @@ _Path = Tuple[int, str]
 def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
     """The values a detached expression reads."""
     found: Set[_Path] = set()
-    for current, _ in _walk(node):
+    for current, _ in _walk(node, ctx.qualname):
         path = _path(current, ctx)
         if path is not None:
             found.add(path)
@@ -181,7 +181,7 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     a detached entropy while the actor uses the live one, a normaliser of a loss term.
     """
     uses: Dict[_Path, Set[cst.CSTNode]] = {}
-    for node, statement in _walk(function.body):
+    for node, statement in _walk(function.body, ctx.qualname):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "detach", "detach_"):
             continue
@@ -191,9 +191,11 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     return uses
 
 
-def _walk(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
-    """Every node under ``root`` with its statement, except what is detached, assigned to, or read for its
-    shape, dtype or device, and except nested functions and classes."""
+def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]
+          ) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+    """Every node under ``root`` with its statement, except what is detached, assigned to, only looked at
+    (compared, formatted, printed, its type or length asked) or read for its shape, dtype or device, and except
+    nested functions and classes."""
     stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
     while stack:
         node, statement = stack.pop()
@@ -202,6 +204,9 @@ def _walk(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode
         yield node, statement
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "detach", "detach_"):
+            continue
+        if isinstance(node, (cst.Comparison, cst.FormattedString)) or (
+                isinstance(node, cst.Call) and qualname(node.func) in api.BENIGN_FUNCTIONS):
             continue
         if isinstance(node, cst.Attribute) and node.attr.value in api.NON_DIFFERENTIABLE_ATTRIBUTES:
             continue

@@ -302,3 +302,54 @@ def test_a_flag_and_a_helper_decided_on_differentiable_values_decide_the_branch(
                     raise ValueError("angles must be positive")
     """})
     assert brief(findings) == [(13, "GL100", "medium"), (18, "GL100", "medium")]
+
+
+# --- cost -----------------------------------------------------------------------------------------------------
+
+def test_grades_joined_again_and_again_in_nested_loops_stay_shared(scan):
+    """Loops are interpreted twice and their values joined: the parts of a grade are shared, and every step that
+    walks them (narrowing, branches, positions, the solve) must open each part once, not once per path. This
+    shape, from a real kernel's backward, did not finish in minutes when they were walked as trees."""
+    findings = scan({"pkg/kernel.py": """\
+        import torch
+
+
+        def backward(ctx, grad):
+            grad_F = grad_Y = grad_R = None
+            if ctx.needs[0]:
+                grad_F = grad.new_zeros(3)
+            if ctx.needs[1]:
+                grad_Y = grad.new_zeros(3)
+            if ctx.needs[2]:
+                grad_R = grad.new_zeros(3)
+            for i, row_out in enumerate(ctx.rows_out):
+                for j, row_in in enumerate(ctx.rows_in):
+                    if not row_in:
+                        continue
+                    if (grad_Y is not None) or (grad_F is not None):
+                        sub_R = ctx.R[i, j]
+                    if grad_R is not None:
+                        sub_grad_R = grad_R[i].clone()
+                    if grad_F is not None:
+                        sub_grad_F = grad_F[j].clone()
+                    if (grad_Y is not None) or (grad_R is not None):
+                        sub_F = ctx.F[j]
+                    for k, weight in enumerate(row_in):
+                      for m, scale in enumerate(weight):
+                        if grad_F is not None:
+                            sub_grad_F += scale * grad * sub_R
+                        if grad_Y is not None:
+                            grad_Y[k] += scale * grad * sub_F
+                        if grad_F is not None:
+                            sub_grad_F += weight * grad * sub_R
+                        if grad_Y is not None:
+                            grad_Y[k] += weight * grad * sub_F
+                        if grad_R is not None:
+                            sub_grad_R[k] = weight * grad * sub_F
+                    if grad_F is not None:
+                        grad_F[j] = sub_grad_F.detach()
+                    if grad_R is not None:
+                        grad_R[i] += sub_grad_R
+            return grad_F, grad_Y, grad_R
+    """})
+    assert brief(findings) == [(37, "GL001", "medium")]
