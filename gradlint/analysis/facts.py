@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from gradlint.analysis.values import Sym
-from gradlint.findings import Location
+from gradlint.findings import Autofix, Location
 
 
 @dataclass
@@ -37,6 +37,8 @@ class Candidate:
     gate: Optional[Sym] = None  # when set, the finding is at most as confident as this grade
     escape_cap: int = 2  # the most confidence when the value escapes to code we cannot see
     source_line: str = ""
+    autofix: Optional[Autofix] = None
+    autofix_needs_computation: bool = False  # the fix holds only where the cut value feeds computation
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
 from gradlint.analysis.values import CallRef, Capped, Sym, Via
+from gradlint.fixes.base import autofix
 from gradlint.findings import Location, Step
 
 SNIPPET_WIDTH = 60
@@ -55,8 +56,9 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                  tuple((name, converter.sym(s)) for name, s in call.kwargs))
         for call in analyzer.calls
     ]
-    for candidate in analyzer.candidates:
+    for index, candidate in enumerate(analyzer.candidates):
         span = converter.spans[candidate.node]
+        offer = analyzer.offers.get(index)
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
         if candidate.subject is not None and (not receiver.chain or receiver.chain[0] is not candidate.subject):
@@ -73,6 +75,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
                 source_line=converter.line(span.line),
+                autofix=autofix(offer, span, analyzer.tree) if offer is not None else None,
+                autofix_needs_computation=offer is not None and offer.needs_computation,
             )
         )
     return facts

@@ -590,4 +590,5 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         fix=candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
+        autofix=candidate.autofix if use == COMPUTATION or not candidate.autofix_needs_computation else None,
     )

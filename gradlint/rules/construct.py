@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gradlint.analysis.values import strongest
+from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
 
 _COPYING_CONSTRUCTORS = frozenset(
@@ -37,6 +38,7 @@ class TensorOfTensor(Rule):
     code = "GL040"
     name = "tensor-of-tensor"
     tokens = ("tensor(", "Tensor(")
+    autofix = DifferentiableCopy()
     INVALID = [
         Invalid(
             """\
@@ -75,7 +77,7 @@ def default_cell() -> torch.Tensor:
         node, value = first
         if isinstance(node, (cst.List, cst.Tuple)):
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=ctx.precut(value),
@@ -83,6 +85,7 @@ def default_cell() -> torch.Tensor:
             message=f"`{site.callee}({{subject}})` copies the values into a new tensor without their gradient",
             fix="use `{subject}` itself, `{subject}.to(dtype=..., device=...)` to convert, or `.clone()` to copy",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class TensorFromList(Rule):
@@ -104,6 +107,7 @@ class TensorFromList(Rule):
     code = "GL041"
     name = "tensor-from-list"
     tokens = ("tensor(", "Tensor(")
+    autofix = StackElements()
     INVALID = [
         Invalid(
             """\
@@ -142,7 +146,7 @@ def origin() -> torch.Tensor:
         node, value = first
         if not isinstance(node, (cst.List, cst.Tuple)) or value.items is None:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=strongest(ctx.precut(item) for item in value.items),
@@ -150,6 +154,7 @@ def origin() -> torch.Tensor:
             message=f"`{site.callee}` of a list copies its elements as numbers: their gradients stop here",
             fix="assemble the tensor with `torch.stack([...])` (or `torch.cat`) to keep the gradients",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class NewTensorOfTensor(Rule):
@@ -169,6 +174,7 @@ class NewTensorOfTensor(Rule):
     code = "GL042"
     name = "new-tensor-of-tensor"
     tokens = ("new_tensor",)
+    autofix = NewTensorCopy()
     INVALID = [
         Invalid(
             """\
@@ -198,7 +204,7 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         node = site.node.args[0].value
         value = site.args[0]
         receiver = strongest(ctx.precut(item) for item in value.items) if value.items else ctx.precut(value)
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=receiver,
@@ -206,3 +212,4 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
             message="`new_tensor({subject})` copies the values into a new tensor without their gradient",
             fix="use `{subject}.to(other)` to match another tensor's dtype and device, or `torch.stack` for lists",
         )
+        return self.with_fix(mark, ctx, site)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.fixes.scalars import KeepTensor
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -28,6 +29,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     name = "item-on-differentiable"
     tokens = (".item(",)
     methods = frozenset({"item"})
+    autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
     INVALID = [
@@ -140,6 +142,7 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    autofix = KeepTensor()
     INVALID = [
         Invalid(
             """\
@@ -175,7 +178,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -183,6 +186,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
             message=f"`{site.callee}()` turns `{{subject}}` into a Python number: its gradient stops here",
             fix="keep the tensor: use `{subject}` directly, or `.to(dtype)` to change its type",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class MathOnTensor(Rule):

@@ -1,0 +1,42 @@
+"""Fixes for ``.data`` read in computation: the tensor itself."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gradlint.fixes.base import FixKind, Offer, parent_of
+
+
+class UseTensor(FixKind):
+    """`t.data` → `t` where the result feeds computation.
+
+    Fix safety:
+        Safe. `t.data` and `t` hold the same values with the same type; the fixed code reads `t` through
+        autograd, so the gradient reaches what `t` was computed from. Offered only where the analysis finds
+        that the value goes on into computation, never for `t.data` written to, indexed for a write or
+        changed in place (`t.data.mul_(...)`), where `.data` is how the code avoids autograd on purpose.
+    """
+
+    title = "Use the tensor instead of its `.data`"
+    safe = True
+
+    def offer(self, node: cst.Attribute, ctx) -> Optional[Offer]:
+        statement = ctx.statement
+        parent = parent_of(statement, node)
+        if isinstance(parent, cst.Attribute) and parent.attr.value.endswith("_"):
+            return None
+        if statement is None or _written(statement, node):
+            return None
+        return self.make(node, node.value, parent, needs_computation=True)
+
+
+def _written(statement: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Whether ``node`` lies in a target of ``statement`` (assigned, augmented, deleted)."""
+    targets = []
+    if isinstance(statement, cst.Assign):
+        targets = [target.target for target in statement.targets]
+    elif isinstance(statement, (cst.AugAssign, cst.AnnAssign, cst.Del)):
+        targets = [statement.target]
+    return any(target is node or parent_of(target, node) is not None for target in targets)
