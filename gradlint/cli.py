@@ -12,11 +12,12 @@ on standard error, ``gradlint: error: ...``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, NoReturn, Sequence
 
 import click
 
@@ -81,6 +82,9 @@ def cli() -> None:
 @click.option("--show-source", is_flag=True, help="Show the source line, the reasoning chain and the fix.")
 @click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also apply the unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
 @click.option("--trace", "trace_target", metavar="TARGET",
@@ -105,6 +109,9 @@ def check_command(
     show_source: bool,
     report_unused_ignores: bool,
     force_exclude: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     color: bool | None,
     stdin_filename: str | None,
     trace_target: str | None,
@@ -135,7 +142,15 @@ def check_command(
         # Ranked with the trace, a low finding still explains an observed cut at its line.
         settings = dataclasses.replace(settings, options=dataclasses.replace(settings.options,
                                                                             confidence=Confidence.LOW))
-    result = _check(settings, stdin_filename, force_exclude)
+    if (fix or diff) and trace_target is not None:
+        raise CommandError("--fix and --diff cannot be combined with --trace")
+    stdin = functools.lru_cache(maxsize=None)(sys.stdin.buffer.read)  # read once, when needed
+    if fix or diff:
+        result, code = _fix(settings, stdin_filename, force_exclude, stdin, unsafe=unsafe_fixes, show_diff=diff)
+        if code is not None:
+            return code
+    else:
+        result = _check(settings, stdin_filename, force_exclude, stdin)
     for warning in result.warnings:
         click.echo(f"gradlint: warning: {warning}", err=True)
     findings = result.findings
@@ -286,7 +301,54 @@ def _trace(
     return code
 
 
-def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) -> CheckResult:
+def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, stdin: Callable[[], bytes], *,
+         unsafe: bool, show_diff: bool) -> tuple[CheckResult, int | None]:
+    """Apply the fixes (``show_diff``: print them instead). Returns what remains to report, and the exit code
+    when nothing else is to be reported (the diff, or the fixed text of standard input)."""
+    from gradlint import edits
+    from gradlint.fixes import apply
+
+    root = settings.options.root
+    from_stdin = not settings.paths
+
+    def read(display: str) -> bytes:
+        return stdin() if from_stdin else (root / display).read_bytes()
+
+    run = apply.run(lambda texts: _check(settings, stdin_filename, force_exclude, stdin, texts), read,
+                    lambda display: root / display, unsafe=unsafe)
+    for warning in run.warnings:
+        click.echo(f"gradlint: warning: {warning}", err=True)
+    if show_diff:
+        _write_report(edits.diff(run.changes), None)
+        click.echo(f"gradlint: {_count(run.fixed, 'fix', 'fixes')} would be applied to "
+                   f"{_count(len(run.changes), 'file', 'files')}", err=True)
+        return run.result, EXIT_FINDINGS if run.changes else EXIT_CLEAN
+    if from_stdin:
+        _write_bytes(run.changes[0].after if run.changes else stdin())
+        click.echo(f"gradlint: fixed {_count(run.fixed, 'finding', 'findings')}, "
+                   f"{_count(len(run.result.findings), 'finding', 'findings')} left", err=True)
+        return run.result, EXIT_FINDINGS if run.result.findings else EXIT_CLEAN
+    problems = edits.write(run.changes)
+    for problem in problems:
+        click.echo(f"gradlint: error: {problem}", err=True)
+    click.echo(f"gradlint: fixed {_count(run.fixed, 'finding', 'findings')} in "
+               f"{_count(len(run.changes) - len(problems), 'file', 'files')}", err=True)
+    return run.result, EXIT_ERROR if problems else None
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _write_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, stdin: Callable[[], bytes],
+           contents: Mapping[str, bytes] | None = None) -> CheckResult:
+    """Check the settings' paths, or standard input; ``contents`` replaces files' bytes (see engine.check)."""
     from gradlint import engine
     from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
 
@@ -303,9 +365,10 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) 
             display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
             if excluded(Path(stdin_filename)):
                 return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
+        text = (contents or {}).get(display_path)
+        return engine.check_text(stdin() if text is None else text, display_path, options)
     paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
-    return engine.check(paths, options) if paths else CheckResult()
+    return engine.check(paths, options, contents) if paths else CheckResult()
 
 
 def _catalogue() -> tuple[type[Rule], ...]:

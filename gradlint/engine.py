@@ -1,6 +1,6 @@
 """Paths -> files -> syntax trees -> facts -> findings.
 
-    check(paths, options) -> CheckResult
+    check(paths, options, contents) -> CheckResult             # contents: texts that replace files' bytes
     check_text(text, display_path, options) -> CheckResult      # stdin
 
 Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
@@ -9,7 +9,8 @@ name and the gradlint version only, so it is cached on those and computed in a p
 Files that mention nothing a rule or a gradient source could need are never parsed (the text prefilter).
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
 threshold apply last. Every file that cannot be read, decoded or parsed yields a GL000 finding; every other
-file is still checked.
+file is still checked. A notebook is checked as the program its code cells make (:mod:`gradlint.notebooks`),
+and its findings are placed by cell and line.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from gradlint import __version__, suppressions
+from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
 from gradlint.findings import Confidence, Finding, Location
@@ -76,28 +77,49 @@ class _Source:
     path: Path
     display: str  # relative to the root, forward slashes
     module: str
-    data: bytes
+    data: bytes  # the program: a notebook's is made of its code cells
+    cells: Optional[notebooks.CellMap] = None  # for a notebook, where its cells start in the program
 
 
-def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
+def check(paths: Sequence[Path], options: CheckOptions, contents: Optional[Mapping[str, bytes]] = None
+          ) -> CheckResult:
+    """Check the files under ``paths``; ``contents`` gives the bytes of some of them (by display path, as
+    findings name them) instead of what is on disk, such as an editor's unsaved text or fixes not yet written."""
     found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
     result = CheckResult(warnings=list(found.warnings))
     sources: List[_Source] = []
     for path in found.files:
         display = _display_path(path, options.root)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
-            continue
-        sources.append(_Source(path, display, _module_name(path), data))
+        data = (contents or {}).get(display)
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
+                continue
+        _add_source(sources, result, path, display, data)
     return _check_sources(sources, options, result)
 
 
 def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
-    path = Path(display_path)
-    source = _Source(path, display_path.replace(os.sep, "/"), _module_name(path), text)
-    return _check_sources([source], options, CheckResult())
+    result = CheckResult()
+    sources: List[_Source] = []
+    _add_source(sources, result, Path(display_path), display_path.replace(os.sep, "/"), text)
+    return _check_sources(sources, options, result)
+
+
+def _add_source(sources: List[_Source], result: CheckResult, path: Path, display: str, data: bytes) -> None:
+    if not display.endswith(notebooks.SUFFIX):
+        sources.append(_Source(path, display, _module_name(path), data))
+        return
+    try:
+        program, cells = notebooks.program(data)
+    except notebooks.NotebookError as error:
+        result.findings.append(_error_finding(display, f"cannot read the notebook: {error}"))
+        return
+    # Not importable: a name no module of the program can have, unique per notebook.
+    module = re.sub(r"\W", "_", display)
+    sources.append(_Source(path, display, module, program.encode("utf-8"), cells))
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
@@ -117,7 +139,10 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
         cache.close()
         result.warnings.extend(cache.warnings)
     result.files_checked = len(sources)
-    result.findings.extend(_reported(program, options))
+    cells = {source.display: source.cells for source in sources if source.cells is not None}
+    for finding in _reported(program, options):
+        in_notebook = cells.get(finding.location.path)
+        result.findings.append(in_notebook.finding(finding) if in_notebook is not None else finding)
     result.findings.sort(key=lambda finding: finding.sort_key)
     return result
 
@@ -261,6 +286,19 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
         return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
                           directives=directives)
     return FileResult(facts=finish(analyzer, text), directives=directives)
+
+
+def parses(data: bytes, display: str) -> bool:
+    """Whether a file's bytes (for a notebook, the program of its code cells) parse as Python."""
+    import libcst
+
+    try:
+        if display.endswith(notebooks.SUFFIX):
+            data = notebooks.program(data)[0].encode("utf-8")
+        libcst.parse_module(data)
+    except (libcst.ParserSyntaxError, notebooks.NotebookError, RecursionError):
+        return False
+    return True
 
 
 @contextmanager

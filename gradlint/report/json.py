@@ -34,6 +34,7 @@ def finding_object(finding: Finding) -> dict[str, Any]:
         "column": location.column,
         "end_line": location.end_line,
         "end_column": location.end_column,
+        "cell": location.cell,
         "code": finding.code,
         "rule": finding.rule,
         "message": finding.message,
@@ -41,8 +42,18 @@ def finding_object(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix or None,
         "use": finding.use or None,
         "chain": [
-            {"code": step.code, "path": posix(step.path) or None, "line": step.line or None} for step in finding.chain
+            {"code": step.code, "path": posix(step.path) or None, "line": step.line or None, "cell": step.cell}
+            for step in finding.chain
         ],
+        "autofix": None if finding.autofix is None else {
+            "title": finding.autofix.title,
+            "safe": finding.autofix.safe,
+            "edits": [
+                {"line": edit.line, "column": edit.column, "end_line": edit.end_line, "end_column": edit.end_column,
+                 "cell": edit.cell, "content": edit.content}
+                for edit in finding.autofix.edits
+            ],
+        },
     }
 
 

@@ -129,14 +129,39 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
     }
     if finding.fix:
         result["properties"]["fix"] = finding.fix
+    if location.cell is not None:
+        result["properties"]["cell"] = location.cell
+    if finding.autofix is not None:
+        result["fixes"] = [_fix(finding)]
     related = [_related(position, step, finding) for position, step in enumerate(finding.chain) if step.line > 0]
     if related:
         result["relatedLocations"] = related
     return result
 
 
-def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+def _fix(finding: Finding) -> dict[str, Any]:
+    """The autofix as SARIF replacements (in a notebook, positions within the cell named by ``cell``)."""
+    autofix = finding.autofix
+    assert autofix is not None
     return {
+        "description": {"text": autofix.title + ("" if autofix.safe else " (unsafe)")},
+        "artifactChanges": [{
+            "artifactLocation": _artifact(finding.location.path),
+            "replacements": [
+                {
+                    "deletedRegion": {"startLine": edit.line, "startColumn": edit.column, "endLine": edit.end_line,
+                                      "endColumn": edit.end_column},
+                    "insertedContent": {"text": edit.content},
+                }
+                for edit in autofix.edits
+            ],
+        }],
+        "properties": {"safe": autofix.safe},
+    }
+
+
+def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+    related: dict[str, Any] = {
         "id": position,
         "physicalLocation": {
             "artifactLocation": _artifact(step.path or finding.location.path),
@@ -144,6 +169,9 @@ def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
         },
         "message": {"text": step.code},
     }
+    if step.cell is not None:
+        related["properties"] = {"cell": step.cell}
+    return related
 
 
 def _artifact(path: str) -> dict[str, str]:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import click
 
 from gradlint.findings import Confidence, Finding
-from gradlint.report import ReportContext, chain_text, counts_by_rule, severity
+from gradlint.fixes.apply import applicable
+from gradlint.report import ReportContext, chain_text, counts_by_rule, position, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -26,6 +27,9 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         if context.show_source:
             lines.extend(_details(finding, style))
     lines.append(_summary(findings, context.files_checked))
+    fixable = _fixable_summary(findings)
+    if fixable:
+        lines.append(fixable)
     if context.statistics and findings:
         lines.extend(_statistics(findings))
     return "\n".join(lines) + "\n"
@@ -38,10 +42,11 @@ def catalogue(rules: Sequence[type[Rule]]) -> str:
 
 
 def _headline(finding: Finding, style: Style) -> str:
-    where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}:"
+    where = f"{position(finding.location)}:"
     code_color = "red" if severity(finding) == "error" else _CONFIDENCE_COLORS[finding.confidence]
     return (
-        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)} {_one_line(finding.message)} "
+        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)}{_fixable(finding)} "
+        f"{_one_line(finding.message)} "
         f"{style(f'[{finding.confidence.label}]', dim=True)}"
     )
 
@@ -66,7 +71,26 @@ def _details(finding: Finding, style: Style) -> list[str]:
         lines.append(f"{gutter} = chain: {chain_text(finding)}")
     if finding.fix:
         lines.append(f"{gutter} = fix: {finding.fix}")
+    if finding.autofix is not None:
+        safety = "" if finding.autofix.safe else " (unsafe: with --unsafe-fixes)"
+        lines.append(f"{gutter} = autofix: {finding.autofix.title}{safety}")
     return lines
+
+
+def _fixable(finding: Finding) -> str:
+    """`` [*]`` after the code of a finding that ``--fix`` repairs, as ruff marks them."""
+    return " [*]" if applicable(finding, unsafe=False) else ""
+
+
+def _fixable_summary(findings: Sequence[Finding]) -> str:
+    safe = sum(applicable(finding, unsafe=False) for finding in findings)
+    unsafe = sum(applicable(finding, unsafe=True) for finding in findings) - safe
+    if not safe and not unsafe:
+        return ""
+    more = f" ({unsafe} more with `--fix --unsafe-fixes`)" if unsafe else ""
+    if not safe:
+        return f"{unsafe} {'fix' if unsafe == 1 else 'fixes'} available with `--fix --unsafe-fixes`."
+    return f"[*] {safe} fixable with `--fix`{more}."
 
 
 def _summary(findings: Sequence[Finding], files_checked: int) -> str:
