@@ -75,7 +75,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
                 source_line=converter.line(span.line),
-                autofix=autofix(offer, span, analyzer.tree) if offer is not None else None,
+                autofix=None if offer is None else autofix(offer, span, analyzer.tree, converter.line(span.line)),
                 autofix_needs_computation=offer is not None and offer.needs_computation,
             )
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterator, List, Optional, Sequence
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 from gradlint.analysis.positions import Span
 from gradlint.analysis.values import MEDIUM, CandidateMark, Value
@@ -38,23 +39,34 @@ class FixKind:
 
     def make(self, node: cst.CSTNode, replacement: cst.BaseExpression, parent: Optional[cst.CSTNode], *,
              title: Optional[str] = None, safe: Optional[bool] = None, needs_computation: bool = False) -> Offer:
+        if getattr(node, "lpar", None) and replacement.lpar == node.lpar:
+            replacement = bare(replacement)  # the original's parentheses stay in the text around the edit
         return Offer(node, parenthesized(replacement, node, parent), title or self.title,
                      self.safe if safe is None else safe, needs_computation)
 
 
-def autofix(offer: Offer, span: Span, tree: cst.Module) -> Optional[Autofix]:
-    """The offer as edits at ``span`` (the reported node's range, parentheses excluded), or None when the
-    replacement would drop a comment of the original."""
-    if not comments(offer.replacement) >= comments(offer.node):
+def autofix(offer: Offer, span: Span, tree: cst.Module, first_line: str) -> Optional[Autofix]:
+    """The offer as edits at ``span`` (the reported node's range, parentheses excluded; ``first_line`` is the
+    text of its first line), or None when the replacement would drop a comment of the original."""
+    if not comments(offer.replacement) >= comments(bare(offer.node)):
         return None
-    content = tree.code_for_node(offer.replacement)
-    edit = Edit(span.line, span.column + 1, span.end_line, span.end_column + 1, content)
+    state = CodegenState(default_indent=tree.default_indent, default_newline=tree.default_newline)
+    # Lines the replacement breaks inside brackets are indented like the line it starts on.
+    state.indent_tokens = [first_line[:len(first_line) - len(first_line.lstrip())]]
+    offer.replacement._codegen(state)
+    edit = Edit(span.line, span.column + 1, span.end_line, span.end_column + 1, "".join(state.tokens))
     return Autofix(offer.title, (edit,), offer.safe)
 
 
-def comments(node: cst.CSTNode) -> set:
+def bare(node: cst.CSTNode) -> cst.CSTNode:
+    """``node`` without its own parentheses (which the reported range leaves out)."""
+    return node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
+
+
+def comments(node) -> set:
+    """The text of every comment in ``node`` (which may be ``MaybeSentinel.DEFAULT``: none)."""
     found = set()
-    pending: List[cst.CSTNode] = [node]
+    pending: List[cst.CSTNode] = [node] if isinstance(node, cst.CSTNode) else []
     while pending:
         current = pending.pop()
         if isinstance(current, cst.Comment):
@@ -101,12 +113,11 @@ def argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.Arg]:
 
 
 def arguments_list(args: Sequence[cst.Arg]) -> List[cst.Arg]:
-    """``args`` with commas between them and none after the last (the last one's own comma dropped)."""
+    """``args`` with commas between them; the last one's own comma is dropped unless a comment follows it."""
     result = []
     for position, arg in enumerate(args):
-        last = position == len(args) - 1
-        if last:
-            result.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        if position == len(args) - 1:
+            result.append(arg if comments(arg.comma) else arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
         elif arg.comma is cst.MaybeSentinel.DEFAULT:
             result.append(arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
         else:

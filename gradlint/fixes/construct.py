@@ -58,6 +58,16 @@ def stacked(display: cst.BaseExpression, value: Value, torch: cst.BaseExpression
                     args=[cst.Arg(display.with_changes(elements=rebuilt))])
 
 
+def stacked_call(call: cst.Call, value: Value, torch: cst.BaseExpression, ctx) -> Optional[cst.Call]:
+    """``call`` (whose one positional argument is a display) as ``torch.stack`` of that display, keeping the
+    argument's own spacing and comments."""
+    stack = stacked(call.args[0].value, value, torch, ctx)
+    if stack is None:
+        return None
+    first = call.args[0].with_changes(value=stack.args[0].value)
+    return stack.with_changes(args=arguments_list([first]), whitespace_before_args=call.whitespace_before_args)
+
+
 def to(tensor: cst.BaseExpression, args: Sequence[cst.Arg]) -> cst.BaseExpression:
     """``tensor.to(args)``; ``tensor`` itself when there are no arguments."""
     if not args:
@@ -94,7 +104,7 @@ class StackElements(FixKind):
         torch = torch_base(call, ctx)
         if conversions is None or torch is None or len(positional(call)) != 1:
             return None
-        stack = stacked(call.args[0].value, site.args[0], torch, ctx)
+        stack = stacked_call(call, site.args[0], torch, ctx)
         if stack is None:
             return None
         return self.make(call, to(stack, conversions), parent_of(ctx.statement, call))
@@ -122,7 +132,7 @@ class NewTensorCopy(FixKind):
         parent = parent_of(ctx.statement, call)
         if isinstance(data, (cst.List, cst.Tuple)):
             name = ctx.name_for("torch")
-            stack = stacked(data, value, cst.Name(name), ctx) if name is not None else None
+            stack = stacked_call(call, value, cst.Name(name), ctx) if name is not None else None
             if stack is None:
                 return None
             return self.make(call, to(to(stack, [like]), conversions), parent, title=StackElements.title, safe=False)
