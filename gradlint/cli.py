@@ -199,6 +199,17 @@ def trace_command(
                   findings=None, user_paths=list(user_paths))
 
 
+@cli.command("server")
+def server_command() -> int:
+    """Run the language server on standard input and output (needs the `server` extra: pygls)."""
+    try:
+        from gradlint import server
+    except ImportError as error:
+        raise CommandError(f"the language server needs pygls ({error}): pip install 'torch-gradlint[server]'") from None
+    server.serve()
+    return EXIT_CLEAN
+
+
 @cli.command("demo")
 @click.option("--break", "break_id", metavar="ID", help="The catalogued break to plant (see --list).")
 @click.option("--list", "list_breaks", is_flag=True, help="List the catalogued breaks of the reference simulator.")

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from gradlint.findings import Confidence, Finding, Location
+from gradlint.findings import Confidence, Edit, Finding, Location
 
 UNUSED_SUPPRESSION_CODE = "GL900"
 UNUSED_SUPPRESSION_RULE = "unused-suppression"
@@ -104,6 +104,17 @@ def apply(
     if report_unused:
         kept.extend(_unused_findings(directives.suppressions, used, path, is_enabled or (lambda code: True)))
     return sorted(kept, key=lambda finding: finding.sort_key)
+
+
+def silencing_edit(line_text: str, line: int, code: str) -> Edit:
+    """The edit that silences ``code`` on ``line``, whose text is ``line_text`` (without its line break): the code
+    added to the line's ``# gradlint: ignore[...]`` comment, or such a comment added at the end of the line."""
+    match = _GRADLINT_IGNORE.search(line_text)
+    if match is not None and match.group("codes") is not None:
+        codes = list(dict.fromkeys([*_CODE.findall(match.group("codes")), code]))
+        return Edit(line, match.start("codes") + 1, line, match.end("codes") + 1, ", ".join(codes))
+    end = len(line_text.rstrip())
+    return Edit(line, end + 1, line, len(line_text) + 1, f"  # gradlint: ignore[{code}]")
 
 
 def _unused_findings(

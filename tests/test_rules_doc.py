@@ -20,6 +20,6 @@ def test_rule_page_has_every_section_and_the_examples():
     page = render_rule_page(rule)
     headings = [line for line in page.splitlines() if line.startswith("#")]
     assert headings == [f"## {rule.code} `{rule.name}`", "### What it does", "### Why it cuts gradients",
-                        "### Example", "### Use instead", "### When it is fine"]
+                        "### Example", "### Use instead", "### When it is fine", "### Fix safety"]
     assert rule.INVALID[0].code.rstrip() in page
     assert rule.VALID[0].code.rstrip() in page

@@ -10,7 +10,8 @@ it is not sure the result runs and computes the same values. Finishing the file 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterator, List, Optional, Sequence
+import inspect
+from typing import ClassVar, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -32,10 +33,20 @@ class Offer:
 
 
 class FixKind:
-    """One kind of repair; subclasses build the replacement in ``offer`` (which returns None when unsure)."""
+    """One kind of repair; subclasses build the replacement in ``offer`` (which returns None when unsure).
+
+    A subclass's docstring is its documentation: a first line saying what it rewrites, then a ``Fix safety:``
+    section that the rule pages show.
+    """
 
     title: ClassVar[str]
     safe: ClassVar[bool]
+
+    @classmethod
+    def documentation(cls) -> Tuple[str, str]:
+        """What the fix rewrites (the docstring's first line), and its safety (the ``Fix safety:`` section)."""
+        summary, _, safety = inspect.cleandoc(cls.__doc__ or "").partition("Fix safety:")
+        return summary.strip(), inspect.cleandoc(safety)
 
     def make(self, node: cst.CSTNode, replacement: cst.BaseExpression, parent: Optional[cst.CSTNode], *,
              title: Optional[str] = None, safe: Optional[bool] = None, needs_computation: bool = False) -> Offer:

@@ -1,0 +1,227 @@
+"""The language server: ``gradlint server`` speaks the Language Server Protocol on standard input and output.
+
+A thin layer over the engine. When a Python file is opened, changed or saved, the project it belongs to is
+checked as the command line would check it: the ``[tool.gradlint]`` settings found from the file, the paths
+they name (or the workspace folder) and the file itself, with the editor's unsaved texts in place of what is on
+disk. Every open file of that project then gets its findings as diagnostics. Code actions offer each finding's
+fix and a suppression comment; hovering over a finding shows its rule's explanation and the reasoning chain.
+The cache makes each check after the first cost the edited file and the whole-program solve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
+
+from gradlint import __version__, engine
+from gradlint.config import ConfigError, Overrides, Settings, find_config_file, load_settings
+from gradlint.discovery import relative_posix
+from gradlint.findings import Edit, Finding, Location
+from gradlint.fixes.apply import applicable
+from gradlint.report import RULES_DOC_URL, chain_text, severity
+from gradlint.rules import RULES_BY_CODE
+from gradlint.suppressions import silencing_edit
+
+SOURCE = "gradlint"
+_SEVERITIES = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+               "note": types.DiagnosticSeverity.Information}
+
+
+@dataclass
+class _Project:
+    """What one check of a project needs: its settings, and where its open files are."""
+
+    settings: Settings
+    paths: Tuple[Path, ...]
+
+
+class GradlintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.findings: Dict[str, List[Finding]] = {}  # by document URI, from the last check
+
+    # ------------------------------------------------------------------------------------------ checking
+    def check(self, uri: str) -> None:
+        """Check the project of the document at ``uri`` and publish the diagnostics of its open documents."""
+        path = _path(uri)
+        if path is None or not path.name.endswith((".py", ".pyi")):
+            return
+        try:
+            project = self._project(path)
+        except ConfigError as error:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"gradlint: {error}"))
+            return
+        root = project.settings.options.root
+        open_documents = {  # the open documents this check covers: the project's, and the one just edited
+            _display(document_path, root): document
+            for document in self.workspace.text_documents.values()
+            for document_path in [_path(document.uri)]
+            if document_path is not None and (document_path == path or relative_posix(document_path, root))
+        }
+        contents = {display: document.source.encode("utf-8") for display, document in open_documents.items()}
+        result = engine.check(list(project.paths) + [path], project.settings.options, contents)
+        by_path: Dict[str, List[Finding]] = {display: [] for display in open_documents}
+        for finding in result.findings:
+            if finding.location.path in by_path:
+                by_path[finding.location.path].append(finding)
+        for display, document in open_documents.items():
+            self.publish(document, by_path[display])
+
+    def _project(self, path: Path) -> _Project:
+        found = find_config_file(path)
+        base = found[0].parent if found else self._workspace_folder(path)
+        settings = load_settings(Overrides(), base)
+        return _Project(settings, tuple(path if path.is_absolute() else base / path for path in settings.paths))
+
+    def _workspace_folder(self, path: Path) -> Path:
+        folders = [folder for folder in (_path(uri) for uri in self.workspace.folders) if folder is not None]
+        containing = [folder for folder in folders if relative_posix(path, folder) is not None]
+        return max(containing, key=lambda folder: len(folder.parts)) if containing else path.parent
+
+    def publish(self, document: TextDocument, findings: Sequence[Finding]) -> None:
+        self.findings[document.uri] = list(findings)
+        diagnostics = [self._diagnostic(document, finding) for finding in findings]
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=document.uri, diagnostics=diagnostics, version=document.version))
+
+    def _diagnostic(self, document: TextDocument, finding: Finding) -> types.Diagnostic:
+        message = finding.message
+        if finding.chain:
+            message += f"\nchain: {chain_text(finding)}"
+        return types.Diagnostic(
+            range=_range(document, finding.location),
+            message=message,
+            severity=_SEVERITIES[severity(finding)],
+            code=finding.code,
+            code_description=types.CodeDescription(href=f"{RULES_DOC_URL}#{finding.code.lower()}-{finding.rule}"),
+            source=SOURCE,
+        )
+
+    # ----------------------------------------------------------------------------------------- answers
+    def at(self, uri: str, where: types.Range) -> List[Finding]:
+        """The findings of the last check whose range meets ``where`` (in the document's characters)."""
+        document = self.workspace.get_text_document(uri)
+        wanted = document.range_from_client_units(where)
+        return [finding for finding in self.findings.get(uri, [])
+                if _meets(_server_range(finding.location), wanted)]
+
+    def code_actions(self, uri: str, where: types.Range) -> List[types.CodeAction]:
+        document = self.workspace.get_text_document(uri)
+        actions = []
+        for finding in self.at(uri, where):
+            diagnostic = self._diagnostic(document, finding)
+            if finding.autofix is not None and applicable(finding, unsafe=True):
+                safety = "" if finding.autofix.safe else " (unsafe)"
+                actions.append(types.CodeAction(
+                    title=f"{finding.code}: {finding.autofix.title}{safety}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    edit=_workspace_edit(document, finding.autofix.edits),
+                    is_preferred=finding.autofix.safe,
+                ))
+            line = finding.location.line
+            text = document.lines[line - 1].rstrip("\r\n") if line <= len(document.lines) else ""
+            actions.append(types.CodeAction(
+                title=f"{finding.code}: silence on this line with `# gradlint: ignore[{finding.code}]`",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=_workspace_edit(document, [silencing_edit(text, line, finding.code)]),
+            ))
+        return actions
+
+    def hover(self, uri: str, position: types.Position) -> Optional[types.Hover]:
+        found = self.at(uri, types.Range(position, position))
+        if not found:
+            return None
+        return types.Hover(contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(_explanation(finding) for finding in found)))
+
+
+def _explanation(finding: Finding) -> str:
+    parts = [f"**{finding.code}** `{finding.rule}` ({finding.confidence.label} confidence)", "", finding.message]
+    if finding.chain:
+        parts += ["", f"Reasoning chain: {chain_text(finding)}"]
+    if finding.fix:
+        parts += ["", f"Fix: {finding.fix}"]
+    rule = RULES_BY_CODE.get(finding.code)
+    if rule is not None:
+        sections = rule.sections()
+        parts += ["", sections.get("Why it cuts gradients", ""), "", "When it is fine: " + sections.get("When it is fine", "")]
+    return "\n".join(parts)
+
+
+def _path(uri: str) -> Optional[Path]:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def _display(path: Path, root: Path) -> str:
+    relative = relative_posix(path, root)
+    return relative if relative is not None else path.as_posix()
+
+
+def _server_range(location: Location) -> types.Range:
+    return types.Range(types.Position(location.line - 1, location.column - 1),
+                       types.Position(location.end_line - 1, location.end_column - 1))
+
+
+def _range(document: TextDocument, location: Location) -> types.Range:
+    return document.range_to_client_units(_server_range(location))
+
+
+def _meets(first: types.Range, second: types.Range) -> bool:
+    def key(position: types.Position) -> Tuple[int, int]:
+        return position.line, position.character
+
+    return key(first.start) <= key(second.end) and key(second.start) <= key(first.end)
+
+
+def _workspace_edit(document: TextDocument, edits: Sequence[Edit]) -> types.WorkspaceEdit:
+    text_edits = [types.TextEdit(range=document.range_to_client_units(types.Range(
+        types.Position(edit.line - 1, edit.column - 1), types.Position(edit.end_line - 1, edit.end_column - 1))),
+        new_text=edit.content) for edit in edits]
+    return types.WorkspaceEdit(changes={document.uri: text_edits})
+
+
+def build() -> GradlintServer:
+    server = GradlintServer()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: GradlintServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: GradlintServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: GradlintServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: GradlintServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.findings.pop(params.text_document.uri, None)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
+                                                                            diagnostics=[]))
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(ls: GradlintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+        return ls.code_actions(params.text_document.uri, params.range)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: GradlintServer, params: types.HoverParams) -> Optional[types.Hover]:
+        return ls.hover(params.text_document.uri, params.position)
+
+    return server
+
+
+def serve() -> None:
+    """Serve one client on standard input and output until it exits."""
+    build().start_io()
