@@ -36,10 +36,11 @@ class FileChange:
 
 def overlaps(first: Edit, second: Edit) -> bool:
     """Whether two edits of one file touch the same characters (or insert at the same place)."""
-    if first.cell != second.cell:
+    one, other = first.location, second.location
+    if one.cell != other.cell:
         return False
-    return (first.line, first.column) <= (second.end_line, second.end_column) and (
-        second.line, second.column) <= (first.end_line, first.end_column)
+    return (one.line, one.column) <= (other.end_line, other.end_column) and (
+        other.line, other.column) <= (one.end_line, one.end_column)
 
 
 def apply_text(text: str, edits: Sequence[Edit]) -> str:
@@ -53,8 +54,9 @@ def apply_text(text: str, edits: Sequence[Edit]) -> str:
 
     pieces: List[str] = []
     position = len(text)
-    for edit in sorted(edits, key=lambda edit: (edit.line, edit.column), reverse=True):
-        start, end = offset(edit.line, edit.column), offset(edit.end_line, edit.end_column)
+    for edit in sorted(edits, key=lambda edit: (edit.location.line, edit.location.column), reverse=True):
+        where = edit.location
+        start, end = offset(where.line, where.column), offset(where.end_line, where.end_column)
         if end > position or start > end:
             raise ValueError("overlapping edits")
         pieces.append(text[end:position])

@@ -44,15 +44,10 @@ class Location:
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace the text from (line, column) up to (end_line, end_column) with ``content``; positions as in
-    :class:`Location`, in the same file (and the same cell of a notebook)."""
+    """Replace the text in ``location``'s range with ``content``."""
 
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    location: Location
     content: str
-    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -50,31 +50,26 @@ class CellMap:
     def finding(self, finding: Finding) -> Finding:
         """``finding`` with its location, its chain and its fix's edits in cell coordinates."""
         location = finding.location
+        moved = replace(finding, location=self.location(location) or self.location(
+            replace(location, end_line=location.line, end_column=location.column + 1)),
+            chain=tuple(self._step(step, location.path) for step in finding.chain))
+        if finding.autofix is not None:
+            edits = [self.location(edit.location) for edit in finding.autofix.edits]
+            moved = replace(moved, autofix=None if None in edits else replace(finding.autofix, edits=tuple(
+                replace(edit, location=where) for edit, where in zip(finding.autofix.edits, edits))))
+        return moved
+
+    def location(self, location: Location) -> Optional[Location]:
+        """``location`` in cell coordinates; None when it runs from one cell into another."""
         cell, line = self.locate(location.line)
         end_cell, end_line = self.locate(location.end_line)
-        if end_cell != cell:
-            end_line, end_column = line, location.column + 1
-        else:
-            end_column = location.end_column
-        moved = replace(finding, location=Location(location.path, line, location.column, end_line, end_column, cell))
-        moved = replace(moved, chain=tuple(self._step(step, location.path) for step in finding.chain))
-        if finding.autofix is not None:
-            edits = [self._edit(edit) for edit in finding.autofix.edits]
-            moved = replace(moved, autofix=None if None in edits else replace(finding.autofix, edits=tuple(edits)))
-        return moved
+        return replace(location, line=line, end_line=end_line, cell=cell) if end_cell == cell else None
 
     def _step(self, step: Step, path: str) -> Step:
         if step.line <= 0 or step.path not in ("", path):
             return step
         cell, line = self.locate(step.line)
         return replace(step, line=line, cell=cell)
-
-    def _edit(self, edit: Edit) -> Optional[Edit]:
-        cell, line = self.locate(edit.line)
-        end_cell, end_line = self.locate(edit.end_line)
-        if end_cell != cell:
-            return None  # an edit across cells cannot be written back
-        return replace(edit, line=line, end_line=end_line, cell=cell)
 
 
 def program(data: bytes) -> Tuple[str, CellMap]:
@@ -108,7 +103,7 @@ def apply_edits(data: bytes, edits: Sequence[Edit], apply_text) -> bytes:
     cells = notebook.get("cells", [])
     by_cell: Dict[int, List[Edit]] = {}
     for edit in edits:
-        by_cell.setdefault(edit.cell or 0, []).append(edit)
+        by_cell.setdefault(edit.location.cell or 0, []).append(edit)
     for number, cell_edits in by_cell.items():
         if not 0 < number <= len(cells) or cells[number - 1].get("cell_type") != "code":
             raise NotebookError(f"no code cell {number}")

@@ -131,7 +131,7 @@ class GradlintServer(LanguageServer):
                 title=f"{finding.code}: silence on this line with `# gradlint: ignore[{finding.code}]`",
                 kind=types.CodeActionKind.QuickFix,
                 diagnostics=[diagnostic],
-                edit=_workspace_edit(document, [silencing_edit(text, line, finding.code)]),
+                edit=_workspace_edit(document, [silencing_edit(finding.location.path, text, line, finding.code)]),
             ))
         return actions
 
@@ -152,7 +152,8 @@ def _explanation(finding: Finding) -> str:
     rule = RULES_BY_CODE.get(finding.code)
     if rule is not None:
         sections = rule.sections()
-        parts += ["", sections.get("Why it cuts gradients", ""), "", "When it is fine: " + sections.get("When it is fine", "")]
+        parts += ["", sections.get("Why it cuts gradients", ""),
+                  "", "When it is fine: " + sections.get("When it is fine", "")]
     return "\n".join(parts)
 
 
@@ -183,9 +184,7 @@ def _meets(first: types.Range, second: types.Range) -> bool:
 
 
 def _workspace_edit(document: TextDocument, edits: Sequence[Edit]) -> types.WorkspaceEdit:
-    text_edits = [types.TextEdit(range=document.range_to_client_units(types.Range(
-        types.Position(edit.line - 1, edit.column - 1), types.Position(edit.end_line - 1, edit.end_column - 1))),
-        new_text=edit.content) for edit in edits]
+    text_edits = [types.TextEdit(range=_range(document, edit.location), new_text=edit.content) for edit in edits]
     return types.WorkspaceEdit(changes={document.uri: text_edits})
 
 

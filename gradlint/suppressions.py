@@ -106,15 +106,17 @@ def apply(
     return sorted(kept, key=lambda finding: finding.sort_key)
 
 
-def silencing_edit(line_text: str, line: int, code: str) -> Edit:
-    """The edit that silences ``code`` on ``line``, whose text is ``line_text`` (without its line break): the code
-    added to the line's ``# gradlint: ignore[...]`` comment, or such a comment added at the end of the line."""
+def silencing_edit(path: str, line_text: str, line: int, code: str) -> Edit:
+    """The edit that silences ``code`` on ``line`` of ``path``, whose text is ``line_text`` (without its line
+    break): the code added to the line's ``# gradlint: ignore[...]`` comment, or such a comment added at the end
+    of the line."""
     match = _GRADLINT_IGNORE.search(line_text)
     if match is not None and match.group("codes") is not None:
         codes = list(dict.fromkeys([*_CODE.findall(match.group("codes")), code]))
-        return Edit(line, match.start("codes") + 1, line, match.end("codes") + 1, ", ".join(codes))
+        where = Location(path, line, match.start("codes") + 1, line, match.end("codes") + 1)
+        return Edit(where, ", ".join(codes))
     end = len(line_text.rstrip())
-    return Edit(line, end + 1, line, len(line_text) + 1, f"  # gradlint: ignore[{code}]")
+    return Edit(Location(path, line, end + 1, line, len(line_text) + 1), f"  # gradlint: ignore[{code}]")
 
 
 def _unused_findings(

@@ -191,7 +191,8 @@ def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "case.py").write_text(HEADER + CASES["data"].source + "\n\n" + CASES["item"].source.replace("f(", "g("))
     code, out, err = gradlint(capsys, "case.py", "--fix")
     assert code == 1
-    assert out.splitlines()[-2:] == ["Found 1 finding (GL010: 1) in 1 file.", "1 fix available with `--fix --unsafe-fixes`."]
+    assert out.splitlines()[-2:] == ["Found 1 finding (GL010: 1) in 1 file.",
+                                     "1 fix available with `--fix --unsafe-fixes`."]
     assert err == "gradlint: fixed 1 finding in 1 file\n"
     assert "(w * w).sum()" in (tmp_path / "case.py").read_text()
 

@@ -16,7 +16,8 @@ from gradlint.engine import CheckOptions, check
 
 CELLS = [
     ("markdown", "# Fitting the cell\n"),
-    ("code", "%matplotlib inline\nimport torch\n\nw = torch.nn.Parameter(torch.tensor([0.3, 1.7, -0.6], dtype=torch.float64))\n"),
+    ("code", "%matplotlib inline\nimport torch\n\n"
+             "w = torch.nn.Parameter(torch.tensor([0.3, 1.7, -0.6], dtype=torch.float64))\n"),
     ("code", "!nvidia-smi\ndef loss_of(w):\n    return ((w * float(w.sum()) - 1.0) ** 2).sum()\n"),
     ("raw", "not code"),
     ("code", "loss = loss_of(w)\nloss.backward()"),
@@ -84,7 +85,8 @@ def test_findings_are_reported_by_cell_and_line(project: Path, capsys: pytest.Ca
     assert lines[0] == ("fit.ipynb:cell 3:3:18: GL012 `float()` turns `w.sum()` into a Python number: its gradient "
                         "stops here [high]")
     assert lines[2] == f"3 | {CUT}"
-    assert lines[4] == ("  = chain: w.sum() ← w (cell 3, line 2) ← torch.nn.Parameter(torch.tensor([0.3, 1.7, -0.6], "
+    assert lines[4] == ("  = chain: w.sum() ← w (cell 3, line 2) ← "
+                        "torch.nn.Parameter(torch.tensor([0.3, 1.7, -0.6], "
                         "dtype=tor… (cell 2, line 4)")
 
 
@@ -140,7 +142,7 @@ def test_notebooks_are_discovered_and_count_as_files(project: Path) -> None:
     (project / "lib/model.py").write_text("x = 1\n")
     write(project / "lib/explore.ipynb", notebook([("code", "y = 2\n")]))
     assert [path.as_posix() for path in discover([project], root=project).files] == [
-        f"{project.as_posix()}/fit.ipynb", f"{project.as_posix()}/lib/explore.ipynb", f"{project.as_posix()}/lib/model.py"]
+        f"{project.as_posix()}/{name}" for name in ("fit.ipynb", "lib/explore.ipynb", "lib/model.py")]
     result = check([project], CheckOptions(root=project))
     assert result.files_checked == 3 and [f.location.cell for f in result.findings] == [3]
 

@@ -136,7 +136,8 @@ def test_a_full_session(project: Path) -> None:
                                                       "position": {"line": CUT_LINE, "character": CUT_START + 3}})
         text = hover["contents"]["value"]
         assert text.startswith("**GL012** `python-scalar-of-tensor` (high confidence)")
-        assert "Reasoning chain: w.sum() ← make_parameter() (line 6) ← torch.nn.Parameter(torch.ones(3)) (src/params.py:5)" in text
+        assert ("Reasoning chain: w.sum() ← make_parameter() (line 6) ← torch.nn.Parameter(torch.ones(3)) "
+                "(src/params.py:5)") in text
         assert "`Tensor.__float__`" in text  # the rule's explanation
         assert client.request("textDocument/hover", {"textDocument": {"uri": uri},
                                                      "position": {"line": 0, "character": 0}}) is None

@@ -58,6 +58,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     ]
     for index, candidate in enumerate(analyzer.candidates):
         span = converter.spans[candidate.node]
+        location = Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1)
         offer = analyzer.offers.get(index)
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
@@ -67,7 +68,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             Candidate(
                 code=candidate.rule.code,
                 rule=candidate.rule.name,
-                location=Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1),
+                location=location,
                 message=candidate.message.replace("{subject}", subject),
                 fix=candidate.fix.replace("{subject}", subject),
                 receiver=converter.sym(receiver),
@@ -75,7 +76,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
                 source_line=converter.line(span.line),
-                autofix=None if offer is None else autofix(offer, span, analyzer.tree, converter.line(span.line)),
+                autofix=None if offer is None else autofix(offer, location, analyzer.tree,
+                                                           converter.line(span.line)),
                 autofix_needs_computation=offer is not None and offer.needs_computation,
             )
         )

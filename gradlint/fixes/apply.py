@@ -83,7 +83,10 @@ def _compatible(fixes: Sequence[Autofix]) -> List[Autofix]:
     """The fixes in order of position, leaving out each one that overlaps one taken before it."""
     taken: List[Autofix] = []
     placed: List[Edit] = []
-    for fix in sorted(fixes, key=lambda fix: min((edit.cell or 0, edit.line, edit.column) for edit in fix.edits)):
+    def start(fix: Autofix) -> tuple:
+        return min((edit.location.cell or 0, edit.location.line, edit.location.column) for edit in fix.edits)
+
+    for fix in sorted(fixes, key=start):
         if any(edits.overlaps(edit, other) for edit in fix.edits for other in placed):
             continue
         taken.append(fix)

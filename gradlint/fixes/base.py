@@ -9,16 +9,15 @@ it is not sure the result runs and computes the same values. Finishing the file 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import inspect
+from dataclasses import dataclass
 from typing import ClassVar, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from gradlint.analysis.positions import Span
 from gradlint.analysis.values import MEDIUM, CandidateMark, Value
-from gradlint.findings import Autofix, Edit
+from gradlint.findings import Autofix, Edit, Location
 
 
 @dataclass(frozen=True)
@@ -56,17 +55,16 @@ class FixKind:
                      self.safe if safe is None else safe, needs_computation)
 
 
-def autofix(offer: Offer, span: Span, tree: cst.Module, first_line: str) -> Optional[Autofix]:
-    """The offer as edits at ``span`` (the reported node's range, parentheses excluded; ``first_line`` is the
-    text of its first line), or None when the replacement would drop a comment of the original."""
+def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str) -> Optional[Autofix]:
+    """The offer as edits at ``location`` (the reported node's range, parentheses excluded; ``first_line`` is
+    the text of its first line), or None when the replacement would drop a comment of the original."""
     if not comments(offer.replacement) >= comments(bare(offer.node)):
         return None
     state = CodegenState(default_indent=tree.default_indent, default_newline=tree.default_newline)
     # Lines the replacement breaks inside brackets are indented like the line it starts on.
     state.indent_tokens = [first_line[:len(first_line) - len(first_line.lstrip())]]
     offer.replacement._codegen(state)
-    edit = Edit(span.line, span.column + 1, span.end_line, span.end_column + 1, "".join(state.tokens))
-    return Autofix(offer.title, (edit,), offer.safe)
+    return Autofix(offer.title, (Edit(location, "".join(state.tokens)),), offer.safe)
 
 
 def bare(node: cst.CSTNode) -> cst.CSTNode:

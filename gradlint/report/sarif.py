@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import quote
 
 from gradlint import __version__
-from gradlint.findings import Confidence, Finding, Step
+from gradlint.findings import Confidence, Finding, Location, Step
 from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, posix, severity
 
 if TYPE_CHECKING:
@@ -114,12 +114,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
             {
                 "physicalLocation": {
                     "artifactLocation": _artifact(location.path),
-                    "region": {
-                        "startLine": location.line,
-                        "startColumn": location.column,
-                        "endLine": location.end_line,
-                        "endColumn": location.end_column,
-                    },
+                    "region": _region(location),
                 }
             }
         ],
@@ -139,6 +134,11 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
     return result
 
 
+def _region(location: Location) -> dict[str, int]:
+    return {"startLine": location.line, "startColumn": location.column, "endLine": location.end_line,
+            "endColumn": location.end_column}
+
+
 def _fix(finding: Finding) -> dict[str, Any]:
     """The autofix as SARIF replacements (in a notebook, positions within the cell named by ``cell``)."""
     autofix = finding.autofix
@@ -149,8 +149,7 @@ def _fix(finding: Finding) -> dict[str, Any]:
             "artifactLocation": _artifact(finding.location.path),
             "replacements": [
                 {
-                    "deletedRegion": {"startLine": edit.line, "startColumn": edit.column, "endLine": edit.end_line,
-                                      "endColumn": edit.end_column},
+                    "deletedRegion": _region(edit.location),
                     "insertedContent": {"text": edit.content},
                 }
                 for edit in autofix.edits
