@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gradlint.rules import ALL_RULES
@@ -23,3 +24,13 @@ def test_rule_page_has_every_section_and_the_examples():
                         "### Example", "### Use instead", "### When it is fine", "### Fix safety"]
     assert rule.INVALID[0].code.rstrip() in page
     assert rule.VALID[0].code.rstrip() in page
+
+
+def test_every_rule_page_says_whether_and_how_its_fix_is_safe():
+    for rule in ALL_RULES:
+        section = render_rule_page(rule).split("### Fix safety\n\n", 1)[1]
+        if rule.autofix is None:
+            assert section.startswith("No automatic fix"), rule.code
+        else:
+            safety = rule.autofix.documentation()[1]
+            assert section.startswith("The fix rewrites") and re.match(r"(Safe|Unsafe)\b", safety), rule.code
