@@ -26,6 +26,7 @@ SUFFIX = ".ipynb"
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
 _ESCAPE = re.compile(r"^\s*(?:[%!]|\?|[\w.]+\?{1,2}\s*$|[\w.]+\s*=\s*[%!])")
 _INDENT = re.compile(r"^[ \t]*")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class NotebookError(ValueError):
@@ -141,8 +142,11 @@ def _is_python(notebook: Dict[str, Any]) -> bool:
 
 
 def _python_lines(source: str) -> Optional[List[str]]:
-    """The cell's lines with IPython syntax turned into ``pass``; None for a cell that is not Python."""
-    lines = source.splitlines()
+    """The cell's lines with IPython syntax turned into ``pass``; None for a cell that is not Python. Lines end
+    where Python's tokenizer ends them (not at form feeds or other Unicode separators, as ``splitlines`` does)."""
+    lines = _LINE_END.split(source)
+    if lines[-1] == "":
+        lines.pop()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)
         if not magic or magic[0] not in PYTHON_CELL_MAGICS:

@@ -21,7 +21,7 @@ from pygls.workspace import TextDocument
 
 from gradlint import __version__, engine
 from gradlint.config import ConfigError, Overrides, Settings, find_config_file, load_settings
-from gradlint.discovery import relative_posix
+from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
 from gradlint.findings import Edit, Finding, Location
 from gradlint.fixes.apply import applicable
 from gradlint.report import RULES_DOC_URL, chain_text, severity
@@ -57,7 +57,11 @@ class GradlintServer(LanguageServer):
         except ConfigError as error:
             self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"gradlint: {error}"))
             return
-        root = project.settings.options.root
+        options = project.settings.options
+        root = options.root
+        if is_excluded(path, root=root, patterns=exclusion_patterns(options.exclude, options.extend_exclude)):
+            self.publish(self.workspace.get_text_document(uri), [])
+            return
         open_documents = {  # the open documents this check covers: the project's, and the one just edited
             _display(document_path, root): document
             for document in self.workspace.text_documents.values()
@@ -65,7 +69,7 @@ class GradlintServer(LanguageServer):
             if document_path is not None and (document_path == path or relative_posix(document_path, root))
         }
         contents = {display: document.source.encode("utf-8") for display, document in open_documents.items()}
-        result = engine.check(list(project.paths) + [path], project.settings.options, contents)
+        result = engine.check(list(project.paths) + [path], options, contents)
         by_path: Dict[str, List[Finding]] = {display: [] for display in open_documents}
         for finding in result.findings:
             if finding.location.path in by_path:

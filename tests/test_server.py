@@ -142,6 +142,11 @@ def test_a_full_session(project: Path) -> None:
         assert client.request("textDocument/hover", {"textDocument": {"uri": uri},
                                                      "position": {"line": 0, "character": 0}}) is None
 
+        excluded = (project / "build/generated.py").as_uri()  # build/ is excluded by default
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": excluded, "languageId": "python",
+                                                                "version": 1, "text": FIT}})
+        assert client.diagnostics(excluded) == []
+
         fixed = FIT.replace("float(w.sum())", "w.sum()")
         client.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": 2},
