@@ -11,6 +11,7 @@ changes or shows them as a diff.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Sequence
 
 from gradlint import edits, notebooks
@@ -36,8 +37,8 @@ def applicable(finding: Finding, unsafe: bool) -> bool:
     return autofix is not None and finding.confidence >= FIX_CONFIDENCE and (autofix.safe or unsafe)
 
 
-def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str], bytes], locate, *,
-        unsafe: bool) -> FixRun:
+def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str], bytes],
+        locate: Callable[[str], Path], *, unsafe: bool) -> FixRun:
     """Fix until nothing changes. ``check(texts)`` checks with ``texts`` (display path -> bytes) in place of the
     files, ``read(display)`` gives a file's bytes and ``locate(display)`` its path."""
     texts: Dict[str, bytes] = {}

@@ -22,7 +22,7 @@ class FillByBroadcast(FixKind):
         fill. Unsafe otherwise: `full_like(x, v)` and `x.new_full(...)` take the dtype of `x`, and where that
         is an integer type the fill truncates `v` while the product does not; a tensor fill value on another
         device than the result would not broadcast. The conversion inside the fill keeps cutting the gradient
-        until its own fix (GL010, GL012) is applied.
+        until its own fix (GL010, GL012) is applied. `x.fill_(v)` gets no fix.
     """
 
     title = "Broadcast the fill value over ones"
