@@ -87,6 +87,8 @@ def cli() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+@click.option("--no-context", is_flag=True,
+              help="Analyse only the given files, without the rest of the project and its tests as evidence.")
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
@@ -114,6 +116,7 @@ def check_command(
     diff: bool,
     color: bool | None,
     stdin_filename: str | None,
+    no_context: bool,
     trace_target: str | None,
     trace_args: str | None,
     params: tuple[str, ...],
@@ -135,6 +138,7 @@ def check_command(
         cache_dir=cache_dir,
         no_cache=no_cache,
         report_unused_ignores=report_unused_ignores,
+        no_context=no_context,
     )
     settings = load_settings(overrides, Path.cwd())
     threshold = settings.options.confidence
@@ -370,16 +374,18 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, 
         return force_exclude and is_excluded(path, root=options.root, patterns=patterns)
 
     if not settings.paths:
-        if stdin_filename is None:
+        file = Path(stdin_filename) if stdin_filename is not None else None
+        if file is None:
             display_path = STDIN_DISPLAY_PATH
         else:
-            display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-            if excluded(Path(stdin_filename)):
+            display_path = relative_posix(file, options.root) or stdin_filename
+            if excluded(file):
                 return CheckResult()
         text = (contents or {}).get(display_path)
-        return engine.check_text(stdin() if text is None else text, display_path, options)
+        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context,
+                                 file=file)
     paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
-    return engine.check(paths, options, contents) if paths else CheckResult()
+    return engine.check(paths, options, settings.context, contents) if paths else CheckResult()
 
 
 def _catalogue() -> tuple[type[Rule], ...]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from gradlint import project
 from gradlint.engine import PARSE_ERROR_CODE, CheckOptions
 from gradlint.findings import Confidence
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
@@ -49,6 +50,7 @@ class FileConfig:
     confidence: str | None = None
     jobs: int | None = None
     cache_dir: str | None = None
+    evidence: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Overrides:
     cache_dir: Path | None = None
     no_cache: bool = False
     report_unused_ignores: bool = False
+    no_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Settings:
     options: CheckOptions
     paths: tuple[Path, ...]  # existing files and folders; empty when reading standard input
     config_file: Path | None
+    context: tuple[Path, ...] = ()  # analysed with the paths, not reported (see gradlint.project)
 
 
 def load_settings(overrides: Overrides, cwd: Path) -> Settings:
@@ -97,7 +101,9 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
         cache_dir=_cache_dir(overrides, file_config, root, cwd),
         report_unused_ignores=overrides.report_unused_ignores,
     )
-    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source)
+    context = () if overrides.no_context else _context(overrides, file_config, cwd)
+    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source,
+                    context=context)
 
 
 def split_codes(values: Sequence[str]) -> tuple[str, ...]:
@@ -231,7 +237,19 @@ _KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "confidence": ("confidence", _confidence),
     "jobs": ("jobs", _jobs),
     "cache-dir": ("cache_dir", _string),
+    "evidence": ("evidence", _string_list),
 }
+
+
+def _context(overrides: Overrides, file_config: FileConfig, cwd: Path) -> tuple[Path, ...]:
+    """The rest of the project: its configured paths (or its whole root) and its evidence."""
+    if file_config.source is not None:
+        root: Path | None = file_config.source.parent
+        sources = tuple(root / path for path in file_config.paths) if file_config.paths else (root,)
+    else:
+        root = project.find_root(_search_start(overrides, cwd))
+        sources = (root,) if root is not None else ()
+    return project.context_paths(root, sources, file_config.evidence)
 
 
 def _check_stdin_usage(overrides: Overrides) -> None:

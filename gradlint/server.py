@@ -1,16 +1,15 @@
 """The language server: ``gradlint server`` speaks the Language Server Protocol on standard input and output.
 
-A thin layer over the engine. When a Python file is opened, changed or saved, the project it belongs to is
-checked as the command line would check it: the ``[tool.gradlint]`` settings found from the file, the paths
-they name (or the workspace folder) and the file itself, with the editor's unsaved texts in place of what is on
-disk. Every open file of that project then gets its findings as diagnostics. Code actions offer each finding's
+A thin layer over the engine. When a Python file is opened, changed or saved, it is checked as the command line
+would check it: with the ``[tool.gradlint]`` settings found from it and the rest of its project as context
+(:mod:`gradlint.project`), and with the editor's unsaved texts in place of what is on disk. Every open file of
+that project is reported in the same check and gets its diagnostics. Code actions offer each finding's
 fix and a suppression comment; hovering over a finding shows its rule's explanation and the reasoning chain.
 The cache makes each check after the first cost the edited file and the whole-program solve.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlparse
@@ -20,7 +19,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from gradlint import __version__, engine
-from gradlint.config import ConfigError, Overrides, Settings, find_config_file, load_settings
+from gradlint.config import ConfigError, Overrides, load_settings
 from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
 from gradlint.findings import Edit, Finding, Location
 from gradlint.fixes.apply import applicable
@@ -33,14 +32,6 @@ _SEVERITIES = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnos
                "note": types.DiagnosticSeverity.Information}
 
 
-@dataclass
-class _Project:
-    """What one check of a project needs: its settings, and where its open files are."""
-
-    settings: Settings
-    paths: Tuple[Path, ...]
-
-
 class GradlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
@@ -48,40 +39,45 @@ class GradlintServer(LanguageServer):
 
     # ------------------------------------------------------------------------------------------ checking
     def check(self, uri: str) -> None:
-        """Check the project of the document at ``uri`` and publish the diagnostics of its open documents."""
+        """Check the document at ``uri`` with its project as context, and publish the diagnostics of the open
+        documents of that project (an edit in one file can change the findings of another)."""
         path = _path(uri)
-        if path is None or not path.name.endswith((".py", ".pyi")):
+        if path is None or not _is_python(path):
             return
-        try:
-            project = self._project(path)
+        try:  # settings and context as for the buffer piped in as `gradlint - --stdin-filename PATH`
+            settings = load_settings(Overrides(paths=("-",), stdin_filename=str(path)), self._workspace_folder(path))
         except ConfigError as error:
             self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"gradlint: {error}"))
             return
-        options = project.settings.options
+        options = settings.options
         root = options.root
-        if is_excluded(path, root=root, patterns=exclusion_patterns(options.exclude, options.extend_exclude)):
-            self.publish(self.workspace.get_text_document(uri), [])
-            return
-        open_documents = {  # the open documents this check covers: the project's, and the one just edited
-            _display(document_path, root): document
+        patterns = exclusion_patterns(options.exclude, options.extend_exclude)
+        open_documents = {
+            document_path: document
             for document in self.workspace.text_documents.values()
             for document_path in [_path(document.uri)]
-            if document_path is not None and (document_path == path or relative_posix(document_path, root))
+            if document_path is not None and _is_python(document_path) and document_path.exists()
+            and (document_path == path or relative_posix(document_path, root) is not None)
+            and not is_excluded(document_path, root=root, patterns=patterns)
         }
-        contents = {display: document.source.encode("utf-8") for display, document in open_documents.items()}
-        result = engine.check(list(project.paths) + [path], options, contents)
-        by_path: Dict[str, List[Finding]] = {display: [] for display in open_documents}
+        if is_excluded(path, root=root, patterns=patterns):
+            self.publish(self.workspace.get_text_document(uri), [])
+            return
+        if path not in open_documents:  # a new file, not saved yet: checked alone with the project as context
+            open_documents = {path: self.workspace.get_text_document(uri)}
+        displays = {document_path: _display(document_path, root) for document_path in open_documents}
+        contents = {displays[document_path]: document.source.encode("utf-8")
+                    for document_path, document in open_documents.items()}
+        if path.exists():
+            result = engine.check(list(open_documents), options, settings.context, contents)
+        else:
+            result = engine.check_text(contents[displays[path]], displays[path], options, settings.context, file=path)
+        by_display: Dict[str, List[Finding]] = {display: [] for display in displays.values()}
         for finding in result.findings:
-            if finding.location.path in by_path:
-                by_path[finding.location.path].append(finding)
-        for display, document in open_documents.items():
-            self.publish(document, by_path[display])
-
-    def _project(self, path: Path) -> _Project:
-        found = find_config_file(path)
-        base = found[0].parent if found else self._workspace_folder(path)
-        settings = load_settings(Overrides(), base)
-        return _Project(settings, tuple(path if path.is_absolute() else base / path for path in settings.paths))
+            if finding.location.path in by_display:
+                by_display[finding.location.path].append(finding)
+        for document_path, document in open_documents.items():
+            self.publish(document, by_display[displays[document_path]])
 
     def _workspace_folder(self, path: Path) -> Path:
         folders = [folder for folder in (_path(uri) for uri in self.workspace.folders) if folder is not None]
@@ -159,6 +155,10 @@ def _explanation(finding: Finding) -> str:
         parts += ["", sections.get("Why it cuts gradients", ""),
                   "", "When it is fine: " + sections.get("When it is fine", "")]
     return "\n".join(parts)
+
+
+def _is_python(path: Path) -> bool:
+    return path.suffix in (".py", ".pyi")
 
 
 def _path(uri: str) -> Optional[Path]:

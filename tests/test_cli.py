@@ -47,16 +47,21 @@ class FakeEngine:
     files_checked: int = 3
     warnings: list[str] = field(default_factory=list)
     calls: list[tuple[object, CheckOptions]] = field(default_factory=list)
+    contexts: list[tuple[Path, ...]] = field(default_factory=list)
 
     def result(self) -> CheckResult:
         return CheckResult(findings=list(self.findings), files_checked=self.files_checked, warnings=list(self.warnings))
 
-    def check(self, paths: Sequence[Path], options: CheckOptions, contents: object = None) -> CheckResult:
+    def check(self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+              contents: object = None) -> CheckResult:
         self.calls.append((list(paths), options))
+        self.contexts.append(tuple(context))
         return self.result()
 
-    def check_text(self, text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
+    def check_text(self, text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
+                   file: Path | None = None) -> CheckResult:
         self.calls.append(((text, display_path), options))
+        self.contexts.append(tuple(context))
         return self.result()
 
 
@@ -247,7 +252,8 @@ def test_unreadable_configuration(fake: FakeEngine, project: Path, capsys: pytes
 def test_internal_error_is_one_line_with_a_hint(
     fake: FakeEngine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(paths: Sequence[Path], options: CheckOptions, contents: object = None) -> CheckResult:
+    def broken(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+               contents: object = None) -> CheckResult:
         raise ValueError("boom")
 
     monkeypatch.setattr(engine, "check", broken)

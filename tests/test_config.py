@@ -161,7 +161,7 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\nselcet = ['GL001']\n")
     assert error_of(Overrides(), tmp_path) == (
         f"{tmp_path / 'pyproject.toml'}: unknown key 'selcet' in [tool.gradlint] (known keys: cache-dir, "
-        "confidence, exclude, extend-exclude, ignore, jobs, paths, per-file-ignores, select)"
+        "confidence, evidence, exclude, extend-exclude, ignore, jobs, paths, per-file-ignores, select)"
     )
 
 

@@ -146,6 +146,10 @@ def test_a_full_session(project: Path) -> None:
         client.notify("textDocument/didOpen", {"textDocument": {"uri": excluded, "languageId": "python",
                                                                 "version": 1, "text": FIT}})
         assert client.diagnostics(excluded) == []
+        unsaved = (project / "src/scratch.py").as_uri()  # a new buffer, not on disk yet
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": unsaved, "languageId": "python",
+                                                                "version": 1, "text": FIT}})
+        assert [diagnostic["code"] for diagnostic in client.diagnostics(unsaved)] == ["GL012"]
 
         fixed = FIT.replace("float(w.sum())", "w.sum()")
         client.notify("textDocument/didChange", {

@@ -228,7 +228,8 @@ class FunctionInterpreter(CallSemantics):
         """``float``, ``Optional[int]``, ``bool | None``...: a slot declared to hold a plain Python value."""
         if node is None:
             return False
-        names = [self.analyzer.declared.callee_name_static(name) for name in _annotation_names(node)]
+        names = [self.analyzer.declared.callee_name_static(name)
+                 for name in _annotation_names(node, self.analyzer.declared.type_aliases)]
         return bool(names) and all(name in _NUMBER_ANNOTATIONS for name in names)
 
     def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
@@ -238,7 +239,7 @@ class FunctionInterpreter(CallSemantics):
         if isinstance(node, cst.SimpleString):
             text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
             return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
-        names = list(_annotation_names(node))
+        names = list(_annotation_names(node, self.analyzer.declared.type_aliases))
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
         if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
             return MEDIUM, None
@@ -847,23 +848,27 @@ def _computes(node: Optional[cst.CSTNode]) -> bool:
     return True
 
 
-def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``)."""
-    if isinstance(node, (cst.Name, cst.Attribute)):
+def _annotation_names(node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpression], depth: int = 0
+                      ) -> Iterator[cst.BaseExpression]:
+    """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``), through
+    the file's type aliases (``T = torch.Tensor``, ``Array = Union[np.ndarray, torch.Tensor]``)."""
+    if isinstance(node, cst.Name) and node.value in aliases and depth < 8:
+        yield from _annotation_names(aliases[node.value], aliases, depth + 1)
+    elif isinstance(node, (cst.Name, cst.Attribute)):
         yield node
     elif isinstance(node, cst.Subscript):
-        yield from _annotation_names(node.value)
+        yield from _annotation_names(node.value, aliases, depth)
         if _last_name(node.value) == "Callable":  # a function of tensors is not a tensor
             return
         for element in node.slice:
             if isinstance(element.slice, cst.Index):
-                yield from _annotation_names(element.slice.value)
+                yield from _annotation_names(element.slice.value, aliases, depth)
     elif isinstance(node, cst.BinaryOperation):
-        yield from _annotation_names(node.left)
-        yield from _annotation_names(node.right)
+        yield from _annotation_names(node.left, aliases, depth)
+        yield from _annotation_names(node.right, aliases, depth)
     elif isinstance(node, (cst.Tuple, cst.List)):
         for element in node.elements:
-            yield from _annotation_names(element.value)
+            yield from _annotation_names(element.value, aliases, depth)
 
 
 def _last_name(node: cst.BaseExpression) -> str:
