@@ -292,3 +292,23 @@ def test_fixed_code_parses_keeps_its_comments_and_is_a_fixed_point(source: str) 
     compile(fixed, "f.py", "exec")
     assert sorted(comments_of(fixed)) == sorted(comments_of(source))
     assert fixed_text(fixed)[0] == fixed
+
+
+def test_json_and_sarif_carry_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "case.py").write_text(HEADER + CASES["data"].source)
+    finding = json.loads(gradlint(capsys, "case.py", "--format", "json")[1])["findings"][0]
+    assert finding["autofix"] == {
+        "title": "Use the tensor instead of its `.data`", "safe": True,
+        "edits": [{"line": 6, "column": 13, "end_line": 6, "end_column": 19, "cell": None, "content": "w"}]}
+    result = json.loads(gradlint(capsys, "case.py", "--format", "sarif")[1])["runs"][0]["results"][0]
+    assert result["fixes"] == [{
+        "description": {"text": "Use the tensor instead of its `.data`"},
+        "artifactChanges": [{"artifactLocation": {"uri": "case.py", "uriBaseId": "%SRCROOT%"}, "replacements": [{
+            "deletedRegion": {"startLine": 6, "startColumn": 13, "endLine": 6, "endColumn": 19},
+            "insertedContent": {"text": "w"}}]}],
+        "properties": {"safe": True},
+    }]

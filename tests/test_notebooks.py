@@ -97,6 +97,7 @@ def test_json_and_sarif_give_the_cell(project: Path, capsys: pytest.CaptureFixtu
     result = json.loads(gradlint(capsys, "fit.ipynb", "--format", "sarif")[1])["runs"][0]["results"][0]
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (result["properties"]["cell"], region["startLine"], region["startColumn"]) == (3, 3, 18)
+    assert "fixes" not in result  # a SARIF tool would apply the cell's edit to the notebook's JSON
 
 
 @pytest.mark.parametrize("comment", ["# gradlint: ignore[GL012] -- a fixed scale", "# noqa: GL012"])
@@ -166,3 +167,19 @@ def test_unreadable_and_foreign_notebooks(project: Path, capsys: pytest.CaptureF
     assert out.splitlines()[0].startswith("broken.ipynb:1:1: GL000 cannot read the notebook: not a notebook: the file "
                                           "is not JSON")
     assert out.splitlines()[-1] == "Found 1 finding (GL000: 1) in 1 file."
+
+
+def test_a_parameter_born_in_a_notebook_is_evidence_for_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\npaths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/model.py").write_text("def energy(w):\n    return (w * float(w.sum())).sum()\n")
+    (tmp_path / "notebooks").mkdir()
+    write(tmp_path / "notebooks/fit.ipynb", notebook([
+        ("code", "import torch\nfrom model import energy\n\nw = torch.nn.Parameter(torch.ones(3))\n"),
+        ("code", "energy(w).backward()\n")]))
+    code, out, _ = gradlint(capsys, "src")
+    assert (code, out.splitlines()[0]) == (
+        1, "src/model.py:2:17: GL012 `float()` turns `w.sum()` into a Python number: its gradient stops here [high]")
+    assert gradlint(capsys, "src", "--no-context")[:2] == (0, "No findings in 1 file.\n")

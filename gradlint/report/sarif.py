@@ -126,7 +126,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
         result["properties"]["fix"] = finding.fix
     if location.cell is not None:
         result["properties"]["cell"] = location.cell
-    if finding.autofix is not None:
+    if finding.autofix is not None and location.cell is None:  # a tool would apply a cell's edit to the JSON
         result["fixes"] = [_fix(finding)]
     related = [_related(position, step, finding) for position, step in enumerate(finding.chain) if step.line > 0]
     if related:
