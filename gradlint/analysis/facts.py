@@ -38,7 +38,7 @@ class Candidate:
     escape_cap: int = 2  # the most confidence when the value escapes to code we cannot see
     source_line: str = ""
     autofix: Optional[Autofix] = None
-    autofix_needs_computation: bool = False  # the fix holds only where the cut value feeds computation
+    autofix_outside_computation: str = ""  # what the fix becomes where the cut value does not feed computation
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 source_line=converter.line(span.line),
                 autofix=None if offer is None else autofix(offer, location, analyzer.tree,
                                                            converter.line(span.line)),
-                autofix_needs_computation=offer is not None and offer.needs_computation,
+                autofix_outside_computation=offer.outside_computation if offer is not None else "",
             )
         )
     return facts

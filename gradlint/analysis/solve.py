@@ -38,6 +38,7 @@ from gradlint.analysis.values import (
     clipped,
 )
 from gradlint.findings import Confidence, Finding, Step
+from gradlint.fixes.base import for_use
 
 MAX_ROUNDS = 12
 # Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
@@ -590,5 +591,5 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         fix=candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
-        autofix=candidate.autofix if use == COMPUTATION or not candidate.autofix_needs_computation else None,
+        autofix=for_use(candidate.autofix, candidate.autofix_outside_computation, use == COMPUTATION),
     )

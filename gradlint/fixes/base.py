@@ -10,7 +10,7 @@ it is not sure the result runs and computes the same values. Finishing the file 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
@@ -18,6 +18,10 @@ from libcst._nodes.internal import CodegenState
 
 from gradlint.analysis.values import MEDIUM, CandidateMark, Value
 from gradlint.findings import Autofix, Edit, Location
+
+
+# What an offer becomes where the solve finds that the cut value does not feed computation.
+KEEP, DROP, UNSAFE = "", "drop", "unsafe"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Offer:
     replacement: cst.BaseExpression
     title: str
     safe: bool
-    needs_computation: bool = False  # kept only when the solve finds that the cut value feeds computation
+    outside_computation: str = KEEP  # KEEP, DROP or UNSAFE
 
 
 class FixKind:
@@ -48,11 +52,11 @@ class FixKind:
         return summary.strip(), inspect.cleandoc(safety)
 
     def make(self, node: cst.CSTNode, replacement: cst.BaseExpression, parent: Optional[cst.CSTNode], *,
-             title: Optional[str] = None, safe: Optional[bool] = None, needs_computation: bool = False) -> Offer:
+             title: Optional[str] = None, safe: Optional[bool] = None, outside_computation: str = KEEP) -> Offer:
         if getattr(node, "lpar", None) and replacement.lpar == node.lpar:
             replacement = bare(replacement)  # the original's parentheses stay in the text around the edit
         return Offer(node, parenthesized(replacement, node, parent), title or self.title,
-                     self.safe if safe is None else safe, needs_computation)
+                     self.safe if safe is None else safe, outside_computation)
 
 
 def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str) -> Optional[Autofix]:
@@ -65,6 +69,13 @@ def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str)
     state.indent_tokens = [first_line[:len(first_line) - len(first_line.lstrip())]]
     offer.replacement._codegen(state)
     return Autofix(offer.title, (Edit(location, "".join(state.tokens)),), offer.safe)
+
+
+def for_use(fix: Optional[Autofix], outside_computation: str, computation: bool) -> Optional[Autofix]:
+    """The fix as it holds where the cut value does (``computation``) or does not feed computation."""
+    if fix is None or computation or outside_computation == KEEP:
+        return fix
+    return None if outside_computation == DROP else replace(fix, safe=False)
 
 
 def bare(node: cst.CSTNode) -> cst.CSTNode:

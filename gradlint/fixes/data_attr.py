@@ -6,17 +6,19 @@ from typing import Optional
 
 import libcst as cst
 
-from gradlint.fixes.base import FixKind, Offer, parent_of
+from gradlint.fixes.base import UNSAFE, FixKind, Offer, parent_of
 
 
 class UseTensor(FixKind):
-    """`t.data` → `t` where the result feeds computation.
+    """`t.data` → `t`.
 
     Fix safety:
-        Safe. `t.data` and `t` hold the same values with the same type; the fixed code reads `t` through
-        autograd, so the gradient reaches what `t` was computed from. Offered only where the analysis finds
-        that the value goes on into computation, never for `t.data` written to, indexed for a write or
-        changed in place (`t.data.mul_(...)`), where `.data` is how the code avoids autograd on purpose.
+        Safe where the value goes on into computation: `t.data` and `t` hold the same values with the same
+        type, and the fixed code reads `t` through autograd, so the gradient reaches what `t` was computed
+        from. Unsafe where the value is returned or stored: it now carries its graph to code the analysis
+        cannot see, and a caller that keeps it across iterations would backpropagate through a freed graph.
+        Never offered for `t.data` written to, indexed for a write or changed in place (`t.data.mul_(...)`),
+        where `.data` is how the code avoids autograd on purpose.
     """
 
     title = "Use the tensor instead of its `.data`"
@@ -29,7 +31,7 @@ class UseTensor(FixKind):
             return None
         if statement is None or _written(statement, node):
             return None
-        return self.make(node, node.value, parent, needs_computation=True)
+        return self.make(node, node.value, parent, outside_computation=UNSAFE)
 
 
 def _written(statement: cst.CSTNode, node: cst.CSTNode) -> bool:

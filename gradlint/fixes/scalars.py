@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gradlint.fixes.base import FixKind, Offer, parent_of
+from gradlint.fixes.base import DROP, FixKind, Offer, parent_of
 
 _ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
 
@@ -39,4 +39,4 @@ class KeepTensor(FixKind):
             isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus))
         if not is_operand:
             return None
-        return self.make(call, tensor, parent, needs_computation=True)
+        return self.make(call, tensor, parent, outside_computation=DROP)
