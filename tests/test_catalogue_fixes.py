@@ -19,6 +19,7 @@ from gradlint.cli import run
 # The breaks whose cut a fix repairs (by the fix of the rule named).
 REPAIRED = {
     "item_phi_step",  # GL010: `.item()` in arithmetic
+    "math_radians_mosaic_spread",  # GL013: `math.radians` of a tensor
     "data_reciprocal_basis",  # GL020: a returned `.data` (unsafe: it escapes)
     "tensor_rotation_about_x",  # GL041: `torch.tensor` of nested lists
     "linspace_phi_angles",  # GL050: `linspace` with tensor ends

@@ -24,8 +24,9 @@ from gradlint.cli import run
 from gradlint.engine import CheckOptions, check_text
 from gradlint.findings import Confidence
 from gradlint.fixes import apply
+from gradlint.fixes.twins import MathTwin, TorchTwin
 
-HEADER = "import numpy as np\nimport torch\n\n\n"
+HEADER = "import math\n\nimport numpy as np\nimport torch\n\n\n"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def f(w: torch.Tensor) -> torch.Tensor:
 def f(w: torch.Tensor) -> torch.Tensor:
     return (np.sin(w) * np.arctan2(w, 2.0)).sum()
 """, "    return (torch.sin(w) * torch.arctan2(w, torch.as_tensor(2.0))).sum()", safe=False),
+    "math": Case("GL013", """\
+def f(w: torch.Tensor) -> torch.Tensor:
+    return (w * math.cos(math.radians(w[0])) + math.atan2(w[1], 2.0)).sum()
+""", "    return (w * torch.cos(torch.deg2rad(w[0])) + torch.atan2(w[1], torch.as_tensor(2.0))).sum()", safe=False),
     "data": Case("GL020", """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w.data * w).sum()
@@ -294,6 +299,15 @@ def test_fixed_code_parses_keeps_its_comments_and_is_a_fixed_point(source: str) 
     assert fixed_text(fixed)[0] == fixed
 
 
+def test_every_twin_is_a_torch_function() -> None:
+    for kind in (TorchTwin, MathTwin):
+        for twin, _ in kind.twins.values():
+            function = torch
+            for part in twin.split("."):
+                function = getattr(function, part)
+            assert callable(function), twin
+
+
 def test_json_and_sarif_carry_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     import json
@@ -303,12 +317,12 @@ def test_json_and_sarif_carry_the_fix(tmp_path: Path, monkeypatch: pytest.Monkey
     finding = json.loads(gradlint(capsys, "case.py", "--format", "json")[1])["findings"][0]
     assert finding["autofix"] == {
         "title": "Use the tensor instead of its `.data`", "safe": True,
-        "edits": [{"line": 6, "column": 13, "end_line": 6, "end_column": 19, "cell": None, "content": "w"}]}
+        "edits": [{"line": 8, "column": 13, "end_line": 8, "end_column": 19, "cell": None, "content": "w"}]}
     result = json.loads(gradlint(capsys, "case.py", "--format", "sarif")[1])["runs"][0]["results"][0]
     assert result["fixes"] == [{
         "description": {"text": "Use the tensor instead of its `.data`"},
         "artifactChanges": [{"artifactLocation": {"uri": "case.py", "uriBaseId": "%SRCROOT%"}, "replacements": [{
-            "deletedRegion": {"startLine": 6, "startColumn": 13, "endLine": 6, "endColumn": 19},
+            "deletedRegion": {"startLine": 8, "startColumn": 13, "endLine": 8, "endColumn": 19},
             "insertedContent": {"text": "w"}}]}],
         "properties": {"safe": True},
     }]

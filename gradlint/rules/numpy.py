@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
-from gradlint.fixes.numpy import TorchTwin
+from gradlint.fixes.twins import TorchTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
 from gradlint.fixes.scalars import KeepTensor
+from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -209,6 +210,7 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    autofix = MathTwin()
     INVALID = [
         Invalid(
             """\
@@ -250,7 +252,7 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -260,3 +262,4 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
             if site.callee.split(".", 1)[1] not in ("radians", "degrees")
             else "use `torch.deg2rad` / `torch.rad2deg`, or multiply by `torch.pi / 180`",
         )
+        return self.with_fix(mark, ctx, site)
