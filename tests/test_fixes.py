@@ -252,7 +252,7 @@ PATTERNS = (
     "w.new_tensor([{t}, {u}])", "np.cos({t})", "np.maximum({t}, 0.5)", "np.linalg.norm({t})", "w.data",
     "{t}.data", "torch.linspace(a, b, 4)", "torch.linspace(-a, w.sum(), steps=4, dtype=torch.float64)",
     "torch.full((2,), float({t}))", "torch.full_like(w, {t}.item())", "w.new_full((2,), float({t}))",
-    "float({t})", "{t}.item()",
+    "float({t})", "{t}.item()", "math.cos({t})", "math.atan2({t}, 1.0)", "math.radians({u})",
 )
 CONTEXTS = (
     "return {e}", "y = {e} * w\n    return y", "return w - {e}", "return -{e}", "return {e} ** 2", "return 2 ** {e}",

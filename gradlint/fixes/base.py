@@ -10,6 +10,7 @@ it is not sure the result runs and computes the same values. Finishing the file 
 from __future__ import annotations
 
 import inspect
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator, List, Optional, Sequence, Tuple
 
@@ -61,8 +62,8 @@ class FixKind:
 
 def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str) -> Optional[Autofix]:
     """The offer as edits at ``location`` (the reported node's range, parentheses excluded; ``first_line`` is
-    the text of its first line), or None when the replacement would drop a comment of the original."""
-    if not comments(offer.replacement) >= comments(bare(offer.node)):
+    the text of its first line), or None when the replacement would drop or repeat a comment of the original."""
+    if comments(offer.replacement) != comments(bare(offer.node)):
         return None
     state = CodegenState(default_indent=tree.default_indent, default_newline=tree.default_newline)
     # Lines the replacement breaks inside brackets are indented like the line it starts on.
@@ -83,14 +84,14 @@ def bare(node: cst.CSTNode) -> cst.CSTNode:
     return node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
 
 
-def comments(node) -> set:
-    """The text of every comment in ``node`` (which may be ``MaybeSentinel.DEFAULT``: none)."""
-    found = set()
+def comments(node) -> Counter:
+    """How often each comment occurs in ``node`` (which may be ``MaybeSentinel.DEFAULT``: none)."""
+    found: Counter = Counter()
     pending: List[cst.CSTNode] = [node] if isinstance(node, cst.CSTNode) else []
     while pending:
         current = pending.pop()
         if isinstance(current, cst.Comment):
-            found.add(current.value)
+            found[current.value] += 1
         pending.extend(current.children)
     return found
 

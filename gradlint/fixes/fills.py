@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gradlint.fixes.base import FixKind, Offer, arguments_list, keyword_arguments, operand, parent_of
+from gradlint.fixes.base import FixKind, Offer, arguments_list, bare, keyword_arguments, operand, parent_of
 
 _FACTORIES = {"torch.full": "ones", "torch.full_like": "ones_like"}
 _OPTIONS = ("fill_value", "dtype", "device", "layout", "memory_format", "size")
@@ -35,7 +35,7 @@ class FillByBroadcast(FixKind):
         if factory is None or options is None or not isinstance(call.func, cst.Attribute) or _integer(fill.value):
             return None
         kept = [arg for arg in call.args if arg is not fill]
-        ones = call.with_changes(func=call.func.with_changes(attr=cst.Name(factory)), args=arguments_list(kept))
+        ones = bare(call).with_changes(func=call.func.with_changes(attr=cst.Name(factory)), args=arguments_list(kept))
         product = cst.BinaryOperation(operand(fill.value, cst.Multiply, left=True), cst.Multiply(), ones)
         dtype = next((arg.value for arg in options if arg.keyword.value == "dtype"), None)
         exact = (site.callee == "torch.full" and _is_conversion(fill.value, ctx)
