@@ -150,7 +150,8 @@ def check_command(
         raise CommandError("--fix and --diff cannot be combined with --trace")
     stdin = functools.lru_cache(maxsize=None)(sys.stdin.buffer.read)  # read once, when needed
     if fix or diff:
-        result, code = _fix(settings, stdin_filename, force_exclude, stdin, unsafe=unsafe_fixes, show_diff=diff)
+        result, code = _fix(settings, stdin_filename, force_exclude, stdin, unsafe=unsafe_fixes,
+                            show_diff=diff, output=output)
         if code is not None:
             return code
     else:
@@ -317,9 +318,10 @@ def _trace(
 
 
 def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, stdin: Callable[[], bytes], *,
-         unsafe: bool, show_diff: bool) -> tuple[CheckResult, int | None]:
-    """Apply the fixes (``show_diff``: print them instead). Returns what remains to report, and the exit code
-    when nothing else is to be reported (the diff, or the fixed text of standard input)."""
+         unsafe: bool, show_diff: bool, output: Path | None) -> tuple[CheckResult, int | None]:
+    """Apply the fixes (``show_diff``: print them, or write them to ``output``, instead). Returns what remains to
+    report, and the exit code when nothing else is to be reported (the diff, or the fixed text of standard
+    input)."""
     from gradlint import edits
     from gradlint.fixes import apply
 
@@ -334,7 +336,7 @@ def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, st
     for warning in run.warnings:
         click.echo(f"gradlint: warning: {warning}", err=True)
     if show_diff:
-        _write_report(edits.diff(run.changes), None)
+        _write_report(edits.diff(run.changes), output)
         click.echo(f"gradlint: {_count(run.fixed, 'fix', 'fixes')} would be applied to "
                    f"{_count(len(run.changes), 'file', 'files')}", err=True)
         return run.result, EXIT_FINDINGS if run.changes else EXIT_CLEAN

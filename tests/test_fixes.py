@@ -326,3 +326,11 @@ def test_json_and_sarif_carry_the_fix(tmp_path: Path, monkeypatch: pytest.Monkey
             "insertedContent": {"text": "w"}}]}],
         "properties": {"safe": True},
     }]
+
+
+def test_diff_goes_to_the_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "case.py").write_text(HEADER + CASES["data"].source)
+    assert gradlint(capsys, "case.py", "--diff", "--output", "fixes.diff")[:2] == (1, "")
+    assert (tmp_path / "fixes.diff").read_text().splitlines()[:2] == ["--- case.py", "+++ case.py"]
