@@ -95,6 +95,14 @@ def program(data: bytes) -> Tuple[str, CellMap]:
     return "".join(parts), CellMap(tuple(starts), tuple(cells))
 
 
+def from_cells(cells: Sequence[Tuple[bool, str]]) -> bytes:
+    """The JSON of a Python notebook with these cells (``(is_code, source)``), as an editor holds it open."""
+    document = {"cells": [{"cell_type": "code" if is_code else "markdown", "metadata": {}, "source": source}
+                          for is_code, source in cells],
+                "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(document).encode("utf-8")
+
+
 def apply_edits(data: bytes, edits: Sequence[Edit], apply_text) -> bytes:
     """The notebook with ``edits`` applied to its cells' sources (``apply_text(text, edits)`` edits one cell),
     in the layout it was read in."""

@@ -3,7 +3,8 @@
 A thin layer over the engine. When a Python file is opened, changed or saved, it is checked as the command line
 would check it: with the ``[tool.gradlint]`` settings found from it and the rest of its project as context
 (:mod:`gradlint.project`), and with the editor's unsaved texts in place of what is on disk. Every open file of
-that project is reported in the same check and gets its diagnostics. Code actions offer each finding's
+that project is reported in the same check and gets its diagnostics; a notebook document is checked from its
+cells as the editor holds them, and each cell gets its own. Code actions offer each finding's
 fix and a suppression comment; hovering over a finding shows its rule's explanation and the reasoning chain.
 The cache makes each check after the first cost the edited file and the whole-program solve.
 """
@@ -18,8 +19,8 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
-from gradlint import __version__, engine
-from gradlint.config import ConfigError, Overrides, load_settings
+from gradlint import __version__, engine, notebooks
+from gradlint.config import ConfigError, Overrides, Settings, load_settings
 from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
 from gradlint.findings import Edit, Finding, Location
 from gradlint.fixes.apply import applicable
@@ -34,7 +35,11 @@ _SEVERITIES = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnos
 
 class GradlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         notebook_document_sync=types.NotebookDocumentSyncOptions(
+                             notebook_selector=[types.NotebookDocumentFilterWithCells(
+                                 cells=[types.NotebookCellLanguage(language="python")], notebook="jupyter-notebook")],
+                             save=True))
         self.findings: Dict[str, List[Finding]] = {}  # by document URI, from the last check
 
     # ------------------------------------------------------------------------------------------ checking
@@ -42,25 +47,20 @@ class GradlintServer(LanguageServer):
         """Check the document at ``uri`` with its project as context, and publish the diagnostics of the open
         documents of that project (an edit in one file can change the findings of another)."""
         path = _path(uri)
-        if path is None or not _is_python(path):
-            return
-        try:  # settings and context as for the buffer piped in as `gradlint - --stdin-filename PATH`
-            settings = load_settings(Overrides(paths=("-",), stdin_filename=str(path)), self._workspace_folder(path))
-        except ConfigError as error:
-            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"gradlint: {error}"))
+        settings = self._settings(path) if path is not None and _is_python(path) else None
+        if settings is None:
             return
         options = settings.options
         root = options.root
-        patterns = exclusion_patterns(options.exclude, options.extend_exclude)
         open_documents = {
             document_path: document
             for document in self.workspace.text_documents.values()
             for document_path in [_path(document.uri)]
             if document_path is not None and _is_python(document_path) and document_path.exists()
             and (document_path == path or relative_posix(document_path, root) is not None)
-            and not is_excluded(document_path, root=root, patterns=patterns)
+            and not _excluded(document_path, options)
         }
-        if is_excluded(path, root=root, patterns=patterns):
+        if _excluded(path, options):
             self.publish(self.workspace.get_text_document(uri), [])
             return
         if path not in open_documents:  # a new file, not saved yet: checked alone with the project as context
@@ -78,6 +78,38 @@ class GradlintServer(LanguageServer):
                 by_display[finding.location.path].append(finding)
         for document_path, document in open_documents.items():
             self.publish(document, by_display[displays[document_path]])
+
+    def check_notebook(self, uri: str) -> None:
+        """Check the notebook document at ``uri`` (its cells as the editor holds them), with its project as
+        context, and publish each cell's diagnostics."""
+        path = _path(uri)
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        settings = self._settings(path) if path is not None and notebook is not None else None
+        if settings is None:
+            return
+        cells = [self.workspace.get_text_document(cell.document) for cell in notebook.cells]
+        findings: List[List[Finding]] = [[] for _ in cells]
+        if not _excluded(path, settings.options):
+            display = _display(path, settings.options.root)
+            data = notebooks.from_cells([(cell.kind == types.NotebookCellKind.Code, document.source)
+                                         for cell, document in zip(notebook.cells, cells)])
+            if path.exists():
+                result = engine.check([path], settings.options, settings.context, {display: data})
+            else:
+                result = engine.check_text(data, display, settings.options, settings.context, file=path)
+            for finding in result.findings:
+                if finding.location.path == display and 0 < (finding.location.cell or 0) <= len(cells):
+                    findings[finding.location.cell - 1].append(finding)
+        for document, found in zip(cells, findings):
+            self.publish(document, found)
+
+    def _settings(self, path: Path) -> Optional[Settings]:
+        """The settings and context for the file at ``path``, as for `gradlint - --stdin-filename PATH`."""
+        try:
+            return load_settings(Overrides(paths=("-",), stdin_filename=str(path)), self._workspace_folder(path))
+        except ConfigError as error:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"gradlint: {error}"))
+            return None
 
     def _workspace_folder(self, path: Path) -> Path:
         folders = [folder for folder in (_path(uri) for uri in self.workspace.folders) if folder is not None]
@@ -157,6 +189,10 @@ def _explanation(finding: Finding) -> str:
     return "\n".join(parts)
 
 
+def _excluded(path: Path, options) -> bool:
+    return is_excluded(path, root=options.root, patterns=exclusion_patterns(options.exclude, options.extend_exclude))
+
+
 def _is_python(path: Path) -> bool:
     return path.suffix in (".py", ".pyi")
 
@@ -212,6 +248,18 @@ def build() -> GradlintServer:
         ls.findings.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
                                                                             diagnostics=[]))
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(ls: GradlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        ls.check_notebook(params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(ls: GradlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        ls.check_notebook(params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(ls: GradlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        ls.check_notebook(params.notebook_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))

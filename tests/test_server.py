@@ -177,3 +177,43 @@ def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.delitem(sys.modules, "gradlint.server", raising=False)
     assert run(["server"]) == 2
     assert capsys.readouterr().err.startswith("gradlint: error: the language server needs pygls (")
+
+
+def test_a_notebook_session(project: Path) -> None:
+    """A notebook as editors hold it open: cells as their own documents, diagnostics by cell."""
+    client = Client(project)
+    notebook = (project / "notebooks/fit.ipynb").as_uri()  # not on disk: the editor's cells are all there is
+    cells = [f"{notebook}#cell{index}" for index in range(3)]
+    texts = ["# Fit", "import torch\nfrom params import make_parameter\n\nw = make_parameter()\n",
+             "loss = (w * float(w.sum())).sum()\nloss.backward()\n"]
+    try:
+        client.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": {}})
+        client.notify("initialized", {})
+        client.notify("notebookDocument/didOpen", {
+            "notebookDocument": {"uri": notebook, "notebookType": "jupyter-notebook", "version": 1,
+                                 "cells": [{"kind": 1 if index == 0 else 2, "document": cell}
+                                           for index, cell in enumerate(cells)]},
+            "cellTextDocuments": [{"uri": cell, "languageId": "markdown" if index == 0 else "python", "version": 1,
+                                   "text": text} for index, (cell, text) in enumerate(zip(cells, texts))]})
+        assert client.diagnostics(cells[0]) == [] and client.diagnostics(cells[1]) == []
+        (diagnostic,) = client.diagnostics(cells[2])
+        assert diagnostic["code"] == "GL012"
+        assert diagnostic["range"] == {"start": {"line": 0, "character": 12}, "end": {"line": 0, "character": 26}}
+
+        actions = client.request("textDocument/codeAction", {
+            "textDocument": {"uri": cells[2]}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
+        assert actions[0]["edit"]["changes"] == {cells[2]: [{"range": diagnostic["range"], "newText": "w.sum()"}]}
+
+        client.notify("notebookDocument/didChange", {
+            "notebookDocument": {"uri": notebook, "version": 2},
+            "change": {"cells": {"textContent": [{"document": {"uri": cells[2], "version": 2},
+                                                  "changes": [{"range": diagnostic["range"], "text": "w.sum()"}]}]}}})
+        assert client.diagnostics(cells[0]) == [] and client.diagnostics(cells[1]) == []
+        assert client.diagnostics(cells[2]) == []
+        assert client.request("shutdown", None) is None
+        client.notify("exit", {})
+        assert client.process.wait(timeout=TIMEOUT) == 0
+    finally:
+        if client.process.poll() is None:
+            client.process.kill()
+        client.process.wait()
