@@ -231,35 +231,17 @@ def _workspace_edit(document: TextDocument, edits: Sequence[Edit]) -> types.Work
 def build() -> GradlintServer:
     server = GradlintServer()
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: GradlintServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: GradlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: GradlintServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
+    for method in (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_SAVE):
+        server.feature(method)(lambda ls, params: ls.check(params.text_document.uri))
+    for method in (types.NOTEBOOK_DOCUMENT_DID_OPEN, types.NOTEBOOK_DOCUMENT_DID_CHANGE,
+                   types.NOTEBOOK_DOCUMENT_DID_SAVE):
+        server.feature(method)(lambda ls, params: ls.check_notebook(params.notebook_document.uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: GradlintServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.findings.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
                                                                             diagnostics=[]))
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def notebook_did_open(ls: GradlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
-        ls.check_notebook(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def notebook_did_change(ls: GradlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.check_notebook(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
-    def notebook_did_save(ls: GradlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        ls.check_notebook(params.notebook_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))

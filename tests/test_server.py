@@ -8,8 +8,9 @@ import queue
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import pytest
 
@@ -41,7 +42,8 @@ class Client:
 
     def __init__(self, cwd: Path) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "gradlint", "server"], cwd=cwd, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.capabilities: Dict[str, Any] = {}  # what the server said it can do, in its answer to initialize
         self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
         self.notifications: list[Dict[str, Any]] = []
         self.next_id = 0
@@ -93,6 +95,24 @@ class Client:
             self.notifications.append(message)
 
 
+@contextmanager
+def session(project: Path) -> Iterator[Client]:
+    """A client of a server started in ``project``, initialised; shut down and exited at the end."""
+    client = Client(project)
+    try:
+        client.capabilities = client.request("initialize", {"processId": None, "rootUri": project.as_uri(),
+                                                            "capabilities": {}})["capabilities"]
+        client.notify("initialized", {})
+        yield client
+        assert client.request("shutdown", None) is None
+        client.notify("exit", {})
+        assert client.process.wait(timeout=TIMEOUT) == 0
+    finally:
+        if client.process.poll() is None:
+            client.process.kill()
+        client.process.wait()
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\npaths = ["src"]\nignore = ["GL020"]\n')
@@ -103,14 +123,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_full_session(project: Path) -> None:
-    client = Client(project)
     uri = (project / "src/fit.py").as_uri()
-    try:
-        capabilities = client.request("initialize", {"processId": None, "rootUri": project.as_uri(),
-                                                     "capabilities": {}})["capabilities"]
-        assert capabilities["codeActionProvider"] and capabilities["hoverProvider"]
-        client.notify("initialized", {})
-
+    with session(project) as client:
+        assert client.capabilities["codeActionProvider"] and client.capabilities["hoverProvider"]
         client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
                                                                 "text": FIT}})
         # The parameter is made in another file: only the project's context makes the cut certain. GL020
@@ -160,14 +175,6 @@ def test_a_full_session(project: Path) -> None:
         client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
         assert client.diagnostics(uri) == []
 
-        assert client.request("shutdown", None) is None
-        client.notify("exit", {})
-        assert client.process.wait(timeout=TIMEOUT) == 0
-    finally:
-        if client.process.poll() is None:
-            client.process.kill()
-        client.process.wait()
-
 
 def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,14 +188,11 @@ def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.Monk
 
 def test_a_notebook_session(project: Path) -> None:
     """A notebook as editors hold it open: cells as their own documents, diagnostics by cell."""
-    client = Client(project)
     notebook = (project / "notebooks/fit.ipynb").as_uri()  # not on disk: the editor's cells are all there is
     cells = [f"{notebook}#cell{index}" for index in range(3)]
     texts = ["# Fit", "import torch\nfrom params import make_parameter\n\nw = make_parameter()\n",
              "loss = (w * float(w.sum())).sum()\nloss.backward()\n"]
-    try:
-        client.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": {}})
-        client.notify("initialized", {})
+    with session(project) as client:
         client.notify("notebookDocument/didOpen", {
             "notebookDocument": {"uri": notebook, "notebookType": "jupyter-notebook", "version": 1,
                                  "cells": [{"kind": 1 if index == 0 else 2, "document": cell}
@@ -210,10 +214,3 @@ def test_a_notebook_session(project: Path) -> None:
                                                   "changes": [{"range": diagnostic["range"], "text": "w.sum()"}]}]}}})
         assert client.diagnostics(cells[0]) == [] and client.diagnostics(cells[1]) == []
         assert client.diagnostics(cells[2]) == []
-        assert client.request("shutdown", None) is None
-        client.notify("exit", {})
-        assert client.process.wait(timeout=TIMEOUT) == 0
-    finally:
-        if client.process.poll() is None:
-            client.process.kill()
-        client.process.wait()
