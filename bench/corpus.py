@@ -251,7 +251,11 @@ def measure(cases: Sequence[Case], mirrors: Path, work: Path, modes: Sequence[st
             target = {"alone": case.path, "package": case.package or case.path, "project": case.path}[mode]
             key = (mode, case.repo, case.checked, target)
             if key not in runs:
-                runs[key] = run_gradlint(tree, [target], context=mode == "project")
+                try:
+                    runs[key] = run_gradlint(tree, [target], context=mode == "project")
+                except Exception as error:  # a crash on real code is a result worth printing, not the end
+                    skipped.append(f"{case.id} ({mode}): gradlint failed: {type(error).__name__}: {error}")
+                    runs[key] = Run()
             run = runs[key]
             findings = run.findings.get(case.path, [])
             grep = grep_lines(tree / case.path, tokens)

@@ -205,10 +205,10 @@ def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path, monkeypatch: pytes
 def test_low_confidence_findings_are_shown_but_not_fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    source = HEADER + "def f(w):\n    return (w.data * w).sum()\n"  # w not annotated: low confidence
+    source = HEADER + "def f(w):\n    return torch.tensor(w) * 2\n"  # w could be a list: low confidence
     (tmp_path / "case.py").write_text(source)
     code, out, _ = gradlint(capsys, "case.py", "--fix", "--confidence", "low")
-    assert code == 1 and " GL020 " in out and "[*]" not in out
+    assert code == 1 and " GL040 " in out and "[low]" in out and "[*]" not in out
     assert (tmp_path / "case.py").read_text() == source
 
 

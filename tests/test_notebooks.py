@@ -153,7 +153,7 @@ def test_a_notebook_sees_the_project(project: Path) -> None:
                                         "    return x * 2\n")
     write(project / "use.ipynb", notebook([("code", "import torch\nfrom physics import scale\n"
                                                      "w = torch.nn.Parameter(torch.ones(3))\n"),
-                                           ("code", "loss = (w * scale(w).sum().item()).sum()\n")]))
+                                           ("code", "loss = (w * scale(w).sum().item()).sum()\nloss.backward()\n")]))
     found = check([project], CheckOptions(root=project)).findings
     assert [(f.location.path, f.location.cell, f.location.line, f.code) for f in found] == [
         ("fit.ipynb", 3, 3, "GL012"), ("use.ipynb", 2, 1, "GL010")]

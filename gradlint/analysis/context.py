@@ -77,12 +77,14 @@ class Context:
         """The strongest grade a branch condition depends on, looking through comparisons and predicates.
 
         A bare truth test (``if x:``, ``if not self.items:``) is mostly a check for None or emptiness, so it
-        counts for little.
+        counts for little, unless the value tested is a truth value decided on differentiable values (a flag
+        ``has_mosaic = spread > 0``, a helper comparing the configuration with its defaults).
         """
-        return strongest(
-            self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
-            for node, compared in _condition_operands(test, self, compared=False)
-        )
+        grades = []
+        for node, compared in _condition_operands(test, self, compared=False):
+            value = self.value(node)
+            grades += [self.precut(value) if compared else cap(self.precut(value), LOW), value.decides]
+        return strongest(grades)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)
@@ -107,7 +109,16 @@ class Context:
         """
         if receiver.is_constant() or not self._interpreter.grad_enabled:
             return None
-        return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+        mark = self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+        if self._interpreter.reporting:
+            self.deliberate(mark)
+        return mark
+
+    def deliberate(self, mark: CandidateMark) -> None:
+        """The code shows that this cut is meant (a stop-gradient on one path of a value used on another): it is
+        reported at low confidence at most."""
+        candidate = self._interpreter.analyzer.candidates[mark.index]
+        candidate.gate = Sym(LOW) if candidate.gate is None else cap(candidate.gate, LOW)
 
     def offer_fix(self, mark: Optional[CandidateMark], kind, *args) -> Optional[CandidateMark]:
         """Offer the fix ``kind`` (a :class:`gradlint.fixes.base.FixKind`) for the candidate ``mark`` stands for,
@@ -135,7 +146,10 @@ class Context:
 
     def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
-        return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+        mark = self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+        if self._interpreter.reporting:
+            self.deliberate(mark)
+        return mark
 
 
 def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool

@@ -15,9 +15,9 @@ import libcst as cst
 from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
-from gradlint.analysis.values import CallRef, Capped, Sym, Via
-from gradlint.fixes.base import autofix
+from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step
+from gradlint.fixes.base import autofix
 
 SNIPPET_WIDTH = 60
 _SPACE = re.compile(r"\s+")
@@ -27,7 +27,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [function.returns for function in facts.functions.values()]
+    syms += [sym for function in facts.functions.values() for sym in (function.returns, function.decides)]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -39,15 +39,14 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
         syms.append(candidate.receiver)
         if candidate.gate is not None:
             syms.append(candidate.gate)
-        if candidate.use.combined_with is not None:
-            syms.append(candidate.use.combined_with)
     seen: Set[int] = set()
     for sym in syms:
         _collect(sym, wanted, seen)
     converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
-    for fact in [*facts.uses.values(), *(candidate.use for candidate in analyzer.candidates)]:
+        function.decides = converter.sym(function.decides)
+    for fact in facts.uses.values():
         if fact.combined_with is not None:
             fact.combined_with = converter.sym(fact.combined_with)
     facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
@@ -75,6 +74,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
+                stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
                 autofix=None if offer is None else autofix(offer, location, analyzer.tree,
                                                            converter.line(span.line)),
@@ -100,7 +100,7 @@ def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> 
                 _collect(arg, wanted, seen)
             for _, arg in ref.kwargs:
                 _collect(arg, wanted, seen)
-        elif isinstance(ref, Capped):
+        elif isinstance(ref, Clamped):
             _collect_refs(ref.refs, wanted, seen)
         elif isinstance(ref, Via):
             _collect(ref.sym, wanted, seen)
@@ -143,9 +143,9 @@ class _Converter:
     def _ref(self, ref):
         if isinstance(ref, CallRef):
             return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
-                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs))
-        if isinstance(ref, Capped):
-            return Capped(frozenset(self._ref(inner) for inner in ref.refs), ref.limit)
+                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides)
+        if isinstance(ref, Clamped):
+            return Clamped(frozenset(self._ref(inner) for inner in ref.refs), ref.ceiling, ref.floor, ref.least)
         if isinstance(ref, Via):
             return Via(self.sym(ref.sym))
         return ref

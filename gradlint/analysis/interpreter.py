@@ -22,21 +22,24 @@ from gradlint.analysis.calls import CallSemantics, is_false, is_true
 from gradlint.analysis.context import Context
 from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
-from gradlint.analysis.imports import top_level
+from gradlint.analysis.imports import dotted, top_level
+from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
-    ESCAPES,
     HIGH,
     LOW,
     MEDIUM,
     NONE,
+    STORED,
     AttrRef,
     AttrUseMark,
     CallRef,
     CandidateMark,
+    Clamped,
+    MixMark,
     GlobalRef,
     ParamRef,
     ParamUseMark,
@@ -48,6 +51,7 @@ from gradlint.analysis.values import (
     join,
     plain_refs,
     strongest,
+    tensor_like,
 )
 
 # Return annotations that promise a value with no gradient.
@@ -55,7 +59,6 @@ _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
-_LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
 
 
 class _MutableCandidate:
@@ -94,6 +97,7 @@ class FileAnalyzer:
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}
+        self.mixes: Dict[cst.CSTNode, MixMark] = {}
 
     def run(self) -> ModuleFacts:
         declared = self.declared
@@ -132,6 +136,13 @@ class FileAnalyzer:
             fact = self.facts.uses[mark] = UseFact()
         return fact
 
+    def mix_mark(self, node: Optional[cst.CSTNode]) -> MixMark:
+        """The mark of the combinations made at ``node`` (one per node, however often a loop runs it)."""
+        mark = self.mixes.get(node)  # type: ignore[arg-type]
+        if mark is None:
+            mark = self.mixes[node] = MixMark(self.path, len(self.mixes))  # type: ignore[index]
+        return mark
+
     def precut(self, value: Value) -> Sym:
         cut = [self.candidates[mark.index].receiver for mark in value.marks if isinstance(mark, CandidateMark)]
         return strongest([value.sym, *cut]) if cut else value.sym
@@ -159,7 +170,10 @@ class FunctionInterpreter(CallSemantics):
         self.ctx = Context(self)
         self.grad_enabled = True
         self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
+        self.region_is_function = False  # the region is the whole function (a decorator): only what leaves is cut
+        self.reporting = False  # in a branch taken for debugging, tracing or verbose output
         self.returns: List[Sym] = []
+        self.decisions: List[Sym] = []  # what the returned truth values were decided on
         self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
@@ -187,7 +201,8 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
-            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation))
+            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation),
+            decides=strongest(self.decisions))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
         self.analyzer.final_envs[info.qualname] = self.env
@@ -195,6 +210,7 @@ class FunctionInterpreter(CallSemantics):
     def open_region(self, node: cst.BaseExpression, decorator: bool = False) -> None:
         """Grad mode is off from here: differentiable values bound or returned from now on are cut."""
         self.grad_enabled = False
+        self.region_is_function = decorator
         for rule in self.analyzer.region_rules:
             mark = rule.on_grad_disabled(node, self.ctx, decorator=decorator)
             if mark is not None:
@@ -243,7 +259,7 @@ class FunctionInterpreter(CallSemantics):
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
         if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
             return MEDIUM, None
-        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in _LIBRARY_ROOTS]
+        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in api.LIBRARY_ROOTS]
         return NONE, (classes[0] if len(classes) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ blocks
@@ -283,7 +299,7 @@ class FunctionInterpreter(CallSemantics):
                 self.bind(small.target, self.eval(small.value), small.value)
         elif isinstance(small, cst.AugAssign):
             current = self.eval(small.target)
-            value = self.combine([current, self.eval(small.value)])
+            value = self.combine([current, self.eval(small.value)], at=small)
             self.bind(small.target, value, small)
         elif isinstance(small, cst.Expr):
             self.eval(small.value)
@@ -294,6 +310,7 @@ class FunctionInterpreter(CallSemantics):
             self.use(self.eval(small.test), BENIGN)
             if small.msg is not None:
                 self.use(self.eval(small.msg), BENIGN)
+            self.narrow(narrowings(small.test, self.callee_name)[0])
         elif isinstance(small, cst.Raise):
             if small.exc is not None:
                 self.use(self.eval(small.exc), BENIGN)
@@ -301,25 +318,50 @@ class FunctionInterpreter(CallSemantics):
             return
 
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
-        value = self._cut_in_region(self._step(value, source), source)
+        value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
+        self.decisions.append(value.decides)
         self.effects.append(value.sym)
         self.flow(value, ReturnUseMark(self.info.qualname))
 
     def run_if(self, node: cst.If) -> None:
         self.use(self.eval(node.test), BENIGN)
+        when_true, when_false = narrowings(node.test, self.callee_name)
         before = dict(self.env)
+        self.narrow(when_true)
+        reporting = self.reporting
+        self.reporting = reporting or _asks_for_output(node.test)
         body_effects = self._run_branch(node.body.body)
+        self.reporting = reporting
         after_body = self.env
         self.env = dict(before)
+        self.narrow(when_false)
         if isinstance(node.orelse, cst.If):
             else_effects = self._run_branch([node.orelse])
         elif isinstance(node.orelse, cst.Else):
             else_effects = self._run_branch(node.orelse.body.body)
         else:
             else_effects = []
-        self.env = _join_envs(after_body, self.env)
+        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
+        body_leaves = _always_leaves(node.body.body)
+        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
+        if body_leaves and not else_leaves:
+            pass
+        elif else_leaves and not body_leaves:
+            self.env = after_body
+        else:
+            self.env = _join_envs(after_body, self.env)
         self._branch(node, node.test, body_effects, else_effects)
+
+    def narrow(self, narrowing: Narrowing) -> None:
+        """Bind what a condition tells about values: not a tensor (no gradient to cut), or a tensor."""
+        for path, (kind, node) in narrowing.items():
+            value = self.values.get(node, CONSTANT_VALUE)
+            if kind == NOT_TENSOR:
+                narrowed = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
+            else:
+                narrowed = value.with_sym(tensor_like(value.sym))
+            self.env[path] = narrowed
 
     def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
         start = len(self.effects)
@@ -421,6 +463,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.analyzer.declared.classes.get(qualname)
         if info is None:
             return
+        real_fields: Dict[str, cst.AnnAssign] = {}
         for statement in node.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -428,6 +471,8 @@ class FunctionInterpreter(CallSemantics):
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     name = small.target.value
                     info.fields.append(name)
+                    if self._holds_reals(small):
+                        real_fields[name] = small
                     if self._is_number_annotation(small.annotation.annotation):
                         info.number_fields.append(name)
                     grade, cls = self._annotation(small.annotation.annotation)
@@ -445,6 +490,33 @@ class FunctionInterpreter(CallSemantics):
         facts.number_fields = tuple(info.number_fields)
         if info.is_dataclass:
             facts.fields = tuple(info.fields)
+            self._carry_parameters(qualname, real_fields)
+
+    def _carry_parameters(self, qualname: str, real_fields: Dict[str, cst.AnnAssign]) -> None:
+        """A configuration dataclass any of whose real-valued fields receives a tensor somewhere is a carrier of
+        parameters: its other real-valued fields (``cell_a: float = 100.0``) may hold one too. Each such field is
+        at least medium when another one carries anything above none."""
+        for name, declaration in real_fields.items():
+            others = frozenset(AttrRef(qualname, other) for other in real_fields if other != name)
+            if others:
+                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM)}),
+                              (declaration,))
+                self.analyzer.equation(AttrRef(qualname, name), carried)
+
+    def _holds_reals(self, field: cst.AnnAssign) -> bool:
+        """A field declared or defaulted as a real number, a vector of them or a tensor (``float``,
+        ``Tuple[float, float, float]``, ``Union[float, Tensor]``, ``= 0.5``), as opposed to a count, a flag, a name,
+        an object or a table (``Dict[..., float]``)."""
+        annotation = field.annotation.annotation
+        if not _is_table(annotation, self.analyzer.declared.callee_name_static):
+            names = {self.analyzer.declared.callee_name_static(name)
+                     for name in _annotation_names(annotation, self.analyzer.declared.type_aliases)}
+            if "float" in names or any(name in api.TENSOR_TYPES for name in names):
+                return True
+        default = field.value
+        if isinstance(default, cst.UnaryOperation):
+            default = default.expression
+        return isinstance(default, cst.Float)
 
     def _class_qualname(self, node: cst.ClassDef) -> str:
         for qualname, info in self.analyzer.declared.classes.items():
@@ -459,13 +531,20 @@ class FunctionInterpreter(CallSemantics):
             return value
         return value.with_sym(Sym(value.sym.grade, value.sym.refs, clipped((node,) + value.sym.chain)))
 
-    def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode]) -> Value:
+    def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode], leaving: bool = False) -> Value:
         """Inside a no-grad region, a differentiable value computed there is cut where it is bound or returned.
 
         Names and attributes were computed elsewhere, and in-place updates (``w -= ...``, ``w.add_(...)``)
-        keep the tensor they update: none of these is cut.
+        keep the tensor they update: none of these is cut. When the region is a whole function (a decorator),
+        what stays inside it is never differentiated anyway: only what ``leaving`` it (returned, stored on an
+        object) and was computed in it is cut.
         """
-        if self.region is None or value.is_constant() or not _computes(source):
+        if self.region is None or value.is_constant():
+            return value
+        if self.region_is_function:
+            if not leaving or not (value.derived or _computes(source)):
+                return value
+        elif not _computes(source):
             return value
         candidate = self.analyzer.candidates[self.region.index]
         candidate.receiver = strongest((candidate.receiver, value.sym))
@@ -495,6 +574,7 @@ class FunctionInterpreter(CallSemantics):
             self.store_item(target, value, source)
 
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
+        self.env.pop(dotted(target) or "", None)  # what a condition told about the old value is void
         owner = self.eval(target.value)
         for rule in self.analyzer.store_rules:
             rule.on_store(target, owner, value, source, self.ctx)
@@ -503,7 +583,7 @@ class FunctionInterpreter(CallSemantics):
             if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
-        value = self._cut_in_region(self._step(value, source), source)
+        value = self._cut_in_region(self._step(value, source), source, leaving=True)
         if not value.is_constant():
             self.effects.append(value.sym)
         if owner.cls is not None:
@@ -518,7 +598,7 @@ class FunctionInterpreter(CallSemantics):
                 if info is not None:
                     info.attribute_classes.setdefault(name, "torch.nn.Module")
         else:
-            self.use(value, ESCAPES)
+            self.use(value, STORED)
 
     def store_item(self, target: cst.Subscript, value: Value, source: cst.CSTNode) -> None:
         for element in target.slice:
@@ -527,6 +607,9 @@ class FunctionInterpreter(CallSemantics):
         container = target.value
         local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
+        if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
+                              for element in target.slice):
+            value = self.recorded(value)
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
@@ -544,37 +627,40 @@ class FunctionInterpreter(CallSemantics):
             fact = self.analyzer.use_fact(own)
             fact.via = fact.via | {mark}
 
-    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False) -> Value:
-        """A computation on ``values``: a severed operand combined with a non-constant one feeds computation.
+    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False,
+                at: Optional[cst.CSTNode] = None) -> Value:
+        """A computation on ``values`` (at the node ``at``, else the statement being run).
 
-        With ``integers_are_shapes`` (arguments of torch functions and tensor methods), integer values count as
-        sizes, dimensions or indices: looked at, not computed with.
+        A marked operand combined with a non-constant one goes into that computation: its uses go through a
+        :class:`MixMark` of the result, which the solve turns into a computation when the result matters and
+        the other operands carry a gradient. With ``integers_are_shapes`` (arguments of torch functions and
+        tensor methods), integer values count as sizes, dimensions or indices: looked at, not computed with.
         """
         if integers_are_shapes:
             for value in values:
                 if value.integer:
                     self.use(value, BENIGN)
             values = [value for value in values if not value.integer]
-        if use:
-            live = [value for value in values if not value.is_constant()]
-            for value in values:
-                others = [other.sym for other in live if other is not value]
-                if value.marks and others:
-                    self.combined(value, strongest(others))
-        return join(values)
-
-    def combined(self, value: Value, other: Sym) -> None:
-        """``value`` was computed with something of grade ``other``: a computation when that carries a gradient,
-        which the solve decides when ``other`` is symbolic."""
-        if other.grade > NONE:
-            self.use(value, COMPUTATION)
-            return
-        for mark in value.marks:
-            fact = self.analyzer.use_fact(mark)
-            if fact.level < COMPUTATION:
-                condition = Sym(NONE, other.refs)  # the chain is not needed: only the grade matters
-                fact.combined_with = condition if fact.combined_with is None else strongest(
-                    (fact.combined_with, condition))
+        joined = join(values)
+        if not use:
+            return joined
+        live = [value for value in values if not value.is_constant()]
+        mixed = [(value, [other.sym for other in live if other is not value]) for value in values if value.marks]
+        mixed = [(value, others) for value, others in mixed if others]
+        if not mixed:
+            return joined
+        mark = self.analyzer.mix_mark(at if at is not None else self.statement)
+        fact = self.analyzer.use_fact(mark)
+        linked: set = set()
+        for value, others in mixed:
+            other = strongest(others)
+            condition = Sym(other.grade, other.refs)  # the chain is not needed: only the grade matters
+            fact.combined_with = condition if fact.combined_with is None else strongest((fact.combined_with, condition))
+            self.flow(value, mark)
+            linked |= value.marks
+        # The marks of earlier combinations reach their uses through this one: the result need not carry them.
+        kept = frozenset(own for own in joined.marks if not (isinstance(own, MixMark) and own in linked))
+        return Value(joined.sym, kept | {mark}, derived=True)
 
     def element(self, value: Value) -> Value:
         """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
@@ -627,7 +713,7 @@ class FunctionInterpreter(CallSemantics):
             return Value(Sym(NONE, frozenset({ref}), (node,)), cls=cls,
                          module_instance=bool(module_value and module_value.module_instance))
         imported = self.analyzer.declared.imports.aliases.get(name)
-        if imported is not None and "." in imported and top_level(imported) not in _LIBRARY_ROOTS:
+        if imported is not None and "." in imported and top_level(imported) not in api.LIBRARY_ROOTS:
             module, _, attr = imported.rpartition(".")
             return Value(Sym(NONE, frozenset({GlobalRef(module, attr)}), (node,)))
         return CONSTANT_VALUE
@@ -662,8 +748,11 @@ class FunctionInterpreter(CallSemantics):
         return CONSTANT_VALUE
 
     def eval_Attribute(self, node: cst.Attribute) -> Value:
+        narrowed = self.env.get(dotted(node) or "")  # a path a condition told about (``self.x``)
+        if narrowed is not None:
+            return narrowed
         callee = self.callee_name(node)
-        if callee is not None and top_level(callee) in _LIBRARY_ROOTS:
+        if callee is not None and top_level(callee) in api.LIBRARY_ROOTS:
             return CONSTANT_VALUE
         if callee is not None and "." in callee:
             owner, _, name = callee.rpartition(".")
@@ -719,28 +808,39 @@ class FunctionInterpreter(CallSemantics):
         if isinstance(node.operator, cst.Modulo) and isinstance(node.left, (cst.SimpleString, cst.ConcatenatedString)):
             self.use(right, BENIGN)
             return CONSTANT_VALUE
-        return self.combine([left, right])
+        return self.combine([left, right], at=node)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Value:
         value = self.eval(node.expression)
         if isinstance(node.operator, cst.Not):
             self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return CONSTANT_VALUE.deciding(value.decides)
         return Value(value.sym, value.marks, derived=True)
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
-        return _choice(self.eval(node.left), self.eval(node.right))
+        left, right = self.eval(node.left), self.eval(node.right)
+        return _choice(left, right).deciding(strongest((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
-        self.use(self.eval(node.left), BENIGN)
-        for target in node.comparisons:
-            self.use(self.eval(target.comparator), BENIGN)
-        return CONSTANT_VALUE
+        """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
+        operands = [self.eval(node.left), *(self.eval(target.comparator) for target in node.comparisons)]
+        for value in operands:
+            self.use(value, BENIGN)
+        if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
+            return CONSTANT_VALUE
+        return CONSTANT_VALUE.deciding(strongest(
+            [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
         self.use(self.eval(node.test), BENIGN)
+        when_true, when_false = narrowings(node.test, self.callee_name)
+        before = dict(self.env)
+        self.narrow(when_true)
         body = self.eval(node.body)
+        self.env = dict(before)
+        self.narrow(when_false)
         orelse = self.eval(node.orelse)
+        self.env = before
         self._branch(node, node.test, [body.sym], [orelse.sym])
         return _choice(body, orelse)
 
@@ -774,10 +874,17 @@ class FunctionInterpreter(CallSemantics):
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.eval(element.value))
+                values.append(self.recorded(self.eval(element.value)))
             else:
                 values.append(self.eval(element.value))
-        return join(values) if values else CONSTANT_VALUE
+        joined = join(values) if values else CONSTANT_VALUE
+        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
+
+    def recorded(self, value: Value) -> Value:
+        """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
+        The cuts it came from take that as their use, and are not told what becomes of the record."""
+        self.use(value, STORED)
+        return value.with_marks(frozenset(mark for mark in value.marks if not isinstance(mark, CandidateMark)))
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)
@@ -809,9 +916,12 @@ _TYPING_NAMES = frozenset(
 
 
 def _choice(first: Value, second: Value) -> Value:
-    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are."""
+    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are, an instance of a
+    class when both are."""
     joined = join([first, second])
-    return Value(joined.sym, joined.marks, derived=first.derived or second.derived)
+    return Value(joined.sym, joined.marks, cls=first.cls if first.cls == second.cls else None,
+                 module_instance=first.module_instance and second.module_instance,
+                 derived=first.derived or second.derived)
 
 
 def _skipped_work(body: Sym, orelse: Sym) -> Sym:
@@ -831,6 +941,60 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
     if body_refs < orelse_refs:
         return Sym(NONE, orelse_refs - body_refs)
     return cap(strongest((body, orelse)), LOW)
+
+
+# Words of flags that switch on output for people: what is computed under them is a report, not the program's result.
+_OUTPUT_WORDS = frozenset("debug debugging verbose verbosity trace tracing printout print show plot plotting display "
+                          "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
+                          "inspect logging".split())
+
+
+def _asks_for_output(test: cst.BaseExpression) -> bool:
+    """Whether a condition tests a flag for debugging, tracing or verbose output (``if self.trace_pixel:``,
+    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``)."""
+    stack: List[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+        if name is not None and (set(name.lower().strip("_").split("_")) & _OUTPUT_WORDS or name == "isEnabledFor"):
+            return True
+        stack.extend(node.children)
+    return False
+
+
+_TABLES = frozenset("Dict dict Mapping List list Sequence Set set FrozenSet frozenset Iterable Callable".split())
+
+
+def _is_table(annotation: cst.BaseExpression, qualname) -> bool:
+    """Whether an annotation declares a container of many values (``Dict[Tuple[int, int, int], float]``,
+    ``List[float]``), possibly optional, rather than one real number or a short vector of them."""
+    if isinstance(annotation, cst.BinaryOperation):  # ``Mapping[...] | None``
+        return _is_table(annotation.left, qualname) or _is_table(annotation.right, qualname)
+    if isinstance(annotation, cst.Subscript):
+        head = (qualname(annotation.value) or "").rpartition(".")[2]
+        if head in _TABLES:
+            return True
+        if head in ("Optional", "Union"):
+            return any(isinstance(element.slice, cst.Index) and _is_table(element.slice.value, qualname)
+                       for element in annotation.slice)
+    return False
+
+
+def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
+    """Whether running ``body`` always ends in a ``return``, ``raise``, ``continue`` or ``break``."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, cst.If):
+        if last.orelse is None:
+            return False
+        rest = [last.orelse] if isinstance(last.orelse, cst.If) else last.orelse.body.body
+        return _always_leaves(last.body.body) and _always_leaves(rest)
+    if isinstance(last, cst.Else):
+        return _always_leaves(last.body.body)
+    return False
 
 
 def _is_parameter_name(name: str) -> bool:
@@ -878,11 +1042,14 @@ def _last_name(node: cst.BaseExpression) -> str:
 
 
 def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, Value]:
+    """Names bound on either path; an attribute path narrowed by a condition only if it was on both."""
     if first is second:
         return dict(first)
-    merged = dict(first)
+    merged = {name: value for name, value in first.items() if "." not in name or name in second}
     for name, value in second.items():
         other = merged.get(name)
+        if other is None and "." in name:
+            continue
         if other is None or other is value:
             merged[name] = value
         else:
@@ -893,5 +1060,7 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 cls=other.cls if other.cls == value.cls else None,
                 module_instance=other.module_instance and value.module_instance,
                 derived=other.derived or value.derived,
+                decides=strongest((other.decides, value.decides)),
+                keyed=other.keyed and value.keyed,
             )
     return merged

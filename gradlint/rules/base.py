@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Optional, Sequence
 
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, tensor_like
 from gradlint.findings import Confidence
 from gradlint.fixes.base import FixKind
 
@@ -53,6 +53,10 @@ class Rule:
     # The most a finding can be trusted when its cut value escapes to code we cannot see (returned to unknown
     # callers, stored, passed on).
     escape_confidence: ClassVar[Confidence] = Confidence.MEDIUM
+    # The most a finding can be trusted when its cut value is only kept: stored on an object or put into a
+    # container that is not followed further. A detached tensor kept may be computed with later; a Python number
+    # kept is a record (a metric, a log, a dict of diagnostics).
+    stored_confidence: ClassVar[Confidence] = Confidence.MEDIUM
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # The fix this rule offers (gradlint.fixes), if any; its docstring's "Fix safety" section documents it.
@@ -85,7 +89,9 @@ class TensorMethodRule(Rule):
     """A rule about calling one of ``methods`` on a value that carries a gradient, reported at the call.
 
     ``message`` and ``fix`` may name ``{method}`` and ``{subject}`` (the receiver's code). The later uses of
-    the call's value decide the confidence, except for ``in_place`` methods, whose cut always matters.
+    the call's value decide the confidence, except for ``in_place`` methods, whose cut always matters. The
+    receiver is a tensor (only tensors have these methods): one whose provenance is unknown, such as a
+    function's parameter, may be a caller's tensor that requires grad, so it counts as medium.
     """
 
     methods: ClassVar[frozenset] = frozenset()
@@ -106,7 +112,7 @@ class TensorMethodRule(Rule):
         mark = ctx.report(
             self,
             site.node,
-            receiver=self.receiver(site, ctx),
+            receiver=tensor_like(self.receiver(site, ctx)),
             subject=site.node.func.value,
             message=self.message.replace("{method}", method),
             fix=self.fix.replace("{method}", method),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, tensor_like
 from gradlint.fixes.data_attr import UseTensor
 from gradlint.rules.base import Invalid, Rule, Valid
 
@@ -65,7 +65,7 @@ def decay(weights: torch.nn.Parameter) -> None:
         mark = ctx.report(
             self,
             node,
-            receiver=base.sym,
+            receiver=tensor_like(base.sym),
             subject=node.value,
             message="`.data` hands out `{subject}` without its autograd history: its gradient stops here",
             fix="use `{subject}` itself, or `{subject}.detach()` where a stop-gradient is really meant",

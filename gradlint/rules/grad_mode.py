@@ -28,6 +28,7 @@ class NoGradRegion(Rule):
     name = "no-grad-region"
     tokens = ("no_grad", "inference_mode", "set_grad_enabled")
     escape_confidence = Confidence.LOW
+    stored_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\
@@ -94,6 +95,7 @@ class NoGradFunction(Rule):
     name = "no-grad-function"
     tokens = ("no_grad", "inference_mode")
     escape_confidence = Confidence.LOW
+    stored_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\

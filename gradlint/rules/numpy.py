@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
 from gradlint.fixes.twins import TorchTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
@@ -26,6 +27,7 @@ class NumpyMethod(TensorMethodRule):
     code = "GL030"
     name = "numpy-method"
     tokens = ("numpy",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"numpy"})
     message = "`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here"
     fix = "stay in torch: most NumPy functions have a torch counterpart of the same name"
@@ -80,6 +82,7 @@ class NumpyFunctionOnTensor(Rule):
     name = "numpy-function-on-tensor"
     tokens = ("np.", "numpy", "scipy")
     autofix = TorchTwin()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
 from gradlint.fixes.scalars import KeepTensor
 from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
@@ -29,6 +30,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     code = "GL010"
     name = "item-on-differentiable"
     tokens = (".item(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
     autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
@@ -92,6 +94,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     code = "GL011"
     name = "tolist-on-differentiable"
     tokens = (".tolist(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
@@ -144,6 +147,7 @@ class PythonScalarOfTensor(Rule):
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
     autofix = KeepTensor()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -211,6 +215,7 @@ class MathOnTensor(Rule):
     name = "math-on-tensor"
     tokens = ("math",)
     autofix = MathTwin()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
