@@ -1,24 +1,21 @@
 """Text edits on users' files: applied to a file's bytes (Python source or notebook), shown as a diff, written.
 
-This is the one module that writes users' source files. :func:`write` writes only the files whose bytes
-change, each through a temporary file renamed over it (so a failure never leaves half a file), keeping its
-permissions, and refuses a file that changed on disk since it was read. A Python file keeps its encoding,
-byte order mark and line endings: edits replace characters between positions and touch nothing else.
+A Python file keeps its encoding, byte order mark and line endings: edits replace characters between positions
+and touch nothing else. :func:`write` writes only the files whose bytes change, through :mod:`gradlint.writer`
+(as ``--add-noqa`` does), and refuses a file that changed on disk since it was read.
 """
 
 from __future__ import annotations
 
 import difflib
 import io
-import os
 import re
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple
 
-from gradlint import notebooks
+from gradlint import notebooks, writer
 from gradlint.findings import Edit
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -105,22 +102,8 @@ def write(changes: Iterable[FileChange]) -> List[str]:
             if change.path.read_bytes() != change.before:
                 problems.append(f"{change.display}: changed on disk while it was checked; left as it is")
                 continue
-            _replace(change.path, change.after)
+            writer.replace(change.path, change.after)
         except OSError as error:
             problems.append(f"{change.display}: cannot write the file ({error.strerror or error})")
     return problems
 
-
-def _replace(path: Path, data: bytes) -> None:
-    path = Path(os.path.realpath(path))  # through a symbolic link, to the file it names
-    mode = path.stat().st_mode
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".gradlint")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -221,7 +221,7 @@ def _reported(program: _ProgramResult, options: CheckOptions, reported: Abstract
             continue
         enabled = _selector(options, path)
         found = [finding for finding in by_path[path] if enabled(finding.code)]
-        if file_result.error is not None:
+        if file_result.error is not None and enabled(file_result.error.code):
             found.append(file_result.error)
         for finding in suppressions.apply(found, file_result.directives, report_unused=options.report_unused_ignores,
                                           path=path, is_enabled=enabled):

@@ -17,7 +17,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from gradlint.findings import Edit, Finding, Location, Step
 
@@ -106,19 +106,26 @@ def from_cells(cells: Sequence[Tuple[bool, str]]) -> bytes:
 def apply_edits(data: bytes, edits: Sequence[Edit], apply_text) -> bytes:
     """The notebook with ``edits`` applied to its cells' sources (``apply_text(text, edits)`` edits one cell),
     in the layout it was read in."""
-    text = data.decode("utf-8")
-    notebook = _load(data)
-    layout = _layout(text, notebook)
-    cells = notebook.get("cells", [])
     by_cell: Dict[int, List[Edit]] = {}
     for edit in edits:
         by_cell.setdefault(edit.location.cell or 0, []).append(edit)
-    for number, cell_edits in by_cell.items():
+    changes = {number: (lambda text, cell_edits=cell_edits: apply_text(text, cell_edits))
+               for number, cell_edits in by_cell.items()}
+    return change_cells(data.decode("utf-8"), changes).encode("utf-8")
+
+
+def change_cells(text: str, changes: Mapping[int, Callable[[str], str]]) -> str:
+    """The notebook ``text`` with the source of each code cell numbered in ``changes`` replaced by what its
+    function makes of it, in the layout the notebook was read in."""
+    notebook = _load(text.encode("utf-8"))
+    layout = _layout(text, notebook)
+    cells = notebook.get("cells", [])
+    for number, change in changes.items():
         if not 0 < number <= len(cells) or cells[number - 1].get("cell_type") != "code":
             raise NotebookError(f"no code cell {number}")
         cell = cells[number - 1]
-        cell["source"] = _source_like(cell["source"], apply_text(source_text(cell), cell_edits))
-    return _dump(notebook, layout).encode("utf-8")
+        cell["source"] = _source_like(cell["source"], change(source_text(cell)))
+    return _dump(notebook, layout)
 
 
 def cell_sources(data: bytes) -> Dict[int, str]:

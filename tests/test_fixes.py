@@ -148,7 +148,7 @@ def test_the_fix_makes_the_gradient_flow(name: str, tmp_path: Path, monkeypatch:
     assert gradient_matches_finite_differences(path)
 
     fixed = path.read_text()
-    assert gradlint(capsys, "case.py", "--fix", *unsafe)[2] == "gradlint: fixed 0 findings in 0 files\n"
+    assert gradlint(capsys, "case.py", "--fix", *unsafe)[2] == "gradlint: 0 fixes applied in 0 files\n"
     assert path.read_text() == fixed
 
 
@@ -196,9 +196,8 @@ def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "case.py").write_text(HEADER + CASES["data"].source + "\n\n" + CASES["item"].source.replace("f(", "g("))
     code, out, err = gradlint(capsys, "case.py", "--fix")
     assert code == 1
-    assert out.splitlines()[-2:] == ["Found 1 finding (GL010: 1) in 1 file.",
-                                     "1 fix available with `--fix --unsafe-fixes`."]
-    assert err == "gradlint: fixed 1 finding in 1 file\n"
+    assert out.splitlines()[-1] == "Found 1 finding (GL010: 1) in 1 file. 1 fix available with `--fix --unsafe-fixes`."
+    assert err == "gradlint: 1 fix applied in 1 file\n"
     assert "(w * w).sum()" in (tmp_path / "case.py").read_text()
 
 
@@ -220,15 +219,16 @@ def test_fixed_standard_input_goes_to_standard_output(monkeypatch: pytest.Monkey
     source = HEADER + CASES["data"].source
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source.encode())))
     code, out, err = gradlint(capsys, "-", "--fix")
-    assert (code, out, err) == (0, source.replace("w.data", "w"), "gradlint: fixed 1 finding, 0 findings left\n")
+    assert (code, out, err) == (0, source.replace("w.data", "w"), "gradlint: 1 fix applied, 0 findings left\n")
 
 
-def test_fix_cannot_be_combined_with_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("other", [["--trace", "x:y"], ["--add-noqa"], ["--baseline-commit", "HEAD"]])
+def test_fix_cannot_be_combined_with_options_that_report_otherwise(
+        other: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "case.py").write_text(HEADER)
-    assert gradlint(capsys, "case.py", "--fix", "--trace", "x:y") == (
-        2, "", "gradlint: error: --fix and --diff cannot be combined with --trace\n")
+    assert gradlint(capsys, "case.py", "--fix", *other) == (
+        2, "", "gradlint: error: --fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit\n")
 
 
 def test_files_without_fixes_are_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -240,7 +240,7 @@ def test_files_without_fixes_are_never_written(tmp_path: Path, monkeypatch: pyte
     stamp = untouched.stat().st_mtime_ns
     untouched.chmod(0o444)
     code, _, err = gradlint(capsys, ".", "--fix")
-    assert (code, err) == (1, "gradlint: fixed 1 finding in 1 file\n")
+    assert (code, err) == (1, "gradlint: 1 fix applied in 1 file\n")
     assert untouched.stat().st_mtime_ns == stamp
 
 

@@ -117,7 +117,7 @@ def test_fix_rewrites_only_the_cell_and_the_gradient_flows(project: Path, capsys
     assert f"-{CUT}" in out.splitlines() and f"+{FIXED}" in out.splitlines()
 
     code, out, err = gradlint(capsys, "fit.ipynb", "--fix", "--unsafe-fixes")
-    assert (code, out, err) == (0, "No findings in 1 file.\n", "gradlint: fixed 1 finding in 1 file\n")
+    assert (code, out, err) == (0, "No findings in 1 file.\n", "gradlint: 1 fix applied in 1 file\n")
     after = (project / "fit.ipynb").read_text(encoding="utf-8")
     assert after == before.replace(json.dumps(CUT + "\n"), json.dumps(FIXED + "\n"))
 
@@ -183,3 +183,11 @@ def test_a_parameter_born_in_a_notebook_is_evidence_for_the_project(
     assert (code, out.splitlines()[0]) == (
         1, "src/model.py:2:17: GL012 `float()` turns `w.sum()` into a Python number: its gradient stops here [high]")
     assert gradlint(capsys, "src", "--no-context")[:2] == (0, "No findings in 1 file.\n")
+
+
+def test_add_noqa_suppresses_in_the_cell(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (project / "fit.ipynb").read_text(encoding="utf-8")
+    assert gradlint(capsys, "fit.ipynb", "--add-noqa")[0] == 0
+    after = (project / "fit.ipynb").read_text(encoding="utf-8")
+    assert after == before.replace(json.dumps(CUT + "\n"), json.dumps(CUT + "  # noqa: GL012\n"))
+    assert gradlint(capsys, "fit.ipynb") == (0, "No findings in 1 file.\n", "")

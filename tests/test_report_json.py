@@ -12,13 +12,19 @@ from gradlint.report.json import SCHEMA_VERSION, render
 
 def test_document_layout() -> None:
     document = json.loads(render(SAMPLES, ReportContext(files_checked=7)))
-    assert list(document) == ["schema_version", "gradlint_version", "files_checked", "findings"]
+    assert list(document) == ["schema_version", "gradlint_version", "files_checked", "baseline", "findings"]
+    assert document["baseline"] is None
     assert (document["schema_version"], document["gradlint_version"], document["files_checked"]) == (
         SCHEMA_VERSION,
         __version__,
         7,
     )
     assert [finding["code"] for finding in document["findings"]] == ["GL000", "GL002", "GL005", "GL002"]
+
+
+def test_baseline_commit_and_existing_findings() -> None:
+    document = json.loads(render([ITEM], ReportContext(baseline_commit="main", existing=4)))
+    assert document["baseline"] == {"commit": "main", "existing": 4}
 
 
 def test_one_finding_in_full() -> None:

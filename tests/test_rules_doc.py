@@ -22,8 +22,9 @@ def test_rule_page_has_every_section_and_the_examples():
     headings = [line for line in page.splitlines() if line.startswith("#")]
     assert headings == [f"## {rule.code} `{rule.name}`", "### What it does", "### Why it cuts gradients",
                         "### Example", "### Use instead", "### When it is fine", "### Fix safety"]
-    assert rule.INVALID[0].code.rstrip() in page
-    assert rule.VALID[0].code.rstrip() in page
+    example, fixed = page.split("### Use instead")
+    assert f"```python\n{rule.INVALID[0].code.rstrip()}\n```" in example
+    assert fixed.startswith(f"\n\n```python\n{rule.INVALID[0].fixed.rstrip()}\n```")
 
 
 def test_every_rule_page_says_whether_and_how_its_fix_is_safe():

@@ -144,7 +144,8 @@ class FileAnalyzer:
         return mark
 
     def precut(self, value: Value) -> Sym:
-        cut = [self.candidates[mark.index].receiver for mark in value.marks if isinstance(mark, CandidateMark)]
+        cut = [self.candidates[index].receiver
+               for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))]
         return strongest([value.sym, *cut]) if cut else value.sym
 
     def equation(self, ref, sym: Sym) -> None:
@@ -882,9 +883,9 @@ class FunctionInterpreter(CallSemantics):
 
     def recorded(self, value: Value) -> Value:
         """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
-        The cuts it came from take that as their use, and are not told what becomes of the record."""
+        What it came from takes that as its use, and is not told what becomes of the record."""
         self.use(value, STORED)
-        return value.with_marks(frozenset(mark for mark in value.marks if not isinstance(mark, CandidateMark)))
+        return value.with_marks(frozenset())
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)

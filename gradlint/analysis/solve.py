@@ -34,6 +34,7 @@ from gradlint.analysis.values import (
     GlobalRef,
     ParamRef,
     ParamUseMark,
+    RefOrder,
     ReturnUseMark,
     Sym,
     Via,
@@ -165,6 +166,7 @@ class Solver:
         self._dependency_memo: Dict[int, Tuple[Sym, set]] = {}
         self._free_dependencies: Dict[str, set] = {}
         self._active: List[str] = []
+        self._ref_order = RefOrder()
         # Each function's result with its parameters at their solved grades: the answer for recursive calls.
         self.returns: Dict[str, Grade] = {}
         for module in program.modules.values():
@@ -330,7 +332,7 @@ class Solver:
         if known is not None and known[0] is sym:
             return known[1]
         best: Grade = (sym.grade, sym.chain)
-        for ref in sym.refs:
+        for ref in self._ref_order.ordered(sym.refs):
             if best[0] == HIGH:
                 break
             grade = self._ref_grade(ref, env)

@@ -131,7 +131,7 @@ PYTHON_SCALARS = frozenset({"float", "int", "complex"})
 BENIGN_FUNCTIONS = frozenset(
     {
         "print", "repr", "str", "format", "len", "isinstance", "issubclass", "hasattr", "id", "type", "hash",
-        "range", "round", "bool", "sorted", "enumerate",
+        "range", "round", "bool",
         "warnings.warn", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "torch.save",
         "json.dump", "json.dumps", "pickle.dump", "pickle.dumps",
     }

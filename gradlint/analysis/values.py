@@ -15,8 +15,9 @@ value this is, a parameter whose uses are summarised, a call whose result uses a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from gradlint.findings import Step
 
@@ -264,6 +265,52 @@ class Clamped:
 
     def apply(self, grade: int) -> int:
         return NONE if grade < self.least else min(max(grade, self.floor), self.ceiling)
+
+
+class RefOrder:
+    """References in an order fixed by what they say, not by their hashes.
+
+    A symbolic grade keeps its references in a frozenset, whose iteration order changes with the hash seed and
+    with how the set was built (or unpickled). The solve takes the first of equally strong references, and with
+    it that reference's chain, so it walks them in this order: the same program gives the same reasoning chains
+    in every run. Keys are memoised by identity (syms are shared, and a key of a call holds its arguments').
+    """
+
+    def __init__(self) -> None:
+        self._keys: Dict[int, Tuple[object, tuple]] = {}
+        self._orders: Dict[int, Tuple[frozenset, tuple]] = {}
+
+    def ordered(self, refs: frozenset) -> tuple:
+        if len(refs) < 2:
+            return tuple(refs)
+        known = self._orders.get(id(refs))
+        if known is not None and known[0] is refs:
+            return known[1]
+        order = tuple(sorted(refs, key=self.key))
+        self._orders[id(refs)] = (refs, order)  # the set stays referenced, so its id is not reused
+        return order
+
+    def key(self, item: object) -> tuple:
+        if item is None or isinstance(item, (str, int)):
+            return (type(item).__name__, item)
+        known = self._keys.get(id(item))
+        if known is not None and known[0] is item:
+            return known[1]
+        key = self._key(item)
+        self._keys[id(item)] = (item, key)
+        return key
+
+    def _key(self, item: object) -> tuple:
+        """The item's type name and its fields' keys, recursively: references are plain frozen dataclasses of
+        names, numbers, syms, steps, tuples and frozensets (sorted here)."""
+        if isinstance(item, frozenset):
+            return ("frozenset", tuple(sorted(self.key(element) for element in item)))
+        if isinstance(item, tuple):
+            return ("tuple", tuple(self.key(element) for element in item))
+        if dataclasses.is_dataclass(item):
+            fields = dataclasses.fields(item)
+            return (type(item).__name__, tuple(self.key(getattr(item, field.name)) for field in fields))
+        raise TypeError(f"no order for a reference holding {type(item).__name__}")
 
 
 def cap(sym: Sym, grade: int) -> Sym:

@@ -9,17 +9,15 @@ it is not sure the result runs and computes the same values. Finishing the file 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import ClassVar, Iterator, List, Optional, Sequence, Tuple
+from typing import ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import libcst as cst
-from libcst._nodes.internal import CodegenState
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import MEDIUM, CandidateMark, Value
 from gradlint.findings import Autofix, Edit, Location
-
 
 # What an offer becomes where the solve finds that the cut value does not feed computation.
 KEEP, DROP, UNSAFE = "", "drop", "unsafe"
@@ -65,6 +63,8 @@ def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str)
     the text of its first line), or None when the replacement would drop or repeat a comment of the original."""
     if comments(offer.replacement) != comments(bare(offer.node)):
         return None
+    from libcst._nodes.internal import CodegenState
+
     state = CodegenState(default_indent=tree.default_indent, default_newline=tree.default_newline)
     # Lines the replacement breaks inside brackets are indented like the line it starts on.
     state.indent_tokens = [first_line[:len(first_line) - len(first_line.lstrip())]]
@@ -153,25 +153,36 @@ def keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
 
 
 # ------------------------------------------------------------------------------------------- parentheses
-# Binding strength of binary operators, as in the language reference (higher binds tighter).
-_BINARY_PRECEDENCE = {
-    cst.BitOr: 4, cst.BitXor: 5, cst.BitAnd: 6, cst.LeftShift: 7, cst.RightShift: 7, cst.Add: 8, cst.Subtract: 8,
-    cst.Multiply: 9, cst.Divide: 9, cst.FloorDivide: 9, cst.Modulo: 9, cst.MatrixMultiply: 9, cst.Power: 11,
-}
 _UNARY_PRECEDENCE = 10
-_ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
-          cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp,
-          cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Ellipsis)
-# Places where any expression stands without parentheses.
-_OPEN_PLACES = (cst.Arg, cst.Element, cst.DictElement, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr,
-                cst.Index, cst.SubscriptElement)
+
+
+@functools.lru_cache(maxsize=None)
+def _binary_precedence() -> Dict[type, int]:
+    """Binding strength of binary operators, as in the language reference (higher binds tighter)."""
+    return {cst.BitOr: 4, cst.BitXor: 5, cst.BitAnd: 6, cst.LeftShift: 7, cst.RightShift: 7, cst.Add: 8,
+            cst.Subtract: 8, cst.Multiply: 9, cst.Divide: 9, cst.FloorDivide: 9, cst.Modulo: 9,
+            cst.MatrixMultiply: 9, cst.Power: 11}
+
+
+@functools.lru_cache(maxsize=None)
+def _atoms() -> Tuple[type, ...]:
+    return (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary,
+            cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set,
+            cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Ellipsis)
+
+
+@functools.lru_cache(maxsize=None)
+def _open_places() -> Tuple[type, ...]:
+    """Places where any expression stands without parentheses."""
+    return (cst.Arg, cst.Element, cst.DictElement, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr,
+            cst.Index, cst.SubscriptElement)
 
 
 def precedence(node: cst.BaseExpression) -> int:
-    if isinstance(node, _ATOMS) or node.lpar:
+    if isinstance(node, _atoms()) or node.lpar:
         return 20
     if isinstance(node, cst.BinaryOperation):
-        return _BINARY_PRECEDENCE[type(node.operator)]
+        return _binary_precedence()[type(node.operator)]
     if isinstance(node, cst.UnaryOperation):
         return 3 if isinstance(node.operator, cst.Not) else _UNARY_PRECEDENCE
     if isinstance(node, cst.Await):
@@ -186,10 +197,10 @@ def parenthesized(replacement: cst.BaseExpression, original: cst.CSTNode,
     """``replacement`` wrapped in parentheses when it would not bind as ``original`` did in ``parent``."""
     if getattr(original, "lpar", None) or precedence(replacement) == 20:
         return replacement  # the original's own parentheses stay in the text around the edit
-    if isinstance(parent, _OPEN_PLACES) and not isinstance(replacement, cst.NamedExpr):
+    if isinstance(parent, _open_places()) and not isinstance(replacement, cst.NamedExpr):
         return replacement
     if isinstance(parent, cst.BinaryOperation):
-        outer = _BINARY_PRECEDENCE[type(parent.operator)]
+        outer = _binary_precedence()[type(parent.operator)]
         inner = precedence(replacement)
         left = parent.left is original
         power = isinstance(parent.operator, cst.Power)
@@ -207,7 +218,7 @@ def wrap(node: cst.BaseExpression) -> cst.BaseExpression:
 def operand(node: cst.BaseExpression, outer: type, left: bool) -> cst.BaseExpression:
     """``node`` as the ``left`` or right operand of a new binary operation with operator ``outer``."""
     inner = precedence(node)
-    strength = _BINARY_PRECEDENCE[outer]
+    strength = _binary_precedence()[outer]
     if inner > strength or (inner == strength and left and outer is not cst.Power):
         return node
     return wrap(node)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import Value
 from gradlint.fixes.base import (
     FixKind,
@@ -80,9 +79,6 @@ def receiver(node: cst.BaseExpression) -> cst.BaseExpression:
     return node if precedence(node) == 20 else wrap(node)
 
 
-COPY = keyword("copy", cst.Name("True"))
-
-
 class StackElements(FixKind):
     """`torch.tensor([a, b])`, `torch.as_tensor([...])` → `torch.stack([a, b])`.
 
@@ -138,7 +134,7 @@ class NewTensorCopy(FixKind):
             return self.make(call, to(to(stack, [like]), conversions), parent, title=StackElements.title, safe=False)
         if not is_uncut(value) or value.items is not None or value.cls is not None:
             return None
-        return self.make(call, to(to(data, [like, COPY]), conversions), parent)
+        return self.make(call, to(to(data, [like, keyword("copy", cst.Name("True"))]), conversions), parent)
 
 
 class DifferentiableCopy(FixKind):
@@ -164,7 +160,7 @@ class DifferentiableCopy(FixKind):
             return None
         data = call.args[0].value
         if conversions:
-            copy = to(data, [*conversions, COPY])
+            copy = to(data, [*conversions, keyword("copy", cst.Name("True"))])
         else:
             copy = cst.Call(func=cst.Attribute(value=receiver(data), attr=cst.Name("clone")))
         return self.make(call, copy, parent_of(ctx.statement, call))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.fixes.base import UNSAFE, FixKind, Offer, parent_of
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, arguments_list, bare, keyword_arguments, operand, parent_of
 
 _FACTORIES = {"torch.full": "ones", "torch.full_like": "ones_like"}

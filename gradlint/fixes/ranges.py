@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, argument, keyword_arguments, operand, parent_of, wrap
 
 _GRID_OPTIONS = ("start", "end", "steps", "dtype", "device", "layout")

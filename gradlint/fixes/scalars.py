@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.fixes.base import DROP, FixKind, Offer, parent_of
-
-_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
 
 
 class KeepTensor(FixKind):
@@ -35,7 +32,8 @@ class KeepTensor(FixKind):
         else:
             return None
         parent = parent_of(ctx.statement, call)
-        is_operand = (isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, _ARITHMETIC)) or (
+        arithmetic = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
+        is_operand = (isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, arithmetic)) or (
             isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus))
         if not is_operand:
             return None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Dict, Optional
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, is_tensor, is_uncut, keyword_arguments, parent_of
 
 _NUMPY_UNARY = (

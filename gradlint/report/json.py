@@ -21,6 +21,10 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         "schema_version": SCHEMA_VERSION,
         "gradlint_version": __version__,
         "files_checked": context.files_checked,
+        "baseline": None if context.baseline_commit is None else {
+            "commit": context.baseline_commit,
+            "existing": context.existing,
+        },
         "findings": [finding_object(finding) for finding in findings],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

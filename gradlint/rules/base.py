@@ -31,12 +31,17 @@ class Valid:
 
 @dataclass(frozen=True)
 class Invalid:
-    """Code on which the rule reports at ``line``:``column`` with at least ``confidence``."""
+    """Code on which the rule reports at ``line``:``column`` with at least ``confidence``.
+
+    ``fixed`` is the same code with the finding fixed, on which the rule reports nothing (like a ``Valid``
+    example): the rule's page shows the first invalid example and its fixed version.
+    """
 
     code: str
     line: int
     column: int
     confidence: Confidence = Confidence.MEDIUM
+    fixed: str = ""
 
 
 class Rule:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import strongest
 from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
@@ -49,17 +48,15 @@ def to_double(cell: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def to_double(cell: torch.Tensor) -> torch.Tensor:
     return cell.to(torch.float64) * 2
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -118,17 +115,15 @@ def axis(alpha: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def axis(alpha: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(alpha), torch.sin(alpha), torch.zeros_like(alpha)]) * alpha
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -185,16 +180,12 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=24,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     return reference * value.to(reference)
-"""
+""",
         ),
     ]
 

@@ -38,17 +38,15 @@ def project(reciprocal: torch.Tensor, hkl: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=18,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def project(reciprocal: torch.Tensor, hkl: torch.Tensor) -> torch.Tensor:
     return hkl @ reciprocal
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -106,6 +104,17 @@ class Crystal(torch.nn.Module):
 """,
             line=9,
             column=9,
+            fixed="""\
+import torch
+
+class Crystal(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.orientation = torch.eye(3)
+
+    def rotate(self, angles: torch.Tensor) -> None:
+        self.orientation = torch.matrix_exp(angles)
+""",
         ),
     ]
     VALID = [

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import CandidateMark
 from gradlint.findings import Confidence
@@ -55,6 +54,13 @@ def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=22,
+            fixed="""\
+import torch
+
+def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    rotation = torch.matrix_exp(angles)
+    return vectors @ rotation
+""",
         ),
         Invalid(
             """\
@@ -87,15 +93,6 @@ class Shift(torch.nn.Module):
         ),
     ]
     VALID = [
-        Valid(
-            """\
-import torch
-
-def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-    rotation = torch.matrix_exp(angles)
-    return vectors @ rotation
-"""
-        ),
         Valid(
             """\
 import torch

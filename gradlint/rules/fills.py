@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradlint.fixes.fills import FillByBroadcast
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule
 
 # Where the fill value is: (position, keyword), for functions called by name and for tensor methods.
 _FUNCTIONS = {"torch.full": (1, "fill_value"), "torch.full_like": (1, "fill_value")}
@@ -42,16 +42,12 @@ def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
     return default * torch.ones_like(h)
-"""
+""",
         ),
     ]
 

@@ -41,6 +41,13 @@ def oriented(misset: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=10,
+            fixed="""\
+import torch
+
+def oriented(misset: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    rotation = torch.matrix_exp(misset)
+    return vectors @ rotation
+""",
         ),
     ]
     VALID = [
@@ -110,6 +117,15 @@ def oriented(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=3,
             column=2,
+            fixed="""\
+import torch
+
+def rotation(angles: torch.Tensor) -> torch.Tensor:
+    return torch.matrix_exp(angles)
+
+def oriented(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    return vectors @ rotation(angles)
+""",
         ),
     ]
     VALID = [

@@ -43,6 +43,13 @@ def smooth(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=27,
+            fixed="""\
+import torch
+
+def smooth(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    blurred = torch.nn.functional.conv1d(image[None, None], kernel.flip(0)[None, None], padding="same")[0, 0]
+    return blurred * image.sum()
+""",
         ),
     ]
     VALID = [
@@ -94,18 +101,16 @@ def direction(phi: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=29,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import numpy as np
 import torch
 
 def direction(phi: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(phi), torch.sin(phi), torch.zeros_like(phi)])
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import numpy as np
@@ -164,6 +169,13 @@ def shift(vectors: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=12,
+            fixed="""\
+import torch
+
+def shift(vectors: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    moved = vectors + 1.0
+    return moved * offset
+""",
         ),
     ]
     VALID = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradlint.fixes.ranges import GridFromEnds
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.base import Invalid, Rule
 
 # Which arguments (position, keyword) are values rather than counts.
 _VALUE_ARGUMENTS = {
@@ -43,17 +43,13 @@ def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torc
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torch.Tensor:
     fractions = torch.arange(steps, dtype=phi0.dtype) / max(steps - 1, 1)
     return phi0 + oscillation * fractions
-"""
+""",
         ),
     ]
 

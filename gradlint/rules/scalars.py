@@ -46,18 +46,16 @@ def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Ten
 """,
             line=5,
             column=39,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     volume = torch.dot(a, torch.cross(b, c, dim=0))
     return torch.cross(b, c, dim=0) / volume
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import logging
@@ -109,6 +107,13 @@ def centre(positions: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
+            fixed="""\
+import torch
+
+def centre(positions: torch.Tensor) -> torch.Tensor:
+    x, y = positions.mean(dim=0).unbind()
+    return torch.stack([positions[:, 0] - x, positions[:, 1] - y])
+""",
         ),
     ]
     VALID = [
@@ -158,17 +163,15 @@ def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=43,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
     return 2 * torch.pi / wavelength
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -228,6 +231,14 @@ def polarization(two_theta: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=12,
+            fixed="""\
+import math
+import torch
+
+def polarization(two_theta: torch.Tensor) -> torch.Tensor:
+    cos2 = torch.cos(two_theta) ** 2
+    return 0.5 * (1 + cos2) * torch.ones_like(two_theta)
+""",
         ),
         Invalid(
             """\

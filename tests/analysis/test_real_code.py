@@ -176,7 +176,7 @@ def test_a_number_kept_in_a_container_is_a_record(scan):
             def details(self, error: torch.Tensor) -> dict:
                 return {"error": error.item() if isinstance(error, torch.Tensor) else error}
 
-            def compute_loss(self, losses: list, train: bool) -> tuple:
+            def compute_loss(self, losses, train: bool) -> tuple:
                 logs = {}
                 total = 0
                 for index, loss in enumerate(losses):
