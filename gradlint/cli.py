@@ -14,11 +14,12 @@ Exit codes: 0 nothing found, 1 findings (new ones, with a baseline commit; unsup
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, NoReturn, Sequence
 
 import click
 
@@ -26,7 +27,7 @@ from gradlint import __version__
 from gradlint.config import ConfigError, Overrides, Settings, load_settings, split_codes
 from gradlint.engine import CheckOptions, CheckResult
 from gradlint.findings import Confidence, Finding
-from gradlint.report import FORMATS, PROJECT_URL, ReportContext, render
+from gradlint.report import FORMATS, PROJECT_URL, ReportContext, plural, render
 
 if TYPE_CHECKING:
     from gradlint.baseline import ChangedLines, Comparison
@@ -87,6 +88,9 @@ def cli() -> None:
 @click.option("--show-source", is_flag=True, help="Show the source line, the reasoning chain and the fix.")
 @click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also apply the unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--baseline-commit", metavar="REF",
               help="Report only findings that are not present at the git commit REF (and exit 1 only for those).")
 @click.option("--add-noqa", is_flag=True,
@@ -120,6 +124,9 @@ def check_command(
     show_source: bool,
     report_unused_ignores: bool,
     force_exclude: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     baseline_commit: str | None,
     add_noqa: bool,
     color: bool | None,
@@ -159,9 +166,18 @@ def check_command(
                                                                             confidence=Confidence.LOW))
     if not settings.paths and (baseline_commit is not None or add_noqa):
         raise CommandError(f"{'--add-noqa' if add_noqa else '--baseline-commit'} needs files, not standard input")
+    if (fix or diff) and (trace_target is not None or add_noqa or baseline_commit is not None):
+        raise CommandError("--fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit")
     checked_paths = _paths_to_check(settings, force_exclude)
-    result = _check(settings, stdin_filename, force_exclude, checked_paths)
+    stdin = functools.lru_cache(maxsize=None)(sys.stdin.buffer.read)  # read once, when needed
     warn = _warner(quiet)
+    if fix or diff:
+        result, code = _fix(settings, stdin_filename, force_exclude, checked_paths, stdin, unsafe=unsafe_fixes,
+                            show_diff=diff, output=output, warn=warn, quiet=quiet)
+        if code is not None:
+            return code
+    else:
+        result = _check(settings, stdin_filename, force_exclude, checked_paths, stdin)
     for warning in result.warnings:
         warn(warning)
     findings, existing = result.findings, 0
@@ -218,6 +234,17 @@ def trace_command(
     context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
     return _trace(target, list(target_args), params, report_dir, output_format, output, context,
                   findings=None, user_paths=list(user_paths))
+
+
+@cli.command("server")
+def server_command() -> int:
+    """Run the language server on standard input and output (needs the `server` extra: pygls)."""
+    try:
+        from gradlint import server
+    except ImportError as error:
+        raise CommandError(f"the language server needs pygls ({error}): pip install 'torch-gradlint[server]'") from None
+    server.serve()
+    return EXIT_CLEAN
 
 
 @cli.command("demo")
@@ -322,20 +349,70 @@ def _trace(
     return code
 
 
-def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path]) -> CheckResult:
+def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+         stdin: Callable[[], bytes], *, unsafe: bool, show_diff: bool, output: Path | None,
+         warn: Callable[[str], None], quiet: bool) -> tuple[CheckResult, int | None]:
+    """Apply the fixes (``show_diff``: print them, or write them to ``output``, instead). Returns what remains to
+    report, and the exit code when nothing else is to be reported (the diff, or the fixed text of standard
+    input)."""
+    from gradlint import edits
+    from gradlint.fixes import apply
+
+    root = settings.options.root
+    from_stdin = not settings.paths
+
+    def read(display: str) -> bytes:
+        return stdin() if from_stdin else (root / display).read_bytes()
+
+    def note(message: str) -> None:
+        if not quiet:
+            click.echo(f"gradlint: {message}", err=True)
+
+    run = apply.run(lambda texts: _check(settings, stdin_filename, force_exclude, paths, stdin, texts), read,
+                    lambda display: root / display, unsafe=unsafe)
+    for warning in run.warnings:
+        warn(warning)
+    fixes = plural(run.fixed, "fix", "fixes")
+    if show_diff:
+        _write_report(edits.diff(run.changes), output)
+        note(f"{fixes} would be applied to {plural(len(run.changes), 'file')}")
+        return run.result, EXIT_FINDINGS if run.changes else EXIT_CLEAN
+    if from_stdin:
+        _write_bytes(run.changes[0].after if run.changes else stdin())
+        note(f"{fixes} applied, {plural(len(run.result.findings), 'finding')} left")
+        return run.result, EXIT_FINDINGS if run.result.findings else EXIT_CLEAN
+    problems = edits.write(run.changes)
+    for problem in problems:
+        click.echo(f"gradlint: error: {problem}", err=True)
+    note(f"{fixes} applied in {plural(len(run.changes) - len(problems), 'file')}")
+    return run.result, EXIT_ERROR if problems else None
+
+
+def _write_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+           stdin: Callable[[], bytes], contents: Mapping[str, bytes] | None = None) -> CheckResult:
+    """Check ``paths``, or standard input; ``contents`` replaces files' bytes (see engine.check)."""
     from gradlint import engine
     from gradlint.discovery import relative_posix
 
     options = settings.options
     if not settings.paths:
-        if stdin_filename is None:
-            return engine.check_text(sys.stdin.buffer.read(), STDIN_DISPLAY_PATH, options, settings.context)
-        display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-        if force_exclude and _excluded(Path(stdin_filename), options):
-            return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options, settings.context,
-                                 file=Path(stdin_filename))
-    return engine.check(paths, options, settings.context) if paths else CheckResult()
+        file = Path(stdin_filename) if stdin_filename is not None else None
+        if file is None:
+            display_path = STDIN_DISPLAY_PATH
+        else:
+            display_path = relative_posix(file, options.root) or stdin_filename
+            if force_exclude and _excluded(file, options):
+                return CheckResult()
+        text = (contents or {}).get(display_path)
+        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context,
+                                 file=file)
+    return engine.check(paths, options, settings.context, contents) if paths else CheckResult()
 
 
 def _paths_to_check(settings: Settings, force_exclude: bool) -> list[Path]:

@@ -1,6 +1,6 @@
 """Paths -> files -> syntax trees -> facts -> findings.
 
-    check(paths, options) -> CheckResult
+    check(paths, options, contents) -> CheckResult             # contents: texts that replace files' bytes
     check_text(text, display_path, options) -> CheckResult      # stdin
 
 Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
@@ -10,7 +10,8 @@ Files that neither mention anything a rule could need nor declare or import anyt
 text prefilter): they can neither be reported nor change what the rest of the program means.
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
 threshold apply last. Every file that cannot be read, decoded or parsed yields a GL000 finding; every other
-file is still checked.
+file is still checked. A notebook is checked as the program its code cells make (:mod:`gradlint.notebooks`),
+and its findings are placed by cell and line.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from gradlint import __version__, suppressions
+from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
 from gradlint.findings import Confidence, Finding, Location
@@ -77,16 +78,22 @@ class _Source:
     path: Path
     display: str  # relative to the root, forward slashes
     module: str
-    data: bytes
+    data: bytes  # the program: a notebook's is made of its code cells
     reported: bool = True  # False: context, analysed for the solve but not reported
+    cells: Optional[notebooks.CellMap] = None  # for a notebook, where its cells start in the program
 
 
-def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = ()) -> CheckResult:
-    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported."""
+def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+          contents: Optional[Mapping[str, bytes]] = None) -> CheckResult:
+    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported.
+
+    ``contents`` gives the bytes of some files (by display path, as findings name them) instead of what is on
+    disk: an editor's unsaved texts, fixes not yet written.
+    """
     result = CheckResult()
-    sources = _read(paths, options, result, reported=True)
+    sources = _read(paths, options, result, reported=True, contents=contents)
     given = {os.path.realpath(source.path) for source in sources}
-    sources += _read(context, options, CheckResult(), reported=False, skip=given)
+    sources += _read(context, options, CheckResult(), reported=False, skip=given, contents=contents)
     return _check_sources(sources, options, result)
 
 
@@ -97,14 +104,16 @@ def check_text(text: bytes, display_path: str, options: CheckOptions, context: S
     ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
     """
     path = file if file is not None else Path(display_path)
-    source = _Source(path, display_path.replace(os.sep, "/"), _module_name(path), text)
-    sources = [source] + _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
-    return _check_sources(sources, options, CheckResult())
+    result = CheckResult()
+    sources = _source(path, display_path.replace(os.sep, "/"), text, True, result)
+    sources += _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
+    return _check_sources(sources, options, result)
 
 
 def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, reported: bool,
-          skip: AbstractSet[str] = frozenset()) -> List[_Source]:
-    """The files under ``paths``, read; what cannot be read is a GL000 finding in ``result``."""
+          skip: AbstractSet[str] = frozenset(), contents: Optional[Mapping[str, bytes]] = None) -> List[_Source]:
+    """The files under ``paths``, read (or taken from ``contents``); what cannot be read is a GL000 finding in
+    ``result``."""
     if not paths:
         return []
     found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
@@ -114,13 +123,29 @@ def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, 
         if skip and os.path.realpath(path) in skip:
             continue
         display = _display_path(path, options.root)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
-            continue
-        sources.append(_Source(path, display, _module_name(path), data, reported))
+        data = (contents or {}).get(display)
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
+                continue
+        sources += _source(path, display, data, reported, result)
     return sources
+
+
+def _source(path: Path, display: str, data: bytes, reported: bool, result: CheckResult) -> List[_Source]:
+    """The file as a source to analyse; a notebook as the program of its cells, or a GL000 finding in ``result``."""
+    if not display.endswith(notebooks.SUFFIX):
+        return [_Source(path, display, _module_name(path), data, reported)]
+    try:
+        program, cells = notebooks.program(data)
+    except notebooks.NotebookError as error:
+        result.findings.append(_error_finding(display, f"cannot read the notebook: {error}"))
+        return []
+    # Not importable: a name no module of the program can have, unique per notebook.
+    module = re.sub(r"\W", "_", display)
+    return [_Source(path, display, module, program.encode("utf-8"), reported, cells)]
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
@@ -142,7 +167,10 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
         result.warnings.extend(cache.warnings)
     reported = {source.display for source in sources if source.reported}
     result.files_checked = len(reported)
-    result.findings.extend(_reported(program, options, reported))
+    cells = {source.display: source.cells for source in sources if source.cells is not None}
+    for finding in _reported(program, options, reported):
+        in_notebook = cells.get(finding.location.path)
+        result.findings.append(in_notebook.finding(finding) if in_notebook is not None else finding)
     result.findings.sort(key=lambda finding: finding.sort_key)
     return result
 
@@ -293,6 +321,19 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
         return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
                           directives=directives)
     return FileResult(facts=finish(analyzer, text), directives=directives)
+
+
+def parses(data: bytes, display: str) -> bool:
+    """Whether a file's bytes (for a notebook, the program of its code cells) parse as Python."""
+    import libcst
+
+    try:
+        if display.endswith(notebooks.SUFFIX):
+            data = notebooks.program(data)[0].encode("utf-8")
+        libcst.parse_module(data)
+    except (libcst.ParserSyntaxError, notebooks.NotebookError, RecursionError):
+        return False
+    return True
 
 
 @contextmanager

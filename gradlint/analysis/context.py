@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis.declarations import FunctionInfo
-from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, strongest
+from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, plain_refs, strongest
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
@@ -119,6 +119,30 @@ class Context:
         reported at low confidence at most."""
         candidate = self._interpreter.analyzer.candidates[mark.index]
         candidate.gate = Sym(LOW) if candidate.gate is None else cap(candidate.gate, LOW)
+
+    def offer_fix(self, mark: Optional[CandidateMark], kind, *args) -> Optional[CandidateMark]:
+        """Offer the fix ``kind`` (a :class:`gradlint.fixes.base.FixKind`) for the candidate ``mark`` stands for,
+        built from ``args`` and this context. A node evaluated again (in a loop) keeps its latest offer, and
+        none once any evaluation could not offer one. Returns ``mark``."""
+        if mark is not None:
+            offers = self._interpreter.analyzer.offers
+            if offers.get(mark.index, True) is not None:
+                offers[mark.index] = kind.offer(*args, self)
+        return mark
+
+    def local_grade(self, value: Value) -> int:
+        """``value``'s grade as far as this file alone tells: its own, raised by the bounds its references get
+        here (a parameter's annotation, an attribute assigned a parameter in ``__init__``)."""
+        refs = plain_refs(value.sym.refs)
+        return max([value.grade, *(sym.grade for ref, sym in self._interpreter.analyzer.equations if ref in refs)])
+
+    def name_for(self, qualified: str) -> Optional[str]:
+        """A name that refers to the module ``qualified`` here (``th`` after ``import torch as th``)."""
+        aliases = self._interpreter.analyzer.declared.imports.aliases
+        for local in sorted(aliases, key=lambda name: name != qualified):
+            if aliases[local] == qualified and self.qualname(cst.Name(local)) == qualified:
+                return local
+        return None
 
     def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""

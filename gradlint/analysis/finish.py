@@ -17,6 +17,7 @@ from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
 from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step
+from gradlint.fixes.base import autofix
 
 SNIPPET_WIDTH = 60
 _SPACE = re.compile(r"\s+")
@@ -54,8 +55,10 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                  tuple((name, converter.sym(s)) for name, s in call.kwargs))
         for call in analyzer.calls
     ]
-    for candidate in analyzer.candidates:
+    for index, candidate in enumerate(analyzer.candidates):
         span = converter.spans[candidate.node]
+        location = Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1)
+        offer = analyzer.offers.get(index)
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
         if candidate.subject is not None and (not receiver.chain or receiver.chain[0] is not candidate.subject):
@@ -64,7 +67,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             Candidate(
                 code=candidate.rule.code,
                 rule=candidate.rule.name,
-                location=Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1),
+                location=location,
                 message=candidate.message.replace("{subject}", subject),
                 fix=candidate.fix.replace("{subject}", subject),
                 receiver=converter.sym(receiver),
@@ -73,6 +76,9 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 escape_cap=int(candidate.rule.escape_confidence),
                 stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
+                autofix=None if offer is None else autofix(offer, location, analyzer.tree,
+                                                           converter.line(span.line)),
+                autofix_outside_computation=offer.outside_computation if offer is not None else "",
             )
         )
     return facts

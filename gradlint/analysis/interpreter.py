@@ -94,6 +94,7 @@ class FileAnalyzer:
         self.facts = ModuleFacts(path=path, module=module)
         self.candidates: List[_MutableCandidate] = []
         self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
+        self.offers: Dict[int, Optional[object]] = {}  # candidate index -> gradlint.fixes.base.Offer, or None
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}

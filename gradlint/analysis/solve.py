@@ -42,6 +42,7 @@ from gradlint.analysis.values import (
     grade_of,
 )
 from gradlint.findings import Confidence, Finding, Step
+from gradlint.fixes.base import for_use
 
 MAX_ROUNDS = 12
 # Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
@@ -624,4 +625,5 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         fix=candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
+        autofix=for_use(candidate.autofix, candidate.autofix_outside_computation, use == COMPUTATION),
     )

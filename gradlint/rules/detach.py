@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import CandidateMark
 from gradlint.findings import Confidence
-from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
 from gradlint.findings import Confidence
+from gradlint.fixes.twins import TorchTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -87,6 +88,7 @@ class NumpyFunctionOnTensor(Rule):
     code = "GL031"
     name = "numpy-function-on-tensor"
     tokens = ("np.", "numpy", "scipy")
+    autofix = TorchTwin()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -127,7 +129,7 @@ def grid(size: int) -> torch.Tensor:
         if not live:
             return None
         arg, value = live[0]
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=value.sym,
@@ -135,6 +137,7 @@ def grid(size: int) -> torch.Tensor:
             message=f"`{site.callee}()` converts `{{subject}}` to a NumPy array: its gradient stops here",
             fix="use the torch function of the same name on the tensor",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class FromNumpyOfTensor(Rule):

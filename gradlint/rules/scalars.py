@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
 from gradlint.findings import Confidence
+from gradlint.fixes.scalars import KeepTensor
+from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -30,6 +32,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     tokens = (".item(",)
     stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
+    autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
     INVALID = [
@@ -148,6 +151,7 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    autofix = KeepTensor()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -182,7 +186,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -190,6 +194,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
             message=f"`{site.callee}()` turns `{{subject}}` into a Python number: its gradient stops here",
             fix="keep the tensor: use `{subject}` directly, or `.to(dtype)` to change its type",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class MathOnTensor(Rule):
@@ -212,6 +217,7 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    autofix = MathTwin()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -262,7 +268,7 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -272,3 +278,4 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
             if site.callee.split(".", 1)[1] not in ("radians", "degrees")
             else "use `torch.deg2rad` / `torch.rad2deg`, or multiply by `torch.pi / 180`",
         )
+        return self.with_fix(mark, ctx, site)
