@@ -287,7 +287,7 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
-            stored = collected([self.recorded(value) for value in args] if receiver.keyed else args)
+            stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
         if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",

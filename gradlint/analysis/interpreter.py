@@ -40,6 +40,7 @@ from gradlint.analysis.values import (
     CandidateMark,
     Clamped,
     MixMark,
+    RecordMark,
     GlobalRef,
     ParamRef,
     ParamUseMark,
@@ -98,7 +99,7 @@ class FileAnalyzer:
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}
-        self.mixes: Dict[cst.CSTNode, MixMark] = {}
+        self.node_marks: Dict[Tuple[type, Optional[cst.CSTNode]], object] = {}
 
     def run(self) -> ModuleFacts:
         declared = self.declared
@@ -137,11 +138,12 @@ class FileAnalyzer:
             fact = self.facts.uses[mark] = UseFact()
         return fact
 
-    def mix_mark(self, node: Optional[cst.CSTNode]) -> MixMark:
-        """The mark of the combinations made at ``node`` (one per node, however often a loop runs it)."""
-        mark = self.mixes.get(node)  # type: ignore[arg-type]
+    def node_mark(self, kind: type, node: Optional[cst.CSTNode]):
+        """The mark of kind ``kind`` (a :class:`MixMark` or :class:`RecordMark`) of the values made at ``node``: one
+        per node, however often a loop runs it."""
+        mark = self.node_marks.get((kind, node))
         if mark is None:
-            mark = self.mixes[node] = MixMark(self.path, len(self.mixes))  # type: ignore[index]
+            mark = self.node_marks[(kind, node)] = kind(self.path, len(self.node_marks))
         return mark
 
     def precut(self, value: Value) -> Sym:
@@ -627,7 +629,7 @@ class FunctionInterpreter(CallSemantics):
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
         if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
                               for element in target.slice):
-            value = self.recorded(value)
+            value = self.recorded(value, target)
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
@@ -667,7 +669,7 @@ class FunctionInterpreter(CallSemantics):
         mixed = [(value, others) for value, others in mixed if others]
         if not mixed:
             return joined
-        mark = self.analyzer.mix_mark(at if at is not None else self.statement)
+        mark = self.analyzer.node_mark(MixMark, at if at is not None else self.statement)
         fact = self.analyzer.use_fact(mark)
         linked: set = set()
         for value, others in mixed:
@@ -890,17 +892,20 @@ class FunctionInterpreter(CallSemantics):
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.recorded(self.eval(element.value)))
+                values.append(self.recorded(self.eval(element.value), element))
             else:
                 values.append(self.eval(element.value))
         joined = join(values) if values else CONSTANT_VALUE
         return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
 
-    def recorded(self, value: Value) -> Value:
-        """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
-        What it came from takes that as its use, and is not told what becomes of the record."""
-        self.use(value, STORED)
-        return value.with_marks(frozenset())
+    def recorded(self, value: Value, node: cst.CSTNode) -> Value:
+        """A value filed under a key at ``node`` (``{"loss": loss.item()}``, ``logs["error"] = err``): what it came
+        from is used as the record is, but never more than a stored value (see :class:`RecordMark`)."""
+        if not value.marks:
+            return value
+        mark = self.analyzer.node_mark(RecordMark, node)
+        self.flow(value, mark)
+        return value.with_marks(frozenset({mark}))
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)

@@ -30,6 +30,7 @@ from gradlint.analysis.values import (
     AttrUseMark,
     CallRef,
     MixMark,
+    RecordMark,
     Clamped,
     GlobalRef,
     ParamRef,
@@ -572,6 +573,8 @@ class UseSolver:
                 level = max(level, self._escape(mark))
             if isinstance(mark, MixMark) and level >= STORED and self._carries_gradient(fact):
                 level = COMPUTATION
+            elif isinstance(mark, RecordMark):
+                level = min(level, STORED)
             if level > self.levels.get(mark, -1):
                 self.levels[mark] = level
                 pending.extend(dependents.get(mark, ()))

@@ -143,6 +143,18 @@ class MixMark:
     index: int
 
 
+@dataclass(frozen=True)
+class RecordMark:
+    """Values filed under a key at one place of a file (``{"loss": loss.item()}``, ``logs["error"] = err``).
+
+    A record is kept: whatever becomes of it (returned, read back, printed), what was filed in it is used at
+    most as much as a stored value is. The filed values' uses go through this mark.
+    """
+
+    path: str
+    index: int
+
+
 
 
 @dataclass(frozen=True)

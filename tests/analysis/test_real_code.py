@@ -190,6 +190,21 @@ def test_a_number_kept_in_a_container_is_a_record(scan):
                                (19, "GL030", "low")]
 
 
+def test_a_record_is_used_at_most_as_a_stored_value(scan):
+    findings = scan({"pkg/stats.py": """\
+        import torch
+
+        def summary(x: torch.Tensor) -> dict:
+            return {"mean": x.mean().detach()}
+
+        def show(x: torch.Tensor) -> None:
+            report = {"index": torch.floor(x).long()}
+            print(report)
+    """})
+    assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
+        (4, "GL001", "medium", "stored"), (7, "GL070", "low", "benign")]
+
+
 # --- intent ---------------------------------------------------------------------------------------------------
 
 def test_a_cut_value_set_against_a_prediction_in_a_loss_is_its_target(scan):
