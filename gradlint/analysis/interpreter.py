@@ -23,6 +23,7 @@ from gradlint.analysis.context import Context
 from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
+from gradlint.analysis.liveness import Reads
 from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
@@ -108,6 +109,7 @@ class FileAnalyzer:
             self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
         module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)
         module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
+        module_interpreter.reads = Reads(self.tree.body)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
         for info in declared.functions:
@@ -178,7 +180,9 @@ class FunctionInterpreter(CallSemantics):
         self.reporting = False  # in a branch taken for debugging, tracing or verbose output
         self.returns: List[Sym] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
-        self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
+        # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
+        self.effects: List[Tuple[Optional[str], Sym]] = []
+        self.reads: Optional[Reads] = None  # what the body reads, in order: which bound names are read later
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -198,6 +202,7 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
+        self.reads = Reads(node.body.body)
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -325,7 +330,7 @@ class FunctionInterpreter(CallSemantics):
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
         self.decisions.append(value.decides)
-        self.effects.append(value.sym)
+        self.effects.append((None, value.sym))
         self.flow(value, ReturnUseMark(self.info.qualname))
 
     def run_if(self, node: cst.If) -> None:
@@ -359,7 +364,7 @@ class FunctionInterpreter(CallSemantics):
             self.env = after_body
         else:
             self.env = _join_envs(after_body, self.env)
-        self._branch(node, node.test, body_effects, else_effects)
+        self._branch(node, node.test, body_effects, else_effects, before)
 
     def narrow(self, narrowing: Narrowing) -> Dict[str, Value]:
         """Bind what a condition tells about values: not a tensor (no gradient to cut), or a tensor."""
@@ -383,16 +388,29 @@ class FunctionInterpreter(CallSemantics):
                 else:
                     del self.env[path]
 
-    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
+    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Tuple[Optional[str], Sym]]:
         start = len(self.effects)
         self.run_block(body)
         return self.effects[start:]
 
-    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Sym], orelse: List[Sym]) -> None:
-        """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``)."""
+    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Tuple[Optional[str], Sym]],
+                orelse: List[Tuple[Optional[str], Sym]], before: Optional[Dict[str, Value]] = None) -> None:
+        """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``): what it
+        stores, returns, or binds to a name read after it. A name one side rebinds keeps, on the other side, the
+        value it had before (``if b < m: b = m`` chooses between two values; it skips no work)."""
         if not self.analyzer.branch_rules:
             return
-        work = _skipped_work(strongest(body), strongest(orelse))
+        live = self.reads.after(node) if self.reads is not None else None
+
+        def lasting(effects: List[Tuple[Optional[str], Sym]], other: List[Tuple[Optional[str], Sym]]) -> Sym:
+            kept = [sym for name, sym in effects if name is None or live is None or name in live]
+            bound_here = {name for name, _ in effects}
+            kept += [before[name].sym for name, _ in other
+                     if before is not None and name in before and name not in bound_here
+                     and (live is None or name in live)]
+            return strongest(kept)
+
+        work = _skipped_work(lasting(body, orelse), lasting(orelse, body))
         for rule in self.analyzer.branch_rules:
             rule.on_branch(node, test, work, self.ctx)
 
@@ -408,7 +426,7 @@ class FunctionInterpreter(CallSemantics):
             self.run_block(node.body.body)
             self.env = _join_envs(before, self.env)
         if isinstance(node, cst.While):
-            self._branch(node, node.test, self.effects[start:], [])
+            self._branch(node, node.test, self.effects[start:], [], before)
         if node.orelse is not None:
             self.run_block(node.orelse.body.body)
 
@@ -575,8 +593,8 @@ class FunctionInterpreter(CallSemantics):
         hands out values that exist already (``for p in model.parameters()``), which no region cuts."""
         if isinstance(target, cst.Name):
             value = self._cut_in_region(self._step(value, source), source if fresh else None)
-            if not value.is_constant():
-                self.effects.append(value.sym)
+            if not value.is_constant() and fresh and not _names(source):
+                self.effects.append((target.value, value.sym))
             self.env[target.value] = value
             if self.at_module:
                 self.analyzer.equation(GlobalRef(self.analyzer.module, target.value), value.sym)
@@ -604,8 +622,8 @@ class FunctionInterpreter(CallSemantics):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
-        if not value.is_constant():
-            self.effects.append(value.sym)
+        if not value.is_constant() and not _names(source):
+            self.effects.append((None, value.sym))
         if owner.cls is not None:
             self.analyzer.equation(AttrRef(owner.cls, name), value.sym)
             self.flow(value, AttrUseMark(owner.cls, name))
@@ -859,7 +877,7 @@ class FunctionInterpreter(CallSemantics):
         self.narrow(when_false)
         orelse = self.eval(node.orelse)
         self.env = before
-        self._branch(node, node.test, [body.sym], [orelse.sym])
+        self._branch(node, node.test, [(None, body.sym)], [(None, orelse.sym)])
         return _choice(body, orelse)
 
     def eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
@@ -1021,6 +1039,11 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
+
+
+def _names(node: Optional[cst.CSTNode]) -> bool:
+    """Whether ``node`` only names a value computed elsewhere (``x = y``, ``self.a = config.a``): no work done."""
+    return isinstance(node, (cst.Name, cst.Attribute))
 
 
 def _computes(node: Optional[cst.CSTNode]) -> bool:

@@ -262,7 +262,7 @@ def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
                     self.last_peak = peak
                 return intensity * scale
     """})
-    assert brief(findings) == [(9, "GL100", "low"), (10, "GL040", "low"), (10, "GL010", "low")]
+    assert brief(findings) == [(10, "GL040", "low"), (10, "GL010", "low")]
 
 
 def test_a_no_grad_function_cuts_only_what_leaves_it(scan):
@@ -368,3 +368,25 @@ def test_grades_joined_again_and_again_in_nested_loops_stay_shared(scan):
             return grad_F, grad_Y, grad_R
     """})
     assert brief(findings) == [(37, "GL001", "medium")]
+
+
+def test_a_branch_decides_only_what_it_leaves_behind(scan):
+    """A branch whose differentiable intermediate is dropped (sampling noise from a slice of the mean), or that
+    only picks one value instead of another (clipping to a bound), decides no differentiable work."""
+    findings = scan({"pkg/noise.py": """\
+        import torch
+
+        def add_noise(mean: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+            noisy = mean.clone()
+            small = mean < 12
+            if small.any():
+                small_means = mean[small]
+                noisy[small] = torch.poisson(small_means)
+            bound = low
+            if bound < mean.max():
+                bound = mean.max()
+            if low.sum() > 0:
+                noisy = noisy + low.exp()
+            return noisy * bound
+    """})
+    assert brief(findings) == [(10, "GL100", "low"), (12, "GL100", "medium")]
