@@ -39,6 +39,7 @@ class Candidate:
     stored_cap: int = 2  # the most confidence when the value is only kept (on an object, in a container)
     source_line: str = ""
     autofix: Optional[Autofix] = None
+    kept_fix: str = ""  # the hint where the cut value is only kept or looked at (Rule.kept_fix)
     autofix_outside_computation: str = ""  # what the fix becomes where the cut value does not feed computation
 
 

@@ -70,6 +70,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 location=location,
                 message=candidate.message.replace("{subject}", subject),
                 fix=candidate.fix.replace("{subject}", subject),
+                kept_fix=candidate.rule.kept_fix.replace("{subject}", subject),
                 receiver=converter.sym(receiver),
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,

@@ -540,7 +540,7 @@ class UseSolver:
 
     def _default(self, mark) -> int:
         """The use of a mark no file said anything about."""
-        if isinstance(mark, ParamUseMark):
+        if isinstance(mark, (ParamUseMark, MixMark, RecordMark)):
             return UNUSED
         if isinstance(mark, ReturnUseMark):
             return UNUSED if mark.function in self.called else self._escape(mark)
@@ -625,7 +625,7 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         location=candidate.location,
         confidence=Confidence(confidence),
         chain=chain,
-        fix=candidate.fix,
+        fix=candidate.kept_fix if candidate.kept_fix and use in (UNUSED, BENIGN, STORED) else candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
         autofix=for_use(candidate.autofix, candidate.autofix_outside_computation, use == COMPUTATION),

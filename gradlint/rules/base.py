@@ -62,6 +62,9 @@ class Rule:
     # container that is not followed further. A detached tensor kept may be computed with later; a Python number
     # kept is a record (a metric, a log, a dict of diagnostics).
     stored_confidence: ClassVar[Confidence] = Confidence.MEDIUM
+    # The fix hint where the cut value is only kept or looked at (a metric, a log, a record): there the cut is
+    # usually right, and keeping the tensor instead would keep every step's graph alive. Empty: the same hint.
+    kept_fix: ClassVar[str] = ""
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # The fix this rule offers (gradlint.fixes), if any; its docstring's "Fix safety" section documents it.

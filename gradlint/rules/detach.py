@@ -43,6 +43,8 @@ class DetachOnDifferentiable(TensorMethodRule):
     message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
                "depends on")
     fix = "use `{subject}` itself; detach only what must not be differentiated (targets, logged values)"
+    kept_fix = ("detaching what is only recorded or logged is right (it lets the step's graph go); to compute with "
+                "it, use `{subject}` itself")
     INVALID = [
         Invalid(
             """\

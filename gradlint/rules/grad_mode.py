@@ -147,5 +147,6 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor) -> None:
             self,
             node,
             message="this function runs without grad mode: what it returns carries no gradient to its inputs",
-            fix="remove the decorator, or wrap only the calls that must not be differentiated",
+            fix="keep the decorator where the function evaluates; where a gradient is needed, call an undecorated "
+            "version of it (the decorator turns grad mode off inside the function even under `enable_grad()`)",
         )

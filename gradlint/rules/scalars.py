@@ -8,6 +8,11 @@ from gradlint.fixes.scalars import KeepTensor
 from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
+# Where a number taken from a tensor is only recorded, the conversion is right; keeping the tensor would keep
+# every step's graph alive.
+RECORDED = ("to record or log the value, this is the right form (take it after `backward()`: it keeps no graph); "
+            "to compute with it, keep the tensor")
+
 
 class ItemOnDifferentiable(TensorMethodRule):
     """`.item()` on a value that carries a gradient.
@@ -35,6 +40,7 @@ class ItemOnDifferentiable(TensorMethodRule):
     autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
+    kept_fix = RECORDED
     INVALID = [
         Invalid(
             """\
@@ -96,6 +102,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
+    kept_fix = RECORDED
     INVALID = [
         Invalid(
             """\
@@ -151,6 +158,7 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    kept_fix = RECORDED
     autofix = KeepTensor()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [

@@ -390,3 +390,18 @@ def test_a_branch_decides_only_what_it_leaves_behind(scan):
             return noisy * bound
     """})
     assert brief(findings) == [(10, "GL100", "low"), (12, "GL100", "medium")]
+
+
+def test_the_fix_hint_of_a_recorded_value_keeps_it_recorded(scan):
+    """Suggesting to keep the tensor where it is only recorded would keep every step's graph alive."""
+    findings = scan({"pkg/loop.py": """\
+        import torch
+
+        def step(model: torch.nn.Module, x: torch.Tensor, history: dict) -> torch.Tensor:
+            loss = model(x).square().mean()
+            history["loss"] = loss.item()
+            return x * loss.item()
+    """})
+    hints = {f.location.line: f.fix for f in findings}
+    assert hints[5].startswith("to record or log the value, this is the right form")
+    assert hints[6].startswith("keep the tensor")
