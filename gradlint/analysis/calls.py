@@ -32,6 +32,7 @@ from gradlint.analysis.values import (
     collected,
     grade_of,
     join,
+    tensor_like,
 )
 
 # Functions named like questions answer with a bool.
@@ -110,7 +111,8 @@ class CallSemantics:
             mark = rule.on_call(site, self.ctx)
             if mark is not None:
                 marks = marks | {mark}
-        if _LOSS.search(callee or _last_identifier(func)):
+        name = callee or _last_identifier(func)
+        if _LOSS.search(name) and not name.rpartition(".")[2][:1].isupper():  # a call, not a class built
             self._set_targets_apart(site)
         result = self.call_result(site)
         if result.is_constant():
@@ -219,7 +221,8 @@ class CallSemantics:
         is_class = info is not None or (function.rpartition(".")[2][:1].isupper() and function not in (
             self.analyzer.declared.module_defs.values()))
         if is_class:
-            return Value(cls=function, derived=False)
+            # An instance: what its constructor keeps (a named tuple's fields) is used as the instance is.
+            return Value(marks=frozenset({ReturnUseMark(function)}), cls=function, derived=False)
         returns = self._return_class(function)
         mark = frozenset({ReturnUseMark(function)})
         sym = Sym(NONE, frozenset({ref}), (site.node,))
@@ -273,7 +276,8 @@ class CallSemantics:
         if last.endswith("_") and not last.startswith("_"):
             # In place (``torch.nn.init.uniform_(w, ...)``): the first argument is updated, nothing is computed.
             return self.combine(args, use=False)
-        return self.combine(args, integers_are_shapes=True, at=site.node)
+        result = self.combine(args, integers_are_shapes=True, at=site.node)
+        return result.with_sym(tensor_like(result.sym))  # torch computes tensors: an unknown input was one
 
     def call_method(self, site: CallSite) -> Value:
         receiver = site.receiver
@@ -377,7 +381,8 @@ class CallSemantics:
         if callee.cls is not None and not callee.module_instance:
             return self.call_program(site, f"{callee.cls}.__call__", site.args, self_value=callee)
         if callee.module_instance:
-            return self.combine([callee, *self._all_args(site)], at=site.node)
+            result = self.combine([callee, *self._all_args(site)], at=site.node)
+            return result.with_sym(tensor_like(result.sym))
         for value in self._all_args(site):
             self.use(value, ESCAPES)
         return Value(cap(join([callee, *self._all_args(site)]).sym, MEDIUM), derived=True)

@@ -183,6 +183,7 @@ class FunctionInterpreter(CallSemantics):
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
         self.effects: List[Tuple[Optional[str], Sym]] = []
         self.reads: Optional[Reads] = None  # what the body reads, in order: which bound names are read later
+        self.tensor_names: frozenset = frozenset()  # names the body uses as only tensors can be used
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -190,6 +191,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.info
         node = info.node
         positional = list(node.params.posonly_params) + list(node.params.params)
+        self.tensor_names = _used_as_tensors(node.body, self.analyzer.declared.callee_name_static)
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -234,8 +236,8 @@ class FunctionInterpreter(CallSemantics):
         module_instance = cls is None and annotation is not None and self._is_module_type(annotation)
         if module_instance:
             grade = HIGH
-        if param.annotation is None:
-            grade = LOW
+        if param.annotation is None:  # unknown, unless the body uses it as only a tensor can be used
+            grade = MEDIUM if param.name.value in self.tensor_names else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
@@ -1039,6 +1041,27 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
+
+
+def _used_as_tensors(body: cst.CSTNode, qualname) -> frozenset:
+    """The names a function body uses as only a tensor can be used: with a tensor's own attributes and methods
+    (``x.device``, ``x.detach()``, ``x.unsqueeze(0)``) or as an argument of a torch computation. A caller's tensor
+    of unknown ``requires_grad``, in library code: evidence, not proof."""
+    found = set()
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.attr.value in api.TENSOR_ONLY:
+            found.add(node.value.value)
+        elif isinstance(node, cst.Call) and any(isinstance(arg.value, cst.Name) for arg in node.args):
+            callee = qualname(node.func)
+            if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
+                    and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
+                found.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
+        stack.extend(node.children)
+    return frozenset(found)
 
 
 def _names(node: Optional[cst.CSTNode]) -> bool:

@@ -521,8 +521,8 @@ class UseSolver:
                         cls.fields[mark.index] if mark.index < len(cls.fields) else None)
                     return AttrUseMark(target, name) if name is not None else mark
                 init = program.method(target, "__init__")
-                if init is None:
-                    return ParamUseMark(target, mark.index)
+                if init is None:  # a constructor we cannot see keeps its arguments in the instance
+                    return ReturnUseMark(target)
                 index = mark.index + 1 if isinstance(mark.index, int) else mark.index
                 return self._param_mark(init, index)
             function = self.program.callee(target)
@@ -555,7 +555,11 @@ class UseSolver:
         if isinstance(mark, AttrUseMark):
             declared = any(mark.name in program.classes[owner].number_fields
                            for owner in program.mro(mark.cls) if owner in program.classes)
-            return BENIGN if declared else STORED
+            if declared:
+                return BENIGN
+            cls = program.classes.get(mark.cls)
+            # A field of a record nobody reads here goes where its instances go (returned, say).
+            return max(STORED, self.level(ReturnUseMark(mark.cls))) if cls is not None and cls.is_dataclass else STORED
         return ESCAPES
 
     def _solve(self) -> None:

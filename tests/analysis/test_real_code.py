@@ -405,3 +405,29 @@ def test_the_fix_hint_of_a_recorded_value_keeps_it_recorded(scan):
     hints = {f.location.line: f.fix for f in findings}
     assert hints[5].startswith("to record or log the value, this is the right form")
     assert hints[6].startswith("keep the tensor")
+
+
+def test_library_code_receives_its_callers_tensors(scan):
+    """An unannotated parameter used as only a tensor can be, torch's results on unknown inputs, and an instance
+    that keeps its arguments (a named tuple of losses) are what a caller differentiates."""
+    findings = scan({"pkg/losses.py": """\
+        import math
+        from typing import NamedTuple
+
+        import torch
+
+        class RateLoss(NamedTuple):
+            rate: torch.Tensor
+            total: torch.Tensor
+
+        def rate_loss(probabilities, scale: float) -> RateLoss:
+            pixels = -math.log(2) * scale
+            bits = [float(torch.log(p).sum() / pixels) for p in probabilities]
+            rate = torch.tensor(bits).sum()
+            return RateLoss(rate, torch.tensor([rate * scale]))
+
+        def lengths(points):
+            return points.norm(dim=-1).detach().unsqueeze(-1)
+    """})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
+        (12, "GL012", "medium"), (13, "GL040", "medium"), (14, "GL041", "medium"), (17, "GL001", "medium")]
