@@ -119,7 +119,10 @@ class _Site:
 def _evidence(trace: TraceResult) -> Iterator[tuple[Frame, TraceEvidence]]:
     outcomes = {p.name: p.outcome for p in trace.parameters}
     bad = {name for name, outcome in outcomes.items() if outcome.is_bad}
+    frozen = {name for name, outcome in outcomes.items() if outcome is Outcome.FROZEN}
     for event in trace.events:
+        if event.parameters and frozen.issuperset(event.parameters):
+            continue  # keeping a frozen parameter (a target network) out of backward is what freezing means
         missing = tuple(p for p in event.parameters if outcomes.get(p) is Outcome.MISSING)
         touches_bad = any(p in bad for p in event.parameters)
         priority = 1 if missing else 3 if touches_bad else 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -15,9 +15,11 @@ from gradlint.trace.session import TraceSession
 class RunLoopTracer:
     """For ``run()`` on a node id: one session spans the whole test run loop (after collection)."""
 
-    def __init__(self, session: TraceSession):
+    def __init__(self, session: Any):
         self.session = session
         self.outcomes: list[str] = []
+        self.crash = ""                       # "RuntimeError: ... at path:line" of the first failure
+        self.interrupted: Optional[BaseException] = None
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtestloop(self, session: Any) -> Iterator[None]:
@@ -27,6 +29,13 @@ class RunLoopTracer:
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.failed or report.skipped or report.when == "call":
             self.outcomes.append(report.outcome)
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if report.failed and crash is not None and not self.crash:
+            where = self.session.recorder.codes.display_path(crash.path)
+            self.crash = f"{crash.message.splitlines()[0]} at {where}:{crash.lineno}"
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = excinfo.value
 
 
 class PerTestTracer:

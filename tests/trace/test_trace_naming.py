@@ -21,8 +21,9 @@ def test_names_from_assignment_helper_return_keyword_dict_key_receiver_and_modul
         "keyword": Frame(TOY, line("naming", "keyword"), here),
         "in_dict": Frame(TOY, line("naming", "in dict"), here),
         "flagged": Frame(TOY, line("naming", "flagged"), here),
-        "model.weight": None,  # created by torch before it was seen: named from the frame's locals
-        "model.bias": None,
+        # Made by torch inside the module: the site where the user built it, named from the frame's locals.
+        "model.weight": Frame(TOY, line("naming", "module"), here),
+        "model.bias": Frame(TOY, line("naming", "module"), here),
     }
 
 

@@ -100,7 +100,8 @@ def test_json_dicts_are_plain_and_keep_non_finite_numbers_as_strings():
     assert trace["bad_parameters"] == ["angle", "gain", "width"]
     assert trace["parameters"][2] == {"name": "width", "created": {"path": SIM, "line": 5, "function": "main"},
                                       "shape": [], "outcome": "nonfinite", "reason": "unexplained",
-                                      "norm": "nan", "max_abs": "inf"}
+                                      "norm": "nan", "max_abs": "inf", "frozen_at": None, "copy_of": None,
+                                      "check": None}
     assert trace["events"][0]["kind"] == "scalar"
     assert trace["vanishing"][0]["zero_factor"]["origin"]["kind"] == "dataclass_default"
     assert "log" not in trace

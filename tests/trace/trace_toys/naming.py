@@ -21,7 +21,7 @@ def bound_in_many_ways() -> None:
     table = {"in_dict": torch.tensor(4.0, requires_grad=True)}  # <- in dict
     flagged = torch.ones(2)
     flagged.requires_grad_()  # <- flagged
-    model = torch.nn.Linear(2, 1)
+    model = torch.nn.Linear(2, 1)  # <- module
     loss = direct + through_helper + settings.values["keyword"] + table["in_dict"] + model(flagged).sum()
     loss.backward()
 
