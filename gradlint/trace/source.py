@@ -23,6 +23,8 @@ class _Parsed:
     parents: dict[ast.AST, ast.AST]
     spans: dict[tuple[int, int, int, int], ast.expr]     # exact source span -> expression
     calls_by_line: dict[int, list[ast.Call]]
+    functions: list[ast.AST]                              # function definitions
+    conditions: list[ast.AST]                             # if statements and asserts
 
 
 _CACHE: dict[str, Optional[_Parsed]] = {}
@@ -39,13 +41,19 @@ def parse(filename: str) -> Optional[_Parsed]:
             parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
             spans: dict[tuple[int, int, int, int], ast.expr] = {}
             calls_by_line: dict[int, list[ast.Call]] = {}
+            functions: list[ast.AST] = []
+            conditions: list[ast.AST] = []
             for node in ast.walk(tree):
                 if isinstance(node, _EXPRESSIONS):
                     span = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
                     spans.setdefault(span, node)  # type: ignore[arg-type]
                     if isinstance(node, ast.Call):
                         calls_by_line.setdefault(node.lineno, []).append(node)
-            _CACHE[filename] = _Parsed(tree, parents, spans, calls_by_line)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.append(node)
+                elif isinstance(node, (ast.If, ast.Assert)):
+                    conditions.append(node)
+            _CACHE[filename] = _Parsed(tree, parents, spans, calls_by_line, functions, conditions)
     return _CACHE[filename]
 
 
@@ -208,10 +216,8 @@ def _contains(outer: ast.expr, position: tuple[int, int, int, int]) -> bool:
 
 def _condition_only_validates(parsed: _Parsed, frame: FrameType) -> bool:
     position = _position(frame)
-    for node in ast.walk(parsed.tree):
-        if not isinstance(node, (ast.If, ast.Assert)):
-            continue
-        test = node.test
+    for node in parsed.conditions:
+        test = node.test  # type: ignore[attr-defined]
         if position is None:
             inside = test.lineno <= frame.f_lineno <= test.end_lineno  # type: ignore[operator]
         else:  # the jump on the condition is positioned at the whole statement
@@ -245,6 +251,5 @@ def enclosing_function(filename: str, line: int) -> Optional[ast.AST]:
     parsed = parse(filename)
     if parsed is None:
         return None
-    functions = [node for node in ast.walk(parsed.tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    enclosing = [node for node in functions if node.lineno <= line <= node.end_lineno]
+    enclosing = [node for node in parsed.functions if node.lineno <= line <= node.end_lineno]  # type: ignore
     return max(enclosing, key=lambda node: node.lineno, default=None)

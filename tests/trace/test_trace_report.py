@@ -69,7 +69,7 @@ Suspects, most likely first:
      called from: src/sim.py:30 main
      static: GL002 .item() cuts the gradient (high)
   3. src/sim.py:18 in image  [tier 1]
-     trace: torch.full created an identically zero tensor from cfg.scale = 0; it multiplies into the path of gain
+     trace: torch.full created an identically zero tensor from cfg.scale = 0, the dataclass default at src/config.py:4; it multiplies into the path of gain
      parameters with a bad gradient: gain
   4. src/sim.py:20 in image  [tier 1]
      trace: MulBackward0 multiplies by that zero factor, so the gradient of gain is exactly zero
