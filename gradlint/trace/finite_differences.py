@@ -21,11 +21,12 @@ backward, and compares ``(L(+h) - L(-h)) / 2h`` with the autograd directional de
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -36,7 +37,7 @@ from gradlint.trace.creation import CreationHooks
 from gradlint.trace.engine import Backward, EngineHook
 from gradlint.trace.frames import CodeMap
 from gradlint.trace.recorder import BACKWARD_FILES, ParamRecord, Recorder
-from gradlint.trace.results import GradientCheck
+from gradlint.trace.results import GradientCheck, Outcome, ParameterReport
 
 Key = tuple[str, int, int]
 _TOLERANCE = {torch.float64: 1e-4}
@@ -201,35 +202,11 @@ class Checker:
         return found
 
     def _check_one(self, key: Key, base: _Run, float64: bool) -> GradientCheck:
-        gradient, value = base.gradients[key], base.values[key]
-        dtype = base.tensors[key].dtype
-        eps = torch.finfo(dtype).eps
-        step = eps ** (1 / 3) * max(1.0, float(value.abs().max()))
-        tolerance = _TOLERANCE.get(dtype, _LOOSE_TOLERANCE)
-        worst: Optional[tuple[float, float, float]] = None
-        runs_before, checked = self.runs, 0
-        verdict = "agrees"
-        for direction in _directions(key, gradient.shape, self.directions):
-            checked += 1
-            autograd = float((gradient * direction).sum())
-            quotient = self._difference(key, direction, step, base, float64)
-            if quotient is None:
-                verdict = "unchecked"
-                break
-            numeric, noise = quotient
-            error = _relative(autograd, numeric)
-            if worst is None or error > worst[2]:
-                worst = (autograd, numeric, error)
-            if abs(autograd - numeric) <= tolerance * max(abs(autograd), abs(numeric)) + noise:
-                continue
-            halved = self._difference(key, direction, step / 2, base, float64)
-            if halved is not None and abs(halved[0] - numeric) <= abs(autograd - numeric) / 4:
-                verdict, worst = "disagrees", (autograd, numeric, error)
-                break
-            verdict = "unstable"
-        autograd, numeric, error = worst or (0.0, 0.0, 0.0)
-        return GradientCheck(autograd, numeric, error, checked, step, str(dtype).removeprefix("torch."),
-                             self.runs - runs_before, verdict)
+        first = self.runs
+        found = compare(base.gradients[key], base.values[key], base.tensors[key].dtype,
+                        _directions(key, base.gradients[key].shape, self.directions),
+                        lambda direction, step: self._difference(key, direction, step, base, float64))
+        return dataclasses.replace(found, runs=self.runs - first)
 
     def _difference(self, key: Key, direction: torch.Tensor, step: float, base: _Run,
                     float64: bool) -> Optional[tuple[float, float]]:
@@ -241,9 +218,85 @@ class Checker:
             if run.loss is None or run.mover is None or not run.mover.moved:
                 return None
             losses.append(run.loss)
-        eps = torch.finfo(base.tensors[key].dtype).eps
-        noise = 8 * eps * (abs(losses[0]) + abs(losses[1]) + abs(base.loss or 0.0)) / (2 * step)
-        return (losses[0] - losses[1]) / (2 * step), noise
+        return (losses[0] - losses[1]) / (2 * step), noise_of(base.tensors[key].dtype, losses, step)
+
+
+Difference = Callable[[torch.Tensor, float], Optional[tuple[float, float]]]
+
+
+def compare(gradient: torch.Tensor, value: torch.Tensor, dtype: torch.dtype, directions: Sequence[torch.Tensor],
+            difference: Difference) -> GradientCheck:
+    """The check of one parameter (its gradient and value in float64, its own dtype): along each direction,
+    the autograd directional derivative against ``difference(direction, step)``, the central difference
+    quotient and its rounding noise (None when the program could not be run)."""
+    step = torch.finfo(dtype).eps ** (1 / 3) * max(1.0, float(value.abs().max()))
+    tolerance = _TOLERANCE.get(dtype, _LOOSE_TOLERANCE)
+    worst: Optional[tuple[float, float, float]] = None
+    verdict, checked = "agrees", 0
+    for direction in directions:
+        checked += 1
+        autograd = float((gradient * direction).sum())
+        quotient = difference(direction, step)
+        if quotient is None:
+            verdict = "unchecked"
+            break
+        numeric, noise = quotient
+        error = _relative(autograd, numeric)
+        if worst is None or error > worst[2]:
+            worst = (autograd, numeric, error)
+        if abs(autograd - numeric) <= tolerance * max(abs(autograd), abs(numeric)) + noise:
+            continue
+        halved = difference(direction, step / 2)
+        if halved is not None and abs(halved[0] - numeric) <= abs(autograd - numeric) / 4:
+            verdict, worst = "disagrees", (autograd, numeric, error)
+            break
+        verdict = "unstable"
+    autograd, numeric, error = worst or (0.0, 0.0, 0.0)
+    return GradientCheck(autograd, numeric, error, checked, step, str(dtype).removeprefix("torch."), 0, verdict)
+
+
+def noise_of(dtype: torch.dtype, losses: Sequence[float], step: float) -> float:
+    """The rounding noise of a central difference quotient of losses of about these sizes."""
+    return 8 * torch.finfo(dtype).eps * sum(abs(loss) for loss in losses) / (2 * step)
+
+
+def checked(report: ParameterReport, check: Optional[GradientCheck]) -> ParameterReport:
+    """``report`` with the check's verdict: ``wrong`` when the finite differences disagree with a real gradient."""
+    if check is None:
+        return report
+    wrong = check.verdict == "disagrees" and report.outcome is Outcome.OK
+    return dataclasses.replace(report, check=check, outcome=Outcome.WRONG if wrong else report.outcome)
+
+
+def check_function(loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch.Tensor],
+                   directions: int = 3) -> dict[str, GradientCheck]:
+    """The check of ``tensors`` (leaves that require grad) for ``loss()``, a closure that recomputes the loss
+    from their current values: they are moved in place and put back."""
+    names = list(tensors)
+    gradients = torch.autograd.grad(loss().sum(), [tensors[name] for name in names], allow_unused=True)
+    found = {}
+    for name, gradient in zip(names, gradients):
+        tensor = tensors[name]
+        if gradient is None:
+            continue
+        key = (name, 0, 0)
+        evaluations = [0]
+
+        def difference(direction: torch.Tensor, step: float, tensor: torch.Tensor = tensor) -> tuple[float, float]:
+            losses = []
+            original = tensor.detach().clone()
+            for sign in (1.0, -1.0):
+                with torch.no_grad():
+                    tensor.add_((sign * step * direction).to(tensor.dtype).reshape(tensor.shape))
+                    losses.append(float(loss().double().sum()))
+                    tensor.copy_(original)
+                evaluations[0] += 1
+            return (losses[0] - losses[1]) / (2 * step), noise_of(tensor.dtype, losses, step)
+
+        check = compare(gradient.detach().double(), tensor.detach().double(), tensor.dtype,
+                        _directions(key, gradient.shape, directions), difference)
+        found[name] = dataclasses.replace(check, runs=evaluations[0])
+    return found
 
 
 def _relative(first: float, second: float) -> float:

@@ -30,7 +30,7 @@ from gradlint.trace import explain, targets
 from gradlint.trace.capture import tee_output
 from gradlint.trace.exits import ExitGuard
 from gradlint.trace.failures import failure
-from gradlint.trace.finite_differences import Candidate, Checker
+from gradlint.trace.finite_differences import Candidate, Checker, checked
 from gradlint.trace.frames import CodeMap
 from gradlint.trace.isolation import Isolation, Randomness
 from gradlint.trace.results import Failure, FailureKind, Outcome, ParameterReport, TargetKind, TraceResult
@@ -123,7 +123,7 @@ class Passes:
         if checker.runs:
             notes.append(f"--check-gradients ran the target {checker.runs} more times (finite differences, each "
                          "run stopped at its first backward)")
-        parameters = tuple(_checked(p, checks.get(p.name)) for p in result.parameters)
+        parameters = tuple(checked(p, checks.get(p.name)) for p in result.parameters)
         return dataclasses.replace(result, parameters=parameters, passes=result.passes + checker.runs)
 
     def _quiet_rerun(self, session: targets.Session) -> None:
@@ -151,7 +151,7 @@ class Passes:
         if changed:
             notes.append("the recording run saw other gradients than the first (is the target deterministic?): "
                          + ", ".join(changed))
-        parameters = tuple(_checked(p, before[p.name].check) if p.name in before else p for p in second.parameters)
+        parameters = tuple(checked(p, before[p.name].check) if p.name in before else p for p in second.parameters)
         return dataclasses.replace(second, parameters=parameters, passes=first.passes + 1,
                                    executed_lines=first.executed_lines, compiled=first.compiled or second.compiled)
 
@@ -159,14 +159,6 @@ class Passes:
 def _differs(first: ParameterReport, second: ParameterReport) -> bool:
     """Whether two runs' outcomes differ (a parameter found wrong by the check keeps its autograd outcome)."""
     return first.outcome is not second.outcome and first.outcome is not Outcome.WRONG
-
-
-def _checked(report: ParameterReport, check: Optional[object]) -> ParameterReport:
-    """``report`` with the gradient check's verdict: ``wrong`` when the finite differences disagree."""
-    if check is None:
-        return report
-    wrong = check.verdict == "disagrees" and report.outcome is Outcome.OK  # type: ignore[attr-defined]
-    return dataclasses.replace(report, check=check, outcome=Outcome.WRONG if wrong else report.outcome)
 
 
 def trace(target: str, kind: TargetKind, options: Options, log: io.StringIO, echo: bool) -> TraceResult:

@@ -122,6 +122,10 @@ class TraceSession:
             names[id(record.tensor)] = unique
         return names
 
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Each named parameter's tensor."""
+        return {name: self.recorder.params[key].tensor for key, name in self._names().items()}
+
     def keys(self) -> dict[str, tuple[str, int, int]]:
         """Each named parameter's key (creation site and ordinal there), for those whose creation was seen."""
         params = self.recorder.params
