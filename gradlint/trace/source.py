@@ -166,10 +166,11 @@ def binding_at(frame: FrameType, op: str) -> Binding:
 
 
 def receiver_name(call: ast.expr) -> Optional[str]:
-    """For ``x.requires_grad_()``: the text of ``x``."""
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-        text = ast.unparse(call.func.value)
-        return text.removeprefix("self.")
+    """For ``x.requires_grad_()`` (and the attribute stored in ``x.requires_grad = True``): the text of ``x``."""
+    if isinstance(call, ast.Call):
+        call = call.func
+    if isinstance(call, ast.Attribute):
+        return ast.unparse(call.value).removeprefix("self.")
     return None
 
 

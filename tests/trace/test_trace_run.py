@@ -10,6 +10,8 @@ import sys
 import pytest
 import torch
 
+from conftest import TRACE_TESTS
+
 from gradlint.trace import run
 from gradlint.trace.results import EventKind, FailureKind, Frame, Outcome, Reason, TargetKind
 
@@ -177,3 +179,33 @@ def test_without_torch_the_result_says_so_and_the_bundle_is_written(tmp_path):
     (folder,) = tmp_path.iterdir()
     assert "- versions: python" in (folder / "summary.md").read_text()
     assert "torch not installed" in (folder / "summary.md").read_text()
+
+
+def test_the_first_run_sees_a_parameter_switched_on_by_attribute_that_no_frame_holds_at_backward():
+    result = run(f"{FUNCTIONS}:flagged_by_attribute", echo=False)
+    assert [(p.name, p.outcome) for p in result.parameters] == [("scale", Outcome.MISSING), ("offset", Outcome.OK)]
+    assert result.passes == 2 and [e.op for e in result.events] == ["Tensor.item"]
+
+
+def test_record_never_reports_outcomes_from_one_run_and_always_records_in_one_run():
+    never = run("trace_toys/fit_script.py", args=["1"], echo=False, record="never")
+    assert (never.passes, never.events, never.bad_parameters) == (1, (), ("slope",))
+    always = run("trace_toys/fit_script.py", args=["1"], echo=False, record="always")
+    assert (always.passes, [e.op for e in always.events], always.bad_parameters) == (1, ["Tensor.item"], ("slope",))
+    assert always.notes == ()
+
+
+def test_the_recording_run_draws_the_same_random_numbers_as_the_first():
+    result = run(f"{FUNCTIONS}:random_cuts", echo=False)
+    assert result.passes == 2 and result.bad_parameters
+    assert not any("other gradients" in note for note in result.notes)
+    assert "the target ran again under the recording trace, with the same random seeds" in result.notes[0]
+
+
+def test_a_target_that_is_not_deterministic_is_called_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(TRACE_TESTS))
+    result = run(f"{FUNCTIONS}:cut_on_first_run_only", echo=False)
+    assert any(note.startswith("the recording run saw other gradients than the first (is the target "
+                               "deterministic?): weight (missing in the first run, ok when recorded)")
+               for note in result.notes)

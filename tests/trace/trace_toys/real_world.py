@@ -70,7 +70,7 @@ def q_learning_update(freeze: bool) -> None:
     observation, following = torch.randn(5, 4, generator=generator), torch.randn(5, 4, generator=generator)
     actions, rewards = torch.tensor([0, 1, 0, 1, 0]), torch.ones(5)
     for _ in range(2):
-        with torch.no_grad():  # <- target values
+        with torch.no_grad():
             best_next = target(following).max(1).values
         chosen = online(observation).gather(1, actions[:, None]).squeeze(1)
         loss = functional.mse_loss(chosen, rewards + 0.9 * best_next)
