@@ -11,7 +11,6 @@ Every patch is undone on exit, in reverse order.
 
 from __future__ import annotations
 
-import functools
 import sys
 from typing import Any, Callable
 
@@ -93,13 +92,15 @@ class CreationHooks:
 
 
 def _factory(original: Callable[..., Any], name: str, recorder: Recorder) -> Callable[..., Any]:
-    @functools.wraps(original)
     def factory(*args: Any, **kwargs: Any) -> Any:
         made = original(*args, **kwargs)
         if kwargs.get("requires_grad") and isinstance(made, torch.Tensor):
             recorder.created_parameter(made, name, sys._getframe())
         return made
 
+    # What gradlint.trace.ops unwraps (functools.wraps would cost more than the whole patching).
+    factory.__wrapped__ = original  # type: ignore[attr-defined]
+    factory.__name__ = factory.__qualname__ = name
     factory.gradlint_hook = True  # type: ignore[attr-defined]
     return factory
 

@@ -57,6 +57,7 @@ class CodeMap:
         self.user_paths = tuple(os.path.abspath(p) for p in user_paths)
         self._gradlint = _package_dir(gradlint.__file__)
         self._pass_through = frozenset(os.path.join(self._gradlint, "trace", name) for name in _PASS_THROUGH)
+        self._pass_through_files: dict[str, bool] = {}
         torch_file = getattr(sys.modules.get("torch"), "__file__", None)
         self._torch = _package_dir(torch_file) if torch_file else None
         self._libraries = _library_prefixes()
@@ -121,7 +122,7 @@ class CodeMap:
         while frame is not None:
             code = frame.f_code
             if self.category(code) == GRADLINT:
-                if os.path.abspath(code.co_filename) not in self._pass_through:
+                if not self._passes_through(code.co_filename):
                     return None
             elif code is self._dispatch_code:
                 frame = frame.f_back  # and then the API function that dispatched
@@ -131,6 +132,12 @@ class CodeMap:
         if frame is None or self.category(frame.f_code) == TORCH:
             return None
         return frame
+
+    def _passes_through(self, filename: str) -> bool:
+        found = self._pass_through_files.get(filename)
+        if found is None:
+            found = self._pass_through_files[filename] = os.path.abspath(filename) in self._pass_through
+        return found
 
     def user_frame(self, frame: Optional[FrameType]) -> Optional[FrameType]:
         """The first user frame from ``frame`` outward; failing that the first non-library one."""

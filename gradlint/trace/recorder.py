@@ -48,6 +48,7 @@ class ParamRecord:
     ordinal: int = 0                     # among the parameters created at the same site, in creation order
     frozen_at: Optional[Frame] = None    # where the program switched its gradient off on purpose
     copy_of: Optional[int] = None        # id of the parameter it is a deep copy of
+    rewritten: bool = False              # its gradient was changed in place after its backward
 
     @property
     def key(self) -> Optional[tuple[str, int, int]]:
@@ -127,12 +128,9 @@ class Recorder:
         self.output_zero = False
         self.reuse: list[ReuseRecord] = []
         self.detail: Optional[Detail] = None      # when diagnosing
-        # Summarize gradients right after each backward: without a function mode, nothing tells when the
-        # program is about to zero them in place.
-        self.eager = False
         self.on_created: Optional[Callable[[ParamRecord], None]] = None  # told of each parameter made
         self._created_at: dict[Optional[Frame], int] = {}            # creation site -> parameters made there
-        self._roots: dict[tuple[object, int], list[object]] = {}     # backward site -> its latest graph
+        self._roots: dict[tuple[str, int], list[object]] = {}        # backward site -> its latest graph
         self._differentiated: Optional[set[object]] = None            # nodes those graphs hold, when asked
         self._last_roots: list[torch.Tensor] = []
         self._grad_owners: dict[int, ParamRecord] = {}                 # id of a pending gradient -> its param
@@ -436,9 +434,8 @@ class Recorder:
             record.failed = False
             if grad is not None:
                 self._grad_owners[id(grad)] = record
-        if call.probe is not None or self.eager:
-            self.settle()
         if call.probe is not None:
+            self.settle()
             call.probe.finish(self)
 
     def internal_gradients(self, returned: dict[int, Optional[torch.Tensor]]) -> None:
@@ -459,10 +456,16 @@ class Recorder:
         self.settle([r for r, t in zip(records, tensors) if r is not None and r.pending and r.pending[0] is t])
 
     def settle(self, records: Optional[Iterable[ParamRecord]] = None) -> None:
-        """Summarize pending gradients (of ``records``, default all)."""
+        """Summarize pending gradients (of ``records``, default all).
+
+        A gradient the program changed in place since its backward (without a function mode, nothing tells
+        before it zeroes one) is marked ``rewritten``: its outcome is that of what the program left.
+        """
         chosen = [r for r in (self.params.values() if records is None else records) if r.pending is not None]
         for record, snap in zip(chosen, outcome.snapshot([r.pending[0] for r in chosen])):
-            self._grad_owners.pop(id(record.pending[0]), None)
+            gradient, version = record.pending  # type: ignore[misc]
+            self._grad_owners.pop(id(gradient), None)
+            record.rewritten = gradient is not None and gradient._version != version
             record.snapshot, record.pending = snap, None
 
     def backward_failed(self, call: BackwardCall, error: BaseException) -> None:
@@ -481,16 +484,14 @@ class Recorder:
                     self.params[key].failed = True
 
     def _discover(self, call: BackwardCall) -> None:
-        """Remember the latest graph of each backward call site; the first time, register the leaves it reaches
-        and those in its live frames."""
+        """Remember the latest graph of each backward call site; scan its live frames the first time."""
         site = call.site
-        key = (site.f_code, site.f_lineno) if site is not None else (None, 0)
+        # By file and line: a code object's hash is recomputed from its contents on every lookup.
+        key = (site.f_code.co_filename, site.f_lineno) if site is not None else ("", 0)
         first = key not in self._roots
         self._roots[key] = call.roots
         if first:
             self.scan_frames(site)
-            for leaf in graph.reachable_leaves(call.roots):
-                self.see_leaf(leaf)
 
     def finish(self) -> None:
         """Close what is still open: the region, leaves only the graphs reach, pending gradients."""

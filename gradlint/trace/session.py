@@ -67,7 +67,6 @@ class TraceSession:
         self.record = record or detail
         if detail:
             self.recorder.detail = Detail(self.codes)
-        self.recorder.eager = not self.record
         self.mode: Optional[TraceMode] = None
         if self.record:
             self.mode = (DetailMode if detail else TraceMode)(self.recorder, ops.tables())
@@ -107,12 +106,23 @@ class TraceSession:
     # ---- results ----------------------------------------------------------------------------------
 
     def _names(self) -> dict[int, str]:
-        """Final names for kept parameters; a re-created parameter keeps only its latest tensor."""
+        """Final names for kept parameters.
+
+        A re-created parameter (same name, same creation site) keeps only its latest tensor that took part in a
+        backward, or its latest if none did: a copy made after the last backward is no parameter of it.
+        """
+        recorder = self.recorder
+
+        def differentiated(record: ParamRecord) -> bool:
+            return recorder.outcome_of(record).outcome is not Outcome.MISSING
+
         latest: dict[tuple[str, Optional[Frame]], ParamRecord] = {}
-        for record in sorted(self.recorder.params.values(), key=lambda r: r.order):
+        for record in sorted(recorder.params.values(), key=lambda r: r.order):
             created = record.created
             label = record.name or (f"{created.path}:{created.line}" if created else f"parameter{record.order}")
-            latest[(label, created)] = record
+            kept = latest.get((label, created))
+            if kept is None or differentiated(record) or not differentiated(kept):
+                latest[(label, created)] = record
         counts: dict[str, int] = {}
         for label, _ in latest:
             counts[label] = counts.get(label, 0) + 1
@@ -125,6 +135,10 @@ class TraceSession:
     def tensors(self) -> dict[str, torch.Tensor]:
         """Each named parameter's tensor."""
         return {name: self.recorder.params[key].tensor for key, name in self._names().items()}
+
+    def rewritten(self) -> set[str]:
+        """The parameters whose gradient the program changed in place after their last backward."""
+        return {name for key, name in self._names().items() if self.recorder.params[key].rewritten}
 
     def keys(self) -> dict[str, tuple[str, int, int]]:
         """Each named parameter's key (creation site and ordinal there), for those whose creation was seen."""

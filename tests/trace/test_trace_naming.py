@@ -39,3 +39,8 @@ def test_explicitly_named_parameters_keep_their_names():
         (weight**2 / 2).sum().backward()
     result = session.result("block", TargetKind.BLOCK)
     assert [(p.name, p.created, p.norm, p.max_abs) for p in result.parameters] == [("the weight", None, 5.0, 4.0)]
+
+
+def test_a_parameter_made_again_after_the_backward_does_not_replace_the_one_differentiated(traced):
+    result = traced(naming.recreated_after_backward)
+    assert [(p.name, p.norm) for p in result.parameters] == [("weight", 3.0)]
