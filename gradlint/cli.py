@@ -16,7 +16,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
 
 import click
 
@@ -53,6 +53,31 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def trace_options(prefix: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """The options of a trace, shared by ``gradlint trace`` and ``gradlint PATHS --trace`` (help after ``prefix``)."""
+    options = [
+        click.option("--param", "params", multiple=True, metavar="PATTERN",
+                     help=f"{prefix}Report only the parameters matching these glob patterns (repeatable)."),
+        click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"{prefix}Write a dated report bundle under DIR."),
+        click.option("--pythonpath", multiple=True, metavar="DIR",
+                     help=f"{prefix}Put DIR first on sys.path for the target (repeatable; a src layout is found)."),
+        click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
+                     help=f"{prefix}Rerun under the recording trace when a gradient is bad (auto), record from the "
+                          "start (always, one run) or never."),
+        click.option("--check-gradients", is_flag=True,
+                     help=f"{prefix}Compare each gradient with finite differences of the program (costs reruns)."),
+        click.option("--strict", is_flag=True, help=f"{prefix}Exit 1 on any suspect, not only on a bad gradient."),
+    ]
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gradlint")
 def cli() -> None:
@@ -87,18 +112,7 @@ def cli() -> None:
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
-@click.option("--param", "params", multiple=True, metavar="PATTERN",
-              help="With --trace: report only the parameters matching these glob patterns (repeatable).")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="With --trace: write a dated report bundle under DIR.")
-@click.option("--pythonpath", multiple=True, metavar="DIR",
-              help="With --trace: put DIR first on sys.path for the target (repeatable; src layouts are found).")
-@click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
-              help="With --trace: rerun under the recording trace when a gradient is bad (auto), record from the "
-                   "start (always, one run) or never.")
-@click.option("--check-gradients", is_flag=True,
-              help="With --trace: compare each gradient with finite differences of the program (costs reruns).")
-@click.option("--strict", is_flag=True, help="With --trace: exit 1 on any suspect, not only on a bad gradient.")
+@trace_options("With --trace: ")
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -174,19 +188,9 @@ def check_command(
 @cli.command("trace")
 @click.argument("target")
 @click.argument("target_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--param", "params", multiple=True, metavar="PATTERN",
-              help="Report only the parameters matching these glob patterns (repeatable).")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), help="Write a dated report bundle.")
+@trace_options("")
 @click.option("--path", "user_paths", multiple=True, metavar="PATH",
               help="The user's code, where sites are reported (default: everything outside libraries).")
-@click.option("--pythonpath", multiple=True, metavar="DIR",
-              help="Put DIR first on sys.path for the target (repeatable; a src layout is found by itself).")
-@click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
-              help="Rerun under the recording trace when a gradient is bad (auto), record from the start (always, "
-                   "one run) or never.")
-@click.option("--check-gradients", is_flag=True,
-              help="Compare each gradient with finite differences of the program (costs reruns).")
-@click.option("--strict", is_flag=True, help="Exit 1 on any suspect, not only on a bad gradient.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 def trace_command(

@@ -220,16 +220,21 @@ DIFFERENCES = textwrap.dedent(
 
     problem = workloads.gradient_flow_problem()
     problem.loss().backward()
+
+
+    @torch.no_grad()
+    def loss_moved(parameter, shift):
+        parameter += shift
+        value = problem.loss().item()
+        parameter -= shift
+        return value
+
+
     found = {}
     for name, parameter in problem.parameters.items():
         step = 1e-6 * max(1.0, abs(parameter.item()))
-        with torch.no_grad():
-            parameter += step
-            above = problem.loss().item()
-            parameter -= 2 * step
-            below = problem.loss().item()
-            parameter += step
-        found[name] = [parameter.grad.item(), (above - below) / (2 * step)]
+        numeric = (loss_moved(parameter, step) - loss_moved(parameter, -step)) / (2 * step)
+        found[name] = [parameter.grad.item(), numeric]
     print(json.dumps(found))
     """
 )

@@ -28,12 +28,25 @@ TESTS = textwrap.dedent('''
 
 
 @pytest.fixture
-def test_file(tmp_path, monkeypatch):
-    path = tmp_path / "test_model.py"
-    path.write_text(TESTS, encoding="utf-8")
+def write_tests(tmp_path, monkeypatch):
+    """``write_tests(name, text)``: a test file in a fresh folder, which becomes the working folder."""
     monkeypatch.chdir(tmp_path)
-    yield path
-    sys.modules.pop("test_model", None)  # the next in-process run collects its own copy
+    names = []
+
+    def write(name: str, text: str):
+        names.append(name)
+        path = tmp_path / f"{name}.py"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    yield write
+    for name in names:
+        sys.modules.pop(name, None)  # the next in-process run collects its own copy
+
+
+@pytest.fixture
+def test_file(write_tests):
+    return write_tests("test_model", TESTS)
 
 
 def run_pytest(*args: str) -> int:
@@ -106,12 +119,8 @@ RERUNS = textwrap.dedent('''
 
 
 @pytest.fixture
-def rerun_file(tmp_path, monkeypatch):
-    path = tmp_path / "test_reruns.py"
-    path.write_text(RERUNS, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    yield path
-    sys.modules.pop("test_reruns", None)
+def rerun_file(write_tests):
+    return write_tests("test_reruns", RERUNS)
 
 
 def line_of(fragment: str) -> int:

@@ -3,7 +3,6 @@ and target networks, and a trace inside a trace."""
 
 from __future__ import annotations
 
-import warnings
 
 import pytest
 from trace_toys import real_world
@@ -15,11 +14,7 @@ from gradlint.trace.results import EventKind, Frame, Outcome, Reason
 TOY = "trace_toys/real_world.py"
 
 
-@pytest.fixture(autouse=True)
-def _quiet_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_torch_warnings")
 
 
 def test_arguments_read_only_for_their_shape_dtype_or_device_are_not_cuts(traced):
