@@ -7,11 +7,12 @@ TORCH ?= torch==2.13.0
 
 .PHONY: demo test check docs
 
-$(BIN)/gradlint: pyproject.toml
+# gradlint and, from src/, the reference simulator (a distribution of its own, not in gradlint's wheel).
+$(BIN)/gradlint: pyproject.toml src/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test]" -e ./src
 	touch $@
 
 demo: $(BIN)/gradlint

@@ -3,31 +3,35 @@
 ``gradlint [PATHS]...`` (the ``check`` subcommand, run when the first argument names no other) checks
 files (with ``--trace TARGET``, also traces TARGET and ranks both); ``gradlint trace TARGET`` runs the trace
 alone; ``gradlint demo`` shows both on the reference simulator; ``gradlint rules`` lists the rules and
-``gradlint explain CODE`` shows one rule's page.
+``gradlint explain CODE`` shows one rule's page. With ``--baseline-commit REF`` only findings absent at REF
+are reported; ``--add-noqa`` suppresses the findings in place instead of reporting them.
 
-Exit codes: 0 nothing found, 1 findings, 2 a usage, configuration or internal error. Errors are one line
-on standard error, ``gradlint: error: ...``.
+Exit codes: 0 nothing found, 1 findings (new ones, with a baseline commit; unsuppressed ones, with
+--add-noqa), 2 a usage, configuration or internal error. Errors are one line on standard error,
+``gradlint: error: ...``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, NoReturn, Sequence
 
 import click
 
 from gradlint import __version__
 from gradlint.config import ConfigError, Overrides, Settings, load_settings, split_codes
-from gradlint.engine import CheckResult
+from gradlint.engine import CheckOptions, CheckResult
 from gradlint.findings import Confidence, Finding
-from gradlint.report import FORMATS, PROJECT_URL, ReportContext, render
+from gradlint.report import FORMATS, PROJECT_URL, ReportContext, plural, render
 from gradlint.trace.results import RECORD_CHOICES
 
 if TYPE_CHECKING:
+    from gradlint.baseline import ChangedLines, Comparison
     from gradlint.rules.base import Rule
 
 EXIT_CLEAN = 0
@@ -89,8 +93,11 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (e.g. GL010,GL01).")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rule codes or prefixes (e.g. GL010,GL01; ALL: every code).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Add these to the selected codes.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option("--extend-ignore", multiple=True, metavar="CODES", help="Skip these too, besides the ignored codes.")
 @click.option(
     "--confidence",
     type=click.Choice([level.label for level in Confidence]),
@@ -107,8 +114,18 @@ def cli() -> None:
 @click.option("--show-source", is_flag=True, help="Show the source line, the reasoning chain and the fix.")
 @click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also apply the unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
+@click.option("--baseline-commit", metavar="REF",
+              help="Report only findings that are not present at the git commit REF (and exit 1 only for those).")
+@click.option("--add-noqa", is_flag=True,
+              help="Add a `# noqa: CODE` comment to the line of every finding, instead of reporting it.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary, no warnings.")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
+@click.option("--no-context", is_flag=True,
+              help="Analyse only the given files, without the rest of the project and its tests as evidence.")
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
@@ -116,7 +133,9 @@ def cli() -> None:
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
+    extend_ignore: tuple[str, ...],
     confidence: str | None,
     output_format: str,
     output: Path | None,
@@ -129,8 +148,15 @@ def check_command(
     show_source: bool,
     report_unused_ignores: bool,
     force_exclude: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    baseline_commit: str | None,
+    add_noqa: bool,
     color: bool | None,
+    quiet: bool,
     stdin_filename: str | None,
+    no_context: bool,
     trace_target: str | None,
     trace_args: str | None,
     params: tuple[str, ...],
@@ -150,12 +176,15 @@ def check_command(
         config_file=config_file,
         stdin_filename=stdin_filename,
         select=split_codes(select) if select else None,
+        extend_select=split_codes(extend_select),
         ignore=split_codes(ignore) if ignore else None,
+        extend_ignore=split_codes(extend_ignore),
         confidence=confidence,
         jobs=jobs,
         cache_dir=cache_dir,
         no_cache=no_cache,
         report_unused_ignores=report_unused_ignores,
+        no_context=no_context,
     )
     settings = load_settings(overrides, Path.cwd())
     threshold = settings.options.confidence
@@ -163,17 +192,40 @@ def check_command(
         # Ranked with the trace, a low finding still explains an observed cut at its line.
         settings = dataclasses.replace(settings, options=dataclasses.replace(settings.options,
                                                                             confidence=Confidence.LOW))
-    result = _check(settings, stdin_filename, force_exclude)
+    if not settings.paths and (baseline_commit is not None or add_noqa):
+        raise CommandError(f"{'--add-noqa' if add_noqa else '--baseline-commit'} needs files, not standard input")
+    if (fix or diff) and (trace_target is not None or add_noqa or baseline_commit is not None):
+        raise CommandError("--fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit")
+    checked_paths = _paths_to_check(settings, force_exclude)
+    stdin = functools.lru_cache(maxsize=None)(sys.stdin.buffer.read)  # read once, when needed
+    warn = _warner(quiet)
+    if fix or diff:
+        result, code = _fix(settings, stdin_filename, force_exclude, checked_paths, stdin, unsafe=unsafe_fixes,
+                            show_diff=diff, output=output, warn=warn, quiet=quiet)
+        if code is not None:
+            return code
+    else:
+        result = _check(settings, stdin_filename, force_exclude, checked_paths, stdin)
     for warning in result.warnings:
-        click.echo(f"gradlint: warning: {warning}", err=True)
-    findings = result.findings
+        warn(warning)
+    findings, existing = result.findings, 0
+    if baseline_commit is not None:
+        comparison = _compare_with_commit(baseline_commit, checked_paths, settings, findings)
+        findings, existing = comparison.new, len(comparison.existing)
+    if add_noqa:
+        code = _add_noqa(findings, settings.options.root, warn, quiet)
+        return EXIT_CLEAN if exit_zero else code
     context = ReportContext(
         root=settings.options.root,
         files_checked=result.files_checked,
         show_source=show_source,
         statistics=statistics,
+        quiet=quiet,
         color=_use_color(color, output),
         rules=_catalogue() if output_format == "sarif" else (),
+        baseline_commit=baseline_commit,
+        existing=existing,
+        changed=_changed_lines(baseline_commit, settings.options.root, warn) if output_format == "github" else None,
     )
     if trace_target is not None:
         plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
@@ -181,7 +233,7 @@ def check_command(
                       findings=findings, user_paths=[str(path) for path in settings.paths], threshold=threshold)
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
-        _append_step_summary(findings)
+        _append_step_summary(findings, context)
     return EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN
 
 
@@ -220,6 +272,17 @@ def trace_command(
                   user_paths=list(user_paths))
 
 
+@cli.command("server")
+def server_command() -> int:
+    """Run the language server on standard input and output (needs the `server` extra: pygls)."""
+    try:
+        from gradlint import server
+    except ImportError as error:
+        raise CommandError(f"the language server needs pygls ({error}): pip install 'torch-gradlint[server]'") from None
+    server.serve()
+    return EXIT_CLEAN
+
+
 @cli.command("demo")
 @click.option("--break", "break_id", metavar="ID", help="The catalogued break to plant (see --list).")
 @click.option("--list", "list_breaks", is_flag=True, help="List the catalogued breaks of the reference simulator.")
@@ -251,12 +314,12 @@ def rules_command(output_format: str) -> int:
 @cli.command("explain")
 @click.argument("code")
 def explain_command(code: str) -> int:
-    """Show the documentation page of one rule, such as GL010."""
-    from gradlint.rules import RULES_BY_CODE
+    """Show the documentation page of one rule, by code or name: GL010, item-on-differentiable."""
+    from gradlint.rules import find_rule
 
-    rule = RULES_BY_CODE.get(code.strip().upper())
+    rule = find_rule(code)
     if rule is None:
-        raise CommandError(f"unknown rule code {code!r} (see 'gradlint rules')")
+        raise CommandError(f"unknown rule {code!r} (see 'gradlint rules')")
     from gradlint.rules.docs import render_rule_page
 
     _write_report(render_rule_page(rule).rstrip("\n") + "\n", None)
@@ -338,32 +401,141 @@ def _trace(
     return code
 
 
-def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool) -> CheckResult:
+def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+         stdin: Callable[[], bytes], *, unsafe: bool, show_diff: bool, output: Path | None,
+         warn: Callable[[str], None], quiet: bool) -> tuple[CheckResult, int | None]:
+    """Apply the fixes (``show_diff``: print them, or write them to ``output``, instead). Returns what remains to
+    report, and the exit code when nothing else is to be reported (the diff, or the fixed text of standard
+    input)."""
+    from gradlint import edits
+    from gradlint.fixes import apply
+
+    root = settings.options.root
+    from_stdin = not settings.paths
+
+    def read(display: str) -> bytes:
+        return stdin() if from_stdin else (root / display).read_bytes()
+
+    def note(message: str) -> None:
+        if not quiet:
+            click.echo(f"gradlint: {message}", err=True)
+
+    run = apply.run(lambda texts: _check(settings, stdin_filename, force_exclude, paths, stdin, texts), read,
+                    lambda display: root / display, unsafe=unsafe)
+    for warning in run.warnings:
+        warn(warning)
+    fixes = plural(run.fixed, "fix", "fixes")
+    if show_diff:
+        _write_report(edits.diff(run.changes), output)
+        note(f"{fixes} would be applied to {plural(len(run.changes), 'file')}")
+        return run.result, EXIT_FINDINGS if run.changes else EXIT_CLEAN
+    if from_stdin:
+        _write_bytes(run.changes[0].after if run.changes else stdin())
+        note(f"{fixes} applied, {plural(len(run.result.findings), 'finding')} left")
+        return run.result, EXIT_FINDINGS if run.result.findings else EXIT_CLEAN
+    problems = edits.write(run.changes)
+    for problem in problems:
+        click.echo(f"gradlint: error: {problem}", err=True)
+    note(f"{fixes} applied in {plural(len(run.changes) - len(problems), 'file')}")
+    return run.result, EXIT_ERROR if problems else None
+
+
+def _write_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+           stdin: Callable[[], bytes], contents: Mapping[str, bytes] | None = None) -> CheckResult:
+    """Check ``paths``, or standard input; ``contents`` replaces files' bytes (see engine.check)."""
     from gradlint import engine
-    from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
+    from gradlint.discovery import relative_posix
 
     options = settings.options
-    patterns = exclusion_patterns(options.exclude, options.extend_exclude)
-
-    def excluded(path: Path) -> bool:
-        return force_exclude and is_excluded(path, root=options.root, patterns=patterns)
-
     if not settings.paths:
-        if stdin_filename is None:
+        file = Path(stdin_filename) if stdin_filename is not None else None
+        if file is None:
             display_path = STDIN_DISPLAY_PATH
         else:
-            display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-            if excluded(Path(stdin_filename)):
+            display_path = relative_posix(file, options.root) or stdin_filename
+            if force_exclude and _excluded(file, options):
                 return CheckResult()
-        return engine.check_text(sys.stdin.buffer.read(), display_path, options)
-    paths = [path for path in settings.paths if path.is_dir() or not excluded(path)]
-    return engine.check(paths, options) if paths else CheckResult()
+        text = (contents or {}).get(display_path)
+        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context,
+                                 file=file)
+    return engine.check(paths, options, settings.context, contents) if paths else CheckResult()
+
+
+def _paths_to_check(settings: Settings, force_exclude: bool) -> list[Path]:
+    """The paths to check: with ``--force-exclude``, without the excluded files named on the command line."""
+    return [path for path in settings.paths
+            if path.is_dir() or not (force_exclude and _excluded(path, settings.options))]
+
+
+def _excluded(path: Path, options: CheckOptions) -> bool:
+    from gradlint.discovery import exclusion_patterns, is_excluded
+
+    return is_excluded(path, root=options.root, patterns=exclusion_patterns(options.exclude, options.extend_exclude))
+
+
+def _compare_with_commit(ref: str, paths: list[Path], settings: Settings, findings: list[Finding]) -> Comparison:
+    from gradlint import baseline, engine
+
+    try:
+        base = baseline.base_findings(ref, paths, settings.context, settings.options, engine.check)
+    except baseline.BaselineError as error:
+        raise CommandError(f"--baseline-commit: {error}") from None
+    return baseline.compare(findings, base)
+
+
+def _changed_lines(ref: str | None, root: Path, warn: Callable[[str], None]) -> ChangedLines | None:
+    """Lines changed since ``ref``, or since the pull request's base branch in GitHub Actions; None if unknown."""
+    from gradlint import baseline
+
+    if ref is None:
+        branch = os.environ.get("GITHUB_BASE_REF")
+        if not branch:
+            return None
+        ref = baseline.merge_base(f"origin/{branch}", root)
+        if ref is None:
+            warn(f"cannot find where this branch left origin/{branch} (check out with fetch-depth: 0): "
+                 "findings on changed lines are not listed first")
+            return None
+    try:
+        return baseline.changed_lines(ref, root)
+    except baseline.BaselineError as error:
+        warn(f"cannot list the changed lines: {error}")
+        return None
+
+
+def _add_noqa(findings: list[Finding], root: Path, warn: Callable[[str], None], quiet: bool) -> int:
+    from gradlint.suppressions import add_noqa
+
+    outcome = add_noqa(findings, root)
+    for path, line in sorted(outcome.skipped):
+        warn(f"{path}:{line}: cannot add a suppression comment to this line; add one by hand")
+    for path, error in outcome.unwritable:
+        warn(f"cannot write {path}: {error}")
+    if not quiet:
+        files = len(outcome.changed_files)
+        click.echo(f"gradlint: added {outcome.added} suppression{'s' if outcome.added != 1 else ''} "
+                   f"in {files} file{'s' if files != 1 else ''}", err=True)
+    return EXIT_FINDINGS if outcome.skipped or outcome.unwritable else EXIT_CLEAN
+
+
+def _warner(quiet: bool) -> Callable[[str], None]:
+    def warn(message: str) -> None:
+        if not quiet:
+            click.echo(f"gradlint: warning: {message}", err=True)
+
+    return warn
 
 
 def _catalogue() -> tuple[type[Rule], ...]:
-    from gradlint.rules import ALL_RULES
+    from gradlint.rules import CATALOGUE
 
-    return ALL_RULES
+    return CATALOGUE
 
 
 def _use_color(flag: bool | None, output: Path | None) -> bool:
@@ -390,7 +562,7 @@ def _write_report(text: str, output: Path | None) -> None:
     sys.stdout.flush()
 
 
-def _append_step_summary(findings: Sequence[Finding]) -> None:
+def _append_step_summary(findings: Sequence[Finding], context: ReportContext) -> None:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary_file:
         return
@@ -398,7 +570,7 @@ def _append_step_summary(findings: Sequence[Finding]) -> None:
 
     try:
         with open(summary_file, "a", encoding="utf-8") as stream:
-            stream.write(step_summary(findings))
+            stream.write(step_summary(findings, context))
     except OSError as error:
         click.echo(f"gradlint: warning: cannot write the job summary {summary_file}: {error.strerror}", err=True)
 

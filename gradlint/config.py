@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from gradlint.engine import PARSE_ERROR_CODE, CheckOptions
+from gradlint import project
+from gradlint.engine import CheckOptions
 from gradlint.findings import Confidence
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
 
@@ -26,8 +27,8 @@ else:  # pragma: no cover - exercised on older interpreters only
 CONFIG_FILE_NAME = "pyproject.toml"
 DEFAULT_CACHE_DIR = ".gradlint_cache"
 STDIN_PATH = "-"
-# Codes the checker itself emits, besides the rules of the catalogue.
-BUILTIN_CODES = (PARSE_ERROR_CODE, UNUSED_SUPPRESSION_CODE)
+# The selector for every code (ruff's convention), the same as the prefix "GL".
+ALL_SELECTOR = "ALL"
 _SELECTOR = re.compile(r"GL[0-9]{0,3}")
 
 
@@ -44,11 +45,14 @@ class FileConfig:
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] | None = None
     select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] | None = None
+    extend_ignore: tuple[str, ...] | None = None
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     confidence: str | None = None
     jobs: int | None = None
     cache_dir: str | None = None
+    evidence: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,15 @@ class Overrides:
     config_file: Path | None = None
     stdin_filename: str | None = None
     select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] | None = None
+    extend_ignore: tuple[str, ...] = ()
     confidence: str | None = None
     jobs: int | None = None
     cache_dir: Path | None = None
     no_cache: bool = False
     report_unused_ignores: bool = False
+    no_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Settings:
     options: CheckOptions
     paths: tuple[Path, ...]  # existing files and folders; empty when reading standard input
     config_file: Path | None
+    context: tuple[Path, ...] = ()  # analysed with the paths, not reported (see gradlint.project)
 
 
 def load_settings(overrides: Overrides, cwd: Path) -> Settings:
@@ -80,12 +88,11 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
     _check_exist(given, cwd, origin="")
     file_config = _load_file_config(overrides, cwd)
     root = file_config.source.parent if file_config.source else cwd
-    select, select_origin = _choose(overrides.select, "--select", file_config.select, "select", file_config)
-    ignore, ignore_origin = _choose(overrides.ignore, "--ignore", file_config.ignore, "ignore", file_config)
+    select, ignore, report_unused = _selection(overrides, file_config)
     options = CheckOptions(
         root=root,
-        select=None if select is None else frozenset(_codes(select, select_origin)),
-        ignore=frozenset(_codes(ignore or (), ignore_origin)),
+        select=select,
+        ignore=ignore,
         per_file_ignores=tuple(
             (glob, frozenset(_codes(codes, f"per-file-ignores {glob!r} in {file_config.source}")))
             for glob, codes in file_config.per_file_ignores or ()
@@ -95,9 +102,11 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
         extend_exclude=file_config.extend_exclude or (),
         jobs=_first(overrides.jobs, file_config.jobs, 0),
         cache_dir=_cache_dir(overrides, file_config, root, cwd),
-        report_unused_ignores=overrides.report_unused_ignores,
+        report_unused_ignores=report_unused,
     )
-    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source)
+    context = () if overrides.no_context else _context(overrides, file_config, cwd)
+    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source,
+                    context=context)
 
 
 def split_codes(values: Sequence[str]) -> tuple[str, ...]:
@@ -108,10 +117,10 @@ def split_codes(values: Sequence[str]) -> tuple[str, ...]:
 def known_codes() -> frozenset[str]:
     from gradlint.rules import RULES_BY_CODE
 
-    return frozenset(RULES_BY_CODE) | frozenset(BUILTIN_CODES)
+    return frozenset(RULES_BY_CODE)
 
 
-def find_config_file(start: Path) -> tuple[Path, Mapping[str, Any]] | None:
+def find_config_file(start: Path) -> tuple[Path, object] | None:
     """The nearest ``pyproject.toml`` with a ``[tool.gradlint]`` table at or above ``start``, with that table."""
     folder = start.resolve()
     if not folder.is_dir():
@@ -226,12 +235,26 @@ _KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "exclude": ("exclude", _string_list),
     "extend-exclude": ("extend_exclude", _string_list),
     "select": ("select", _string_list),
+    "extend-select": ("extend_select", _string_list),
     "ignore": ("ignore", _string_list),
+    "extend-ignore": ("extend_ignore", _string_list),
     "per-file-ignores": ("per_file_ignores", _per_file_ignores),
     "confidence": ("confidence", _confidence),
     "jobs": ("jobs", _jobs),
     "cache-dir": ("cache_dir", _string),
+    "evidence": ("evidence", _string_list),
 }
+
+
+def _context(overrides: Overrides, file_config: FileConfig, cwd: Path) -> tuple[Path, ...]:
+    """The rest of the project: its configured paths (or its whole root) and its evidence."""
+    if file_config.source is not None:
+        root: Path | None = file_config.source.parent
+        sources = tuple(root / path for path in file_config.paths) if file_config.paths else (root,)
+    else:
+        root = project.find_root(_search_start(overrides, cwd))
+        sources = (root,) if root is not None else ()
+    return project.context_paths(root, sources, file_config.evidence)
 
 
 def _check_stdin_usage(overrides: Overrides) -> None:
@@ -266,24 +289,49 @@ def _cache_dir(overrides: Overrides, file_config: FileConfig, root: Path, cwd: P
     return root / (file_config.cache_dir or DEFAULT_CACHE_DIR)
 
 
-def _choose(
-    command_line: tuple[str, ...] | None,
-    option: str,
-    configured: tuple[str, ...] | None,
-    key: str,
-    file_config: FileConfig,
-) -> tuple[tuple[str, ...] | None, str]:
-    """The command line's value if given, else the file's; with where it came from, for messages."""
-    if command_line is not None:
-        return command_line, option
-    return configured, f"{key} in {file_config.source}"
+def _selection(overrides: Overrides, file_config: FileConfig) -> tuple[frozenset | None, frozenset, bool]:
+    """The selected and ignored codes or prefixes (None: every code), and whether unused suppressions are reported.
+
+    ``select`` and ``ignore`` on the command line replace the file's; ``extend-select`` and ``extend-ignore``
+    from both add to them. An ignored code is never reported. GL900 is reported when it is selected by name or
+    prefix (not merely by selecting nothing) or with ``--report-unused-ignores``.
+    """
+    in_file = f"in {file_config.source}"
+    select: tuple[str, ...] | None = None
+    if overrides.select is not None:
+        select = _codes(overrides.select, "--select")
+    elif file_config.select is not None:
+        select = _codes(file_config.select, f"select {in_file}")
+    extend_select = (*_codes(file_config.extend_select or (), f"extend-select {in_file}"),
+                     *_codes(overrides.extend_select, "--extend-select"))
+    if overrides.ignore is not None:
+        ignore = _codes(overrides.ignore, "--ignore")
+    else:
+        ignore = _codes(file_config.ignore or (), f"ignore {in_file}")
+    ignore += (*_codes(file_config.extend_ignore or (), f"extend-ignore {in_file}"),
+               *_codes(overrides.extend_ignore, "--extend-ignore"))
+    chosen = (*(select or ()), *extend_select)
+    unused_selected = any(UNUSED_SUPPRESSION_CODE.startswith(prefix) for prefix in chosen)
+    report_unused = overrides.report_unused_ignores or unused_selected
+    if select is not None:
+        select = (*select, *extend_select)
+        if report_unused and not unused_selected:
+            select += (UNUSED_SUPPRESSION_CODE,)
+    if any(UNUSED_SUPPRESSION_CODE.startswith(prefix) for prefix in ignore):
+        report_unused = False
+    return (None if select is None else frozenset(select)), frozenset(ignore), report_unused
 
 
 def _codes(selectors: Sequence[str], origin: str) -> tuple[str, ...]:
+    """Check rule codes and prefixes (``ALL`` is every code) and return them in upper case."""
+    if not selectors:
+        return ()
     known = known_codes()
     codes = []
     for selector in selectors:
         code = selector.strip().upper()
+        if code == ALL_SELECTOR:
+            code = "GL"
         if not (_SELECTOR.fullmatch(code) and any(candidate.startswith(code) for candidate in known)):
             raise ConfigError(f"unknown rule code {selector!r} in {origin}")
         codes.append(code)

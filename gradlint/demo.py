@@ -26,13 +26,12 @@ class DemoError(Exception):
 
 
 def _simulator() -> Path:
-    if importlib.util.find_spec("torch") is None:
-        raise DemoError("the demo runs the reference simulator, which needs torch: install it with "
-                        "`pip install 'torch-gradlint[sim]'` (make demo does it for you)")
     spec = importlib.util.find_spec("braggsim")
     if spec is None or spec.origin is None:
-        raise DemoError("the reference simulator (package braggsim) is not installed: install gradlint from its "
-                        "repository with `pip install -e '.[sim]'`")
+        raise DemoError("the demo runs the reference simulator, which ships with gradlint's source repository, "
+                        "not with the package: in a clone, run `make demo` (or `pip install -e ./src`)")
+    if importlib.util.find_spec("torch") is None:
+        raise DemoError("the demo runs the reference simulator, which needs torch: `pip install torch`")
     return Path(spec.origin).parent
 
 

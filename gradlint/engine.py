@@ -1,15 +1,17 @@
 """Paths -> files -> syntax trees -> facts -> findings.
 
-    check(paths, options) -> CheckResult
+    check(paths, options, contents) -> CheckResult             # contents: texts that replace files' bytes
     check_text(text, display_path, options) -> CheckResult      # stdin
 
 Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
 analysis, its suppression comments, or the reason it could not be analysed) depends on its bytes, its module
 name and the gradlint version only, so it is cached on those and computed in a process pool when missing.
-Files that mention nothing a rule or a gradient source could need are never parsed (the text prefilter).
+Files that neither mention anything a rule could need nor declare or import anything are never parsed (the
+text prefilter): they can neither be reported nor change what the rest of the program means.
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
 threshold apply last. Every file that cannot be read, decoded or parsed yields a GL000 finding; every other
-file is still checked.
+file is still checked. A notebook is checked as the program its code cells make (:mod:`gradlint.notebooks`),
+and its findings are placed by cell and line.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from gradlint import __version__, suppressions
+from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
 from gradlint.findings import Confidence, Finding, Location
@@ -76,31 +78,78 @@ class _Source:
     path: Path
     display: str  # relative to the root, forward slashes
     module: str
-    data: bytes
+    data: bytes  # the program: a notebook's is made of its code cells
+    reported: bool = True  # False: context, analysed for the solve but not reported
+    cells: Optional[notebooks.CellMap] = None  # for a notebook, where its cells start in the program
 
 
-def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
-    found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
-    result = CheckResult(warnings=list(found.warnings))
-    sources: List[_Source] = []
-    for path in found.files:
-        display = _display_path(path, options.root)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
-            continue
-        sources.append(_Source(path, display, _module_name(path), data))
+def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+          contents: Optional[Mapping[str, bytes]] = None) -> CheckResult:
+    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported.
+
+    ``contents`` gives the bytes of some files (by display path, as findings name them) instead of what is on
+    disk: an editor's unsaved texts, fixes not yet written.
+    """
+    result = CheckResult()
+    sources = _read(paths, options, result, reported=True, contents=contents)
+    given = {os.path.realpath(source.path) for source in sources}
+    sources += _read(context, options, CheckResult(), reported=False, skip=given, contents=contents)
     return _check_sources(sources, options, result)
 
 
-def check_text(text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
-    path = Path(display_path)
-    source = _Source(path, display_path.replace(os.sep, "/"), _module_name(path), text)
-    return _check_sources([source], options, CheckResult())
+def check_text(text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
+               file: Optional[Path] = None) -> CheckResult:
+    """Check ``text`` (standard input) as the file ``display_path``, with ``context`` as for :func:`check`.
+
+    ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
+    """
+    path = file if file is not None else Path(display_path)
+    result = CheckResult()
+    sources = _source(path, display_path.replace(os.sep, "/"), text, True, result)
+    sources += _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
+    return _check_sources(sources, options, result)
+
+
+def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, reported: bool,
+          skip: AbstractSet[str] = frozenset(), contents: Optional[Mapping[str, bytes]] = None) -> List[_Source]:
+    """The files under ``paths``, read (or taken from ``contents``); what cannot be read is a GL000 finding in
+    ``result``."""
+    if not paths:
+        return []
+    found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
+    result.warnings.extend(found.warnings)
+    sources: List[_Source] = []
+    for path in found.files:
+        if skip and os.path.realpath(path) in skip:
+            continue
+        display = _display_path(path, options.root)
+        data = (contents or {}).get(display)
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                result.findings.append(_error_finding(display, f"cannot read the file: {error.strerror or error}"))
+                continue
+        sources += _source(path, display, data, reported, result)
+    return sources
+
+
+def _source(path: Path, display: str, data: bytes, reported: bool, result: CheckResult) -> List[_Source]:
+    """The file as a source to analyse; a notebook as the program of its cells, or a GL000 finding in ``result``."""
+    if not display.endswith(notebooks.SUFFIX):
+        return [_Source(path, display, _module_name(path), data, reported)]
+    try:
+        program, cells = notebooks.program(data)
+    except notebooks.NotebookError as error:
+        result.findings.append(_error_finding(display, f"cannot read the notebook: {error}"))
+        return []
+    # Not importable: a name no module of the program can have, unique per notebook.
+    module = re.sub(r"\W", "_", display)
+    return [_Source(path, display, module, program.encode("utf-8"), reported, cells)]
 
 
 def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckResult) -> CheckResult:
+    sources = sorted(sources, key=lambda source: source.display)  # one program, whichever files were named
     cache = Cache(options.cache_dir, salt=_code_fingerprint()) if options.cache_dir is not None else None
     digests = [content_digest(source.data) for source in sources]
     program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
@@ -116,8 +165,12 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
     if cache is not None:
         cache.close()
         result.warnings.extend(cache.warnings)
-    result.files_checked = len(sources)
-    result.findings.extend(_reported(program, options))
+    reported = {source.display for source in sources if source.reported}
+    result.files_checked = len(reported)
+    cells = {source.display: source.cells for source in sources if source.cells is not None}
+    for finding in _reported(program, options, reported):
+        in_notebook = cells.get(finding.location.path)
+        result.findings.append(in_notebook.finding(finding) if in_notebook is not None else finding)
     result.findings.sort(key=lambda finding: finding.sort_key)
     return result
 
@@ -156,16 +209,19 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
     )
 
 
-def _reported(program: _ProgramResult, options: CheckOptions) -> List[Finding]:
-    """Selection, suppressions and the confidence threshold, file by file."""
-    by_path: Dict[str, List[Finding]] = {path: [] for path in program.files}
+def _reported(program: _ProgramResult, options: CheckOptions, reported: AbstractSet[str]) -> List[Finding]:
+    """Selection, suppressions and the confidence threshold, file by file, for the ``reported`` files."""
+    by_path: Dict[str, List[Finding]] = {path: [] for path in program.files if path in reported}
     for finding in program.findings:
-        by_path[finding.location.path].append(finding)
+        if finding.location.path in by_path:
+            by_path[finding.location.path].append(finding)
     kept: List[Finding] = []
     for path, file_result in program.files.items():
+        if path not in by_path:
+            continue
         enabled = _selector(options, path)
         found = [finding for finding in by_path[path] if enabled(finding.code)]
-        if file_result.error is not None:
+        if file_result.error is not None and enabled(file_result.error.code):
             found.append(file_result.error)
         for finding in suppressions.apply(found, file_result.directives, report_unused=options.report_unused_ignores,
                                           path=path, is_enabled=enabled):
@@ -209,6 +265,9 @@ def _analyse_packed(job: Tuple[bytes, str, str]) -> FileResult:
 
 
 _PREFILTER: Optional[re.Pattern] = None
+# What makes a file part of the program even without a rule's token: it defines functions or classes through
+# which values flow (a configuration dataclass, a helper), or imports names that others import from it.
+_DECLARES = (r"\bdef\b", r"\bclass\b", r"\bimport\b")
 
 
 def _prefilter() -> re.Pattern:
@@ -216,8 +275,8 @@ def _prefilter() -> re.Pattern:
     if _PREFILTER is None:
         from gradlint.rules import ALL_RULES
 
-        words = {token for rule in ALL_RULES for token in rule.tokens}
-        _PREFILTER = re.compile("|".join(re.escape(word) for word in sorted(words)))
+        words = sorted({re.escape(token) for rule in ALL_RULES for token in rule.tokens})
+        _PREFILTER = re.compile("|".join([*words, *_DECLARES]))
     return _PREFILTER
 
 
@@ -247,9 +306,10 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
     try:
         tree = libcst.parse_module(data)  # from bytes: libcst reads the encoding itself, a little faster
     except libcst.ParserSyntaxError as error:
-        line, column = error.raw_line, error.raw_column + 1
-        message = f"cannot parse the file: {error.message}"
-        return FileResult(error=_error_finding(path, message, line, column, text), directives=directives)
+        # The compiler places syntax errors where Python users expect them; libcst's own position is the fallback.
+        found = _syntax_error(text, path) or _error_finding(
+            path, f"cannot parse the file: {error.message}", error.raw_line, error.raw_column + 1, text)
+        return FileResult(error=found, directives=directives)
     except RecursionError:
         return FileResult(error=_error_finding(path, "cannot parse the file: it is nested too deeply"),
                           directives=directives)
@@ -261,6 +321,19 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str,
         return FileResult(error=_error_finding(path, "cannot analyse the file: it is nested too deeply"),
                           directives=directives)
     return FileResult(facts=finish(analyzer, text), directives=directives)
+
+
+def parses(data: bytes, display: str) -> bool:
+    """Whether a file's bytes (for a notebook, the program of its code cells) parse as Python."""
+    import libcst
+
+    try:
+        if display.endswith(notebooks.SUFFIX):
+            data = notebooks.program(data)[0].encode("utf-8")
+        libcst.parse_module(data)
+    except (libcst.ParserSyntaxError, notebooks.NotebookError, RecursionError):
+        return False
+    return True
 
 
 @contextmanager

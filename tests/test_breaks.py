@@ -165,9 +165,11 @@ def test_apply_edits_one_site_and_returns_its_line(brk: Break, tmp_path) -> None
     line = apply(brk, package)
     edited = (package / brk.path).read_text(encoding="utf-8")
     lines = edited.splitlines()
-    assert brk.old in original[line - 1]
-    assert lines[line - 1] == original[line - 1].replace(brk.old, brk.new.splitlines()[0])
-    assert len(lines) == len(original) + brk.new.count("\n")
+    added = [statement for statement in brk.imports if statement not in original]  # inserted above the edit
+    assert brk.old in original[line - 1 - len(added)]
+    assert lines[line - 1] == original[line - 1 - len(added)].replace(brk.old, brk.new.splitlines()[0])
+    assert len(lines) == len(original) + brk.new.count("\n") + len(added)
+    assert all(statement in lines for statement in brk.imports)
     compile(edited, brk.path, "exec")
     unchanged = [path for path in PACKAGE.glob("*.py") if path.name != brk.path]
     assert all(path.read_bytes() == (package / path.name).read_bytes() for path in unchanged)

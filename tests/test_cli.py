@@ -47,16 +47,21 @@ class FakeEngine:
     files_checked: int = 3
     warnings: list[str] = field(default_factory=list)
     calls: list[tuple[object, CheckOptions]] = field(default_factory=list)
+    contexts: list[tuple[Path, ...]] = field(default_factory=list)
 
     def result(self) -> CheckResult:
         return CheckResult(findings=list(self.findings), files_checked=self.files_checked, warnings=list(self.warnings))
 
-    def check(self, paths: Sequence[Path], options: CheckOptions) -> CheckResult:
+    def check(self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+              contents: object = None) -> CheckResult:
         self.calls.append((list(paths), options))
+        self.contexts.append(tuple(context))
         return self.result()
 
-    def check_text(self, text: bytes, display_path: str, options: CheckOptions) -> CheckResult:
+    def check_text(self, text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
+                   file: Path | None = None) -> CheckResult:
         self.calls.append(((text, display_path), options))
+        self.contexts.append(tuple(context))
         return self.result()
 
 
@@ -118,7 +123,7 @@ def test_options_reach_the_engine(fake: FakeEngine, project: Path, capsys: pytes
     assert paths == [Path("src"), Path("src/energy.py")]
     assert options == CheckOptions(
         root=project,
-        select=frozenset({"GL002", "GL01"}),
+        select=frozenset({"GL002", "GL01", "GL900"}),  # --report-unused-ignores selects GL900
         ignore=frozenset({"GL005"}),
         confidence=engine.Confidence.HIGH,
         jobs=2,
@@ -213,7 +218,7 @@ def test_engine_warnings_go_to_stderr(fake: FakeEngine, capsys: pytest.CaptureFi
         (["src", "missing/dir"], "path does not exist: missing/dir"),
         (["--select", "GL999", "src"], "unknown rule code 'GL999' in --select"),
         (["--ignore", "E501", "src"], "unknown rule code 'E501' in --ignore"),
-        (["--xyz"], "No such option '--xyz'. (see 'gradlint --help')"),
+        (["--qqq"], "No such option '--qqq'. (see 'gradlint --help')"),
         (
             ["--confidence", "sure", "src"],
             "Invalid value for '--confidence': 'sure' is not one of 'low', 'medium', 'high'. (see 'gradlint --help')",
@@ -247,7 +252,8 @@ def test_unreadable_configuration(fake: FakeEngine, project: Path, capsys: pytes
 def test_internal_error_is_one_line_with_a_hint(
     fake: FakeEngine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
+    def broken(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+               contents: object = None) -> CheckResult:
         raise ValueError("boom")
 
     monkeypatch.setattr(engine, "check", broken)
@@ -260,14 +266,15 @@ def test_internal_error_is_one_line_with_a_hint(
 
 
 def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
-    from gradlint.rules import ALL_RULES
+    from gradlint.rules import ALL_RULES, CATALOGUE
 
     code, out, _ = outcome(capsys, "rules")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == [rule.code for rule in ALL_RULES]
-    assert out.splitlines()[0].split(None, 2)[1:] == [ALL_RULES[0].name, ALL_RULES[0].summary()]
+    codes = [line.split()[0] for line in out.splitlines()]
+    assert codes == [rule.code for rule in CATALOGUE] == ["GL000", *(rule.code for rule in ALL_RULES), "GL900"]
+    assert out.splitlines()[1].split(None, 2)[1:] == [ALL_RULES[0].name, ALL_RULES[0].summary()]
     code, out, _ = outcome(capsys, "rules", "--format", "json")
-    assert json.loads(out)[0] == {
+    assert json.loads(out)[1] == {
         "code": ALL_RULES[0].code,
         "name": ALL_RULES[0].name,
         "summary": ALL_RULES[0].summary(),
@@ -278,11 +285,15 @@ def test_explain(capsys: pytest.CaptureFixture[str]) -> None:
     from gradlint.rules import RULES_BY_CODE
     from gradlint.rules.docs import render_rule_page
 
-    assert outcome(capsys, "explain", "gl010") == (0, render_rule_page(RULES_BY_CODE["GL010"]).rstrip("\n") + "\n", "")
+    page = render_rule_page(RULES_BY_CODE["GL010"]).rstrip("\n") + "\n"
+    assert outcome(capsys, "explain", "gl010") == (0, page, "")
+    assert outcome(capsys, "explain", "item-on-differentiable") == (0, page, "")
+    assert outcome(capsys, "explain", "GL900")[1].startswith("## GL900 `unused-suppression`\n")
+    assert outcome(capsys, "explain", "unparsable-file")[1].startswith("## GL000 `unparsable-file`\n")
     assert outcome(capsys, "explain", "GL999") == (
         2,
         "",
-        "gradlint: error: unknown rule code 'GL999' (see 'gradlint rules')\n",
+        "gradlint: error: unknown rule 'GL999' (see 'gradlint rules')\n",
     )
 
 
@@ -313,6 +324,21 @@ def test_static_checker_does_not_import_torch_or_numpy(project: Path, args: list
     )
     completed = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     assert completed.stdout.splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "github", "sarif"])
+def test_results_from_the_cache_need_no_libcst(project: Path, output_format: str) -> None:
+    """Only analysing a file needs libcst; the catalogue (checking selected codes, describing rules) does not."""
+    (project / "src/energy.py").write_text(SEVERING)
+    (project / "pyproject.toml").write_text('[tool.gradlint]\nignore = ["GL011"]\nextend-select = ["GL9"]\n')
+    code = (
+        "import sys, gradlint.cli; status = gradlint.cli.run(sys.argv[1:]); "
+        "print(status, sorted({'torch', 'numpy', 'libcst'} & set(sys.modules)))"
+    )
+    command = [sys.executable, "-c", code, "--format", output_format, "src/energy.py"]
+    runs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+            for _ in range(2)]
+    assert runs == ["1 ['libcst']", "1 []"]
 
 
 # --- end to end, with the real checker -------------------------------------------------------------------
@@ -420,14 +446,37 @@ def test_suppressions_end_to_end(project: Path, capsys: pytest.CaptureFixture[st
     assert "GL900 unused suppression of GL001: no such finding on line 6 [high]" in out
 
 
+def test_builtin_codes_are_selected_like_every_code(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    suppressed = SEVERING.replace(") * x\n", ") * x  # gradlint: ignore[GL041, GL001] -- demo\n")
+    (project / "src/energy.py").write_text(suppressed)
+    (project / "src/broken.py").write_text("def broken(:\n")
+    both = [("src/broken.py", 1, 12, "GL000"), ("src/energy.py", 6, 26, "GL010"), ("src/energy.py", 6, 48, "GL900")]
+    assert positions(checked(capsys, "--select", "ALL", "src")[1]) == both
+    assert positions(checked(capsys, "--extend-select", "GL900", "src")[1]) == both
+    assert positions(checked(capsys, "--report-unused-ignores", "--ignore", "GL900", "src")[1]) == both[:2]
+    assert positions(checked(capsys, "--select", "ALL", "--extend-ignore", "GL000,GL9", "src")[1]) == both[1:2]
+    (project / "pyproject.toml").write_text('[tool.gradlint]\nper-file-ignores = {"src/energy.py" = ["GL900"]}\n')
+    assert positions(checked(capsys, "--select", "ALL", "src")[1]) == both[:2]
+
+
+def test_quiet_prints_the_findings_only(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "src/energy.py").write_text(SEVERING)
+    code, out, err = checked(capsys, "--quiet", "src")
+    assert (code, err) == (1, "")
+    assert [line.split(" ")[:2] for line in out.splitlines()] == [["src/energy.py:6:12:", "GL041"],
+                                                                   ["src/energy.py:6:26:", "GL010"]]
+    (project / "src/energy.py").write_text(CLEAN)
+    assert checked(capsys, "-q", "src") == (0, "", "")
+
+
 def test_sarif_end_to_end(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gradlint.rules import ALL_RULES
+    from gradlint.rules import CATALOGUE
 
     (project / "src/energy.py").write_text(SEVERING)
     code, out, _ = checked(capsys, "--format", "sarif", "src")
     (run,) = json.loads(out)["runs"]
     assert code == 1
-    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [rule.code for rule in ALL_RULES]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [rule.code for rule in CATALOGUE]
     assert [result["ruleId"] for result in run["results"]] == ["GL041", "GL010"]
 
 

@@ -109,7 +109,7 @@ def test_a_target_without_parameters_exits_two(project, capsys):
 def test_demo_ranks_the_planted_line_first_and_finds_the_clean_simulator_clean(capsys):
     assert run(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "=> ranked first: braggsim/crystal.py:54 (the planted line); bad gradients: oscillation" in out
+    assert "=> ranked first: braggsim/crystal.py:53 (the planted line); bad gradients: oscillation" in out
     assert "2. The clean simulator: 16 parameters, every one with a real gradient, no suspect." in out
 
 

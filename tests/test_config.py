@@ -89,7 +89,7 @@ def test_command_line_overrides_the_file(tmp_path: Path) -> None:
     assert settings.paths == (Path("lib"),)
     options = settings.options
     assert (options.select, options.ignore, options.confidence, options.jobs) == (
-        frozenset({"GL010"}),
+        frozenset({"GL010", "GL900"}),  # --report-unused-ignores selects GL900
         frozenset(),
         Confidence.LOW,
         1,
@@ -161,7 +161,8 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\nselcet = ['GL001']\n")
     assert error_of(Overrides(), tmp_path) == (
         f"{tmp_path / 'pyproject.toml'}: unknown key 'selcet' in [tool.gradlint] (known keys: cache-dir, "
-        "confidence, exclude, extend-exclude, ignore, jobs, paths, per-file-ignores, select)"
+        "confidence, evidence, exclude, extend-exclude, extend-ignore, extend-select, ignore, jobs, paths, "
+        "per-file-ignores, select)"
     )
 
 
@@ -230,3 +231,43 @@ def test_stdin_usage_errors(tmp_path: Path) -> None:
 
 def test_split_codes() -> None:
     assert split_codes(("GL001, GL002", "GL01", " ,")) == ("GL001", "GL002", "GL01")
+
+
+@pytest.mark.parametrize(
+    ("table", "overrides", "select", "ignore", "report_unused"),
+    [
+        # extend-select and extend-ignore add to select and ignore, from the file and the command line alike
+        ('select = ["GL01"]\nextend-select = ["GL001"]', Overrides(extend_select=("GL011",)),
+         {"GL01", "GL001", "GL011"}, set(), False),
+        ('ignore = ["GL01"]\nextend-ignore = ["GL011"]', Overrides(extend_ignore=("GL002",)),
+         None, {"GL01", "GL011", "GL002"}, False),
+        # --select replaces the file's select, but the file's extend-select still adds to it
+        ('select = ["GL01"]\nextend-select = ["GL001"]', Overrides(select=("GL00",)), {"GL00", "GL001"}, set(), False),
+        # --ignore replaces the file's ignore; extend-ignore still applies
+        ('ignore = ["GL01"]\nextend-ignore = ["GL011"]', Overrides(ignore=()), None, {"GL011"}, False),
+        # extend-select without a select: every code is selected already
+        ('extend-select = ["GL001"]', Overrides(), None, set(), False),
+        # ALL is every code, unused suppressions included
+        ("", Overrides(select=("ALL",)), {"GL"}, set(), True),
+        ("", Overrides(select=("all",), ignore=("GL9",)), {"GL"}, {"GL9"}, False),
+        ('ignore = ["ALL"]', Overrides(), None, {"GL"}, False),
+        # GL900 is reported when selected by name, or with --report-unused-ignores, unless ignored
+        ('extend-select = ["GL900"]', Overrides(), None, set(), True),
+        ('select = ["GL010"]', Overrides(report_unused_ignores=True), {"GL010", "GL900"}, set(), True),
+        ("", Overrides(report_unused_ignores=True, extend_ignore=("GL900",)), None, {"GL900"}, False),
+    ],
+)
+def test_selection(tmp_path: Path, table: str, overrides: Overrides, select: set[str] | None, ignore: set[str],
+                   report_unused: bool) -> None:
+    write(tmp_path / "pyproject.toml", f"[tool.gradlint]\n{table}\n")
+    options = load_settings(overrides, tmp_path).options
+    assert options.select == (None if select is None else frozenset(select))
+    assert (options.ignore, options.report_unused_ignores) == (frozenset(ignore), report_unused)
+
+
+def test_unknown_code_in_extend_keys_names_where(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.gradlint]\nextend-ignore = ["GL999"]\n')
+    assert error_of(Overrides(), tmp_path) == (
+        f"unknown rule code 'GL999' in extend-ignore in {tmp_path / 'pyproject.toml'}")
+    write(tmp_path / "pyproject.toml", "[tool.gradlint]\n")
+    assert error_of(Overrides(extend_select=("XYZ",)), tmp_path) == "unknown rule code 'XYZ' in --extend-select"

@@ -49,8 +49,15 @@ def test_empty_file_has_no_findings(tmp_path):
 
 
 def test_files_without_any_relevant_word_are_not_parsed():
-    assert analyse(b"def add(a, b):\n    return a + b\n", "plain.py", "plain").facts is None
+    assert analyse(b"SCALE = 2.0\nOFFSET = SCALE * 3\n", "plain.py", "plain").facts is None
     assert analyse(CUT.encode(), "cut.py", "cut").facts is not None
+
+
+def test_files_that_declare_or_import_are_part_of_the_program():
+    """A helper or a configuration class carries values between files even when it never names torch."""
+    for text in (b"def add(a, b):\n    return a + b\n", b"class Settings:\n    scale = 1.0\n",
+                 b"from .model import forward\n"):
+        assert analyse(text, "plain.py", "pkg.plain").facts is not None
 
 
 def test_analysis_frees_itself_without_the_cyclic_collector():

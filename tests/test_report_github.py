@@ -51,7 +51,7 @@ def test_unused_suppression_is_a_notice() -> None:
 
 
 def test_step_summary_lists_everything_as_a_table() -> None:
-    assert step_summary([DETACH, BROKEN]) == (
+    assert step_summary([DETACH, BROKEN], ReportContext()) == (
         "### gradlint: 2 findings\n"
         "\n"
         "| Location | Code | Rule | Confidence | Message |\n"
@@ -63,5 +63,5 @@ def test_step_summary_lists_everything_as_a_table() -> None:
 
 def test_step_summary_escapes_pipes_and_handles_no_findings() -> None:
     piped = Finding("GL005", "r", "a | b", Location("a.py", 1, 1, 1, 2), Confidence.LOW)
-    assert step_summary([piped]).splitlines()[-1] == "| `a.py:1:1` | GL005 | r | low | a \\| b |"
-    assert step_summary([]) == "### gradlint\n\nNo findings.\n"
+    assert step_summary([piped], ReportContext()).splitlines()[-1] == "| `a.py:1:1` | GL005 | r | low | a \\| b |"
+    assert step_summary([], ReportContext()) == "### gradlint: 0 findings\n"

@@ -12,13 +12,19 @@ from gradlint.report.json import SCHEMA_VERSION, render
 
 def test_document_layout() -> None:
     document = json.loads(render(SAMPLES, ReportContext(files_checked=7)))
-    assert list(document) == ["schema_version", "gradlint_version", "files_checked", "findings"]
+    assert list(document) == ["schema_version", "gradlint_version", "files_checked", "baseline", "findings"]
+    assert document["baseline"] is None
     assert (document["schema_version"], document["gradlint_version"], document["files_checked"]) == (
         SCHEMA_VERSION,
         __version__,
         7,
     )
     assert [finding["code"] for finding in document["findings"]] == ["GL000", "GL002", "GL005", "GL002"]
+
+
+def test_baseline_commit_and_existing_findings() -> None:
+    document = json.loads(render([ITEM], ReportContext(baseline_commit="main", existing=4)))
+    assert document["baseline"] == {"commit": "main", "existing": 4}
 
 
 def test_one_finding_in_full() -> None:
@@ -29,6 +35,7 @@ def test_one_finding_in_full() -> None:
         "column": 10,
         "end_line": 12,
         "end_column": 23,
+        "cell": None,
         "code": "GL002",
         "rule": "item-on-path",
         "message": "`.item()` turns `cell_a` into a Python number",
@@ -36,11 +43,12 @@ def test_one_finding_in_full() -> None:
         "fix": "keep `cell_a` a tensor",
         "use": None,
         "chain": [
-            {"code": "cell_a", "path": "src/sim/crystal.py", "line": 12},
-            {"code": "self.cell_a", "path": "src/sim/model.py", "line": 41},
-            {"code": "config.cell_a", "path": "src/sim/crystal.py", "line": 7},
-            {"code": "params", "path": None, "line": None},
+            {"code": "cell_a", "path": "src/sim/crystal.py", "line": 12, "cell": None},
+            {"code": "self.cell_a", "path": "src/sim/model.py", "line": 41, "cell": None},
+            {"code": "config.cell_a", "path": "src/sim/crystal.py", "line": 7, "cell": None},
+            {"code": "params", "path": None, "line": None, "cell": None},
         ],
+        "autofix": None,
     }
 
 

@@ -181,6 +181,16 @@ def test_uncatalogued_codes_get_a_descriptor() -> None:
     assert rule["defaultConfiguration"] == {"level": "error"}
 
 
+def test_the_checkers_own_codes_are_described_with_their_level() -> None:
+    from gradlint.rules import CATALOGUE as REAL_CATALOGUE
+
+    rules = {rule["id"]: rule for rule in sarif([], rules=REAL_CATALOGUE)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["GL000"]["defaultConfiguration"] == {"level": "error"}
+    assert rules["GL900"]["defaultConfiguration"] == {"level": "note"}
+    assert rules["GL010"]["defaultConfiguration"] == {"level": "warning"}
+    assert rules["GL900"]["help"]["markdown"].startswith("## GL900 `unused-suppression`")
+
+
 def test_heading_anchor_follows_github() -> None:
     assert heading_anchor("# GL002: item-on-path\n\ntext") == "gl002-item-on-path"
     assert heading_anchor("intro\n## GL005 `.detach()` on a path") == "gl005-detach-on-a-path"

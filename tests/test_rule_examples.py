@@ -1,4 +1,5 @@
-"""One test per embedded rule example: INVALID examples report at their exact position, VALID ones do not."""
+"""One test per embedded rule example: INVALID examples report at their exact position, their fixed versions and
+the VALID examples do not."""
 
 from __future__ import annotations
 
@@ -6,20 +7,23 @@ import pytest
 
 from gradlint.engine import CheckOptions, check_text
 from gradlint.findings import Confidence
-from gradlint.rules import ALL_RULES
+from gradlint.rules import ALL_RULES, CATALOGUE
 
-EVERYTHING = CheckOptions(confidence=Confidence.LOW)
+EVERYTHING = CheckOptions(confidence=Confidence.LOW, report_unused_ignores=True)
 
 
 def _examples(kind: str):
-    for rule in ALL_RULES:
+    for rule in CATALOGUE:
         for index, example in enumerate(getattr(rule, kind)):
             yield pytest.param(rule, example, id=f"{rule.code}-{kind.lower()}-{index}")
 
 
 def _findings_of(rule, code: str):
-    return [finding for finding in check_text(code.encode(), "example.py", EVERYTHING).findings
-            if finding.code == rule.code]
+    return [finding for finding in _findings(code) if finding.code == rule.code]
+
+
+def _findings(code: str):
+    return check_text(code.encode(), "example.py", EVERYTHING).findings
 
 
 @pytest.mark.parametrize(("rule", "example"), list(_examples("INVALID")))
@@ -40,14 +44,30 @@ def test_valid_example_is_not_reported(rule, example):
     assert reported == []
 
 
-@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.code)
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda rule: rule.code)
+def test_fixed_example_is_clean_and_a_fix_of_the_example(rule):
+    """The rule page's "Use instead": nothing reported at the default confidence, by any rule, and it is the
+    example itself with the reported line changed: the same functions and classes."""
+    example = rule.INVALID[0]
+    assert [f for f in _findings(example.fixed) if f.confidence >= Confidence.MEDIUM] == []
+    fixed_lines = example.fixed.splitlines()
+    assert example.code.splitlines()[example.line - 1] not in fixed_lines
+    definitions = [line for line in example.code.splitlines() if line.lstrip().startswith(("def ", "class "))]
+    assert definitions and all(line in fixed_lines for line in definitions)
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda rule: rule.code)
 def test_every_rule_documents_itself(rule):
     assert rule.code.startswith("GL") and len(rule.code) == 5 and rule.code[2:].isdigit()
     assert set(rule.sections()) == {"What it does", "Why it cuts gradients", "When it is fine"}
-    assert rule.INVALID and rule.VALID
+    assert rule.INVALID and rule.INVALID[0].fixed
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.code)
+def test_every_analysis_rule_names_its_tokens(rule):
     assert rule.tokens
 
 
 def test_codes_and_names_are_unique():
-    assert len({rule.code for rule in ALL_RULES}) == len(ALL_RULES)
-    assert len({rule.name for rule in ALL_RULES}) == len(ALL_RULES)
+    assert len({rule.code for rule in CATALOGUE}) == len(CATALOGUE)
+    assert len({rule.name for rule in CATALOGUE}) == len(CATALOGUE)

@@ -14,32 +14,59 @@ from gradlint.analysis.context import CallSite
 from gradlint.analysis.imports import top_level
 from gradlint.analysis.values import (
     BENIGN,
+    COMPUTATION,
+    CallRef,
+    CandidateMark,
     CONSTANT,
     CONSTANT_VALUE,
     ESCAPES,
     HIGH,
     MEDIUM,
     NONE,
+    STORED,
     ParamUseMark,
     ReturnUseMark,
     Sym,
     Value,
     cap,
     collected,
+    grade_of,
     join,
 )
 
 # Functions named like questions answer with a bool.
 _PREDICATE = re.compile(r"_*(is|has)_")
+# Calls that compare their operands and answer with truth values.
+_COMPARING = frozenset("allclose isclose equal eq ne lt le gt ge greater less greater_equal less_equal".split())
+# Functions and modules named like a loss: a cut argument set against a differentiable one is its target.
+_LOSS = re.compile(r"loss|criterion|criteria|divergence|kl_div|cross_entropy|nll|mse|bce", re.IGNORECASE)
 # Builtins that compute with their arguments, and builtins (and copies) that only hold or hand them on.
 _COMPUTING_BUILTINS = frozenset("abs min max sum pow divmod map".split())
 _COLLECTING_CALLS = frozenset(
     "list tuple reversed iter next zip dict set frozenset filter sorted enumerate getattr copy.copy "
     "copy.deepcopy dataclasses.replace".split()
 )
+_DICT_CALLS = frozenset({"dict", "collections.OrderedDict", "collections.defaultdict"})
 # Methods of a module that hand out its own leaves, and those that hand out its submodules.
 _MODULE_LEAVES = frozenset({"parameters", "named_parameters", "buffers", "named_buffers"})
 _MODULE_CHILDREN = frozenset({"modules", "named_modules", "children", "named_children"})
+
+
+def _last_identifier(node: cst.BaseExpression) -> str:
+    """``criterion`` for ``self.criterion``, ``loss_fn`` for ``loss_fn``; "" for other callees."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _is_cut(value: Value) -> bool:
+    """Whether ``value`` was computed from the result of a cut (it carries a candidate's mark)."""
+    return any(isinstance(mark, CandidateMark) for mark in value.marks)
+
+
+def _without_marks(value: Value) -> Value:
+    """A cut value, set apart: it no longer reports its uses to the cuts it came from."""
+    return Value(value.sym, cls=value.cls, items=value.items, integer=value.integer) if _is_cut(value) else value
 
 
 def is_true(node: Optional[cst.BaseExpression]) -> bool:
@@ -83,22 +110,58 @@ class CallSemantics:
             mark = rule.on_call(site, self.ctx)
             if mark is not None:
                 marks = marks | {mark}
+        if _LOSS.search(callee or _last_identifier(func)):
+            self._set_targets_apart(site)
         result = self.call_result(site)
+        if result.is_constant():
+            result = self._decided(site, result)
         if marks:
             result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
         return result
+
+    def _decided(self, site: CallSite, result: Value) -> Value:
+        """A truth value computed by a call (``torch.any(mask)``, ``torch.allclose(a, b)``, ``bool(flag)``) is
+        decided on what its arguments were decided on, and a comparing call also on the values it compares."""
+        operands = ([site.receiver] if site.receiver is not None else []) + self._all_args(site)
+        name = (site.callee or site.method or "").rpartition(".")[2]
+        decided = [value.decides for value in operands if not value.decides.is_constant()]
+        if name in _COMPARING:
+            decided += [self.analyzer.precut(value) for value in operands]
+        return result.deciding(grade_of(decided)) if decided else result
+
+    def _set_targets_apart(self, site: CallSite) -> None:
+        """In a loss, a cut argument set against a differentiable one is the target the prediction is fitted to (a
+        bootstrap computed under ``no_grad``, a teacher's detached logits): looked at, not differentiated."""
+        values = site.args + [value for name, value in site.kwargs.items() if name != "**"]
+        targets = [value for value in values if _is_cut(value)]
+        if not targets or all(_is_cut(value) or value.is_constant() for value in values):
+            return
+        for value in targets:
+            self.use(value, BENIGN)
+        site.args = [_without_marks(value) for value in site.args]
+        site.kwargs = {name: _without_marks(value) for name, value in site.kwargs.items()}
 
     def call_result(self, site: CallSite) -> Value:
         name = (site.callee or site.method or "").rpartition(".")[2]
         if _PREDICATE.match(name):
             for value in self._all_args(site):
                 self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            program = self.call_result_in_program(site)
+            return CONSTANT_VALUE.deciding(program.decides) if program is not None else CONSTANT_VALUE
         if site.callee is not None:
             return self.call_function(site, site.callee)
         if site.method is not None:
             return self.call_method(site)
         return self.call_value(site)
+
+    def call_result_in_program(self, site: CallSite) -> Optional[Value]:
+        """The result of a call of a function of the program (a predicate named ``is_...``), else None."""
+        if site.callee is not None and (site.callee in self.analyzer.declared.function_by_qualname or (
+                "." in site.callee and top_level(site.callee) not in api.LIBRARY_ROOTS)):
+            return self.call_function(site, site.callee)
+        if site.method is not None and site.receiver is not None and site.receiver.cls is not None:
+            return self.call_method(site)
+        return None
 
     def _all_args(self, site: CallSite) -> List[Value]:
         return site.args + list(site.kwargs.values())
@@ -124,7 +187,9 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if callee in _COMPUTING_BUILTINS:
-            return self.combine(args)
+            return self.combine(args, at=site.node)
+        if callee in _DICT_CALLS:
+            return collected(args).with_keys()
         if callee in _COLLECTING_CALLS:
             return collected(args)
         if "." not in callee and callee not in self.analyzer.declared.classes:
@@ -158,7 +223,8 @@ class CallSemantics:
         returns = self._return_class(function)
         mark = frozenset({ReturnUseMark(function)})
         sym = Sym(NONE, frozenset({ref}), (site.node,))
-        return Value(sym, mark, cls=returns, derived=True)
+        decides = Sym(NONE, frozenset({CallRef(ref.function, ref.args, ref.kwargs, decides=True)}), (site.node,))
+        return Value(sym, mark, cls=returns, derived=True, decides=decides)
 
     def _return_class(self, function: str) -> Optional[str]:
         info = self.analyzer.declared.function_by_qualname.get(function)
@@ -179,7 +245,7 @@ class CallSemantics:
         if last[:1].isupper() and callee not in api.FACTORIES:
             # An object built from its arguments (``torch.distributions.Normal(loc, scale)``): not a tensor
             # derived from them, though it carries their gradient on.
-            joined = self.combine(args)
+            joined = self.combine(args, at=site.node)
             return Value(joined.sym, joined.marks)
         requires_grad = site.node.args and any(
             arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
@@ -200,10 +266,14 @@ class CallSemantics:
             return CONSTANT_VALUE
         if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
             return CONSTANT_VALUE
+        if callee in api.DIFFERENTIATING_FUNCTIONS:
+            for value in args:
+                self.use(value, COMPUTATION)
+            return CONSTANT_VALUE
         if last.endswith("_") and not last.startswith("_"):
             # In place (``torch.nn.init.uniform_(w, ...)``): the first argument is updated, nothing is computed.
             return self.combine(args, use=False)
-        return self.combine(args, integers_are_shapes=True)
+        return self.combine(args, integers_are_shapes=True, at=site.node)
 
     def call_method(self, site: CallSite) -> Value:
         receiver = site.receiver
@@ -217,7 +287,7 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
-            stored = collected(args)
+            stored = collected([self.recorded(value) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
         if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
@@ -236,6 +306,8 @@ class CallSemantics:
             for value in args:
                 self.use(value, BENIGN)
             return Value(receiver.sym, receiver.marks, derived=receiver.derived or method in api.SHAPE_METHODS)
+        if method == "backward":
+            return self.backward(site, receiver)
         if method == "requires_grad_":
             first = site.node.args[0].value if site.node.args else None
             turned_on = Sym(HIGH, chain=(site.node,)) if first is None or is_true(first) else CONSTANT
@@ -260,7 +332,19 @@ class CallSemantics:
         integers = [value for value in args if value.integer]
         for value in integers:
             self.use(value, BENIGN)
-        return self.combine([receiver, *(value for value in args if not value.integer)])
+        return self.combine([receiver, *(value for value in args if not value.integer)], at=site.node)
+
+    def backward(self, site: CallSite, loss: Value) -> Value:
+        """``loss.backward()``: the strongest use a value can have. Afterwards the name holds a value whose gradient
+        was taken: reading it (logging the loss) cuts nothing, unless the graph is kept for another backward."""
+        self.use(loss, COMPUTATION)
+        for value in self._all_args(site):
+            self.use(value, BENIGN)
+        keeps_graph = any(arg.keyword is not None and arg.keyword.value in ("retain_graph", "create_graph")
+                          and not is_false(arg.value) for arg in site.node.args)
+        if not keeps_graph:
+            self._rebind(site.node.func.value, CONSTANT_VALUE)  # type: ignore[union-attr]
+        return CONSTANT_VALUE
 
     def _integer_cast(self, site: CallSite) -> bool:
         if site.method not in ("to", "type"):
@@ -280,11 +364,12 @@ class CallSemantics:
 
     def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            self.env[container.value] = collected([current, stored])
+            filled = collected([current, stored])
+            self.env[container.value] = filled.with_keys() if current.keyed else filled
         elif isinstance(container, cst.Attribute):
             self.bind(container, collected([current, stored]), container)
         else:
-            self.use(stored, ESCAPES)
+            self.use(stored, STORED)
 
     def call_value(self, site: CallSite) -> Value:
         callee = site.receiver
@@ -292,7 +377,7 @@ class CallSemantics:
         if callee.cls is not None and not callee.module_instance:
             return self.call_program(site, f"{callee.cls}.__call__", site.args, self_value=callee)
         if callee.module_instance:
-            return self.combine([callee, *self._all_args(site)])
+            return self.combine([callee, *self._all_args(site)], at=site.node)
         for value in self._all_args(site):
             self.use(value, ESCAPES)
         return Value(cap(join([callee, *self._all_args(site)]).sym, MEDIUM), derived=True)

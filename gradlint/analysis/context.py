@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis.declarations import FunctionInfo
-from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, strongest
+from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, plain_refs, strongest
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
@@ -77,12 +77,14 @@ class Context:
         """The strongest grade a branch condition depends on, looking through comparisons and predicates.
 
         A bare truth test (``if x:``, ``if not self.items:``) is mostly a check for None or emptiness, so it
-        counts for little.
+        counts for little, unless the value tested is a truth value decided on differentiable values (a flag
+        ``has_mosaic = spread > 0``, a helper comparing the configuration with its defaults).
         """
-        return strongest(
-            self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
-            for node, compared in _condition_operands(test, self, compared=False)
-        )
+        grades = []
+        for node, compared in _condition_operands(test, self, compared=False):
+            value = self.value(node)
+            grades += [self.precut(value) if compared else cap(self.precut(value), LOW), value.decides]
+        return strongest(grades)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)
@@ -107,11 +109,47 @@ class Context:
         """
         if receiver.is_constant() or not self._interpreter.grad_enabled:
             return None
-        return self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+        mark = self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
+        if self._interpreter.reporting:
+            self.deliberate(mark)
+        return mark
+
+    def deliberate(self, mark: CandidateMark) -> None:
+        """The code shows that this cut is meant (a stop-gradient on one path of a value used on another): it is
+        reported at low confidence at most."""
+        candidate = self._interpreter.analyzer.candidates[mark.index]
+        candidate.gate = Sym(LOW) if candidate.gate is None else cap(candidate.gate, LOW)
+
+    def offer_fix(self, mark: Optional[CandidateMark], kind, *args) -> Optional[CandidateMark]:
+        """Offer the fix ``kind`` (a :class:`gradlint.fixes.base.FixKind`) for the candidate ``mark`` stands for,
+        built from ``args`` and this context. A node evaluated again (in a loop) keeps its latest offer, and
+        none once any evaluation could not offer one. Returns ``mark``."""
+        if mark is not None:
+            offers = self._interpreter.analyzer.offers
+            if offers.get(mark.index, True) is not None:
+                offers[mark.index] = kind.offer(*args, self)
+        return mark
+
+    def local_grade(self, value: Value) -> int:
+        """``value``'s grade as far as this file alone tells: its own, raised by the bounds its references get
+        here (a parameter's annotation, an attribute assigned a parameter in ``__init__``)."""
+        refs = plain_refs(value.sym.refs)
+        return max([value.grade, *(sym.grade for ref, sym in self._interpreter.analyzer.equations if ref in refs)])
+
+    def name_for(self, qualified: str) -> Optional[str]:
+        """A name that refers to the module ``qualified`` here (``th`` after ``import torch as th``)."""
+        aliases = self._interpreter.analyzer.declared.imports.aliases
+        for local in sorted(aliases, key=lambda name: name != qualified):
+            if aliases[local] == qualified and self.qualname(cst.Name(local)) == qualified:
+                return local
+        return None
 
     def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
-        return self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+        mark = self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
+        if self._interpreter.reporting:
+            self.deliberate(mark)
+        return mark
 
 
 def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool

@@ -59,6 +59,8 @@ class Declarations:
         self.module_defs: Dict[str, str] = {}  # module-level def/class name -> qualified name
         self.module_names: set = set()  # names assigned at module level
         self.module_containers: set = set()  # module-level names bound to a dict/list/set
+        # Module-level names bound to a type (``T = torch.Tensor``, ``Array = Union[np.ndarray, Tensor]``).
+        self.type_aliases: Dict[str, cst.BaseExpression] = {}
         self._collect(tree)
 
     def _collect(self, tree: cst.Module) -> None:
@@ -127,6 +129,8 @@ class Declarations:
             if imported is not None and isinstance(target, cst.Name):
                 self.imports.aliases[target.value] = imported  # ``np = pytest.importorskip("numpy")``
                 continue
+            if value is not None and isinstance(target, cst.Name) and self._is_type_expression(value):
+                self.type_aliases[target.value] = value
             names = list(target_names(target))
             self.module_names.update(names)
             if value is not None and isinstance(target, cst.Name) and self._is_container_display(value):
@@ -142,6 +146,17 @@ class Declarations:
         if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
             return name.evaluated_value
         return None
+
+    def _is_type_expression(self, node: cst.BaseExpression) -> bool:
+        """An imported name, or a subscript or ``|`` union of them: what a type alias is bound to."""
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            name = dotted(node)
+            return name is not None and self.imports.resolve(name) is not None
+        if isinstance(node, cst.Subscript):
+            return self._is_type_expression(node.value)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            return self._is_type_expression(node.left) and self._is_type_expression(node.right)
+        return False
 
     def _is_container_display(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)):

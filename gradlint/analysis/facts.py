@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
-from gradlint.analysis.values import Sym
-from gradlint.findings import Location
+from gradlint.analysis.values import CONSTANT, Sym
+from gradlint.findings import Autofix, Location
 
 
 @dataclass
 class UseFact:
-    """How a value was used: a concrete level, raised to the level of every named mark at solve time, and to
-    computation when it was combined with something whose grade the solve finds above none."""
+    """How a value was used: a concrete level, raised to the level of every named mark at solve time. The fact of
+    a :class:`~gradlint.analysis.values.MixMark` also holds what its marked values were combined with."""
 
     level: int = 0
     via: FrozenSet = frozenset()  # marks (ParamUseMark, ReturnUseMark, AttrUseMark) the value flowed into
@@ -36,7 +36,10 @@ class Candidate:
     use: UseFact
     gate: Optional[Sym] = None  # when set, the finding is at most as confident as this grade
     escape_cap: int = 2  # the most confidence when the value escapes to code we cannot see
+    stored_cap: int = 2  # the most confidence when the value is only kept (on an object, in a container)
     source_line: str = ""
+    autofix: Optional[Autofix] = None
+    autofix_outside_computation: str = ""  # what the fix becomes where the cut value does not feed computation
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class FunctionFacts:
     returns: Sym
     is_property: bool = False
     returns_number: bool = False  # annotated to return a plain Python value (float, int, bool, str, None)
+    decides: Sym = CONSTANT  # what the truth values it returns were decided on (``Value.decides``)
 
 
 @dataclass

@@ -15,8 +15,9 @@ import libcst as cst
 from gradlint.analysis.facts import CallFact, Candidate, ModuleFacts
 from gradlint.analysis.interpreter import FileAnalyzer
 from gradlint.analysis.positions import Span, spans
-from gradlint.analysis.values import CallRef, Capped, Sym, Via
+from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step
+from gradlint.fixes.base import autofix
 
 SNIPPET_WIDTH = 60
 _SPACE = re.compile(r"\s+")
@@ -26,7 +27,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [function.returns for function in facts.functions.values()]
+    syms += [sym for function in facts.functions.values() for sym in (function.returns, function.decides)]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -38,15 +39,14 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
         syms.append(candidate.receiver)
         if candidate.gate is not None:
             syms.append(candidate.gate)
-        if candidate.use.combined_with is not None:
-            syms.append(candidate.use.combined_with)
     seen: Set[int] = set()
     for sym in syms:
         _collect(sym, wanted, seen)
     converter = _Converter(analyzer.path, source, spans(analyzer.tree, wanted))
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
-    for fact in [*facts.uses.values(), *(candidate.use for candidate in analyzer.candidates)]:
+        function.decides = converter.sym(function.decides)
+    for fact in facts.uses.values():
         if fact.combined_with is not None:
             fact.combined_with = converter.sym(fact.combined_with)
     facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
@@ -55,8 +55,10 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                  tuple((name, converter.sym(s)) for name, s in call.kwargs))
         for call in analyzer.calls
     ]
-    for candidate in analyzer.candidates:
+    for index, candidate in enumerate(analyzer.candidates):
         span = converter.spans[candidate.node]
+        location = Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1)
+        offer = analyzer.offers.get(index)
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
         if candidate.subject is not None and (not receiver.chain or receiver.chain[0] is not candidate.subject):
@@ -65,21 +67,26 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             Candidate(
                 code=candidate.rule.code,
                 rule=candidate.rule.name,
-                location=Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1),
+                location=location,
                 message=candidate.message.replace("{subject}", subject),
                 fix=candidate.fix.replace("{subject}", subject),
                 receiver=converter.sym(receiver),
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
+                stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
+                autofix=None if offer is None else autofix(offer, location, analyzer.tree,
+                                                           converter.line(span.line)),
+                autofix_outside_computation=offer.outside_computation if offer is not None else "",
             )
         )
     return facts
 
 
 def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
-    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms already walked."""
+    """Add the nodes of ``sym``'s chains to ``wanted``; ``seen`` holds the ids of syms and references already
+    walked (they are shared: a grade joined in a loop refers to the same parts again and again)."""
     if id(sym) in seen:
         return
     seen.add(id(sym))
@@ -89,12 +96,15 @@ def _collect(sym: Sym, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
 
 def _collect_refs(refs: frozenset, wanted: Set[cst.CSTNode], seen: Set[int]) -> None:
     for ref in refs:
+        if id(ref) in seen:
+            continue
+        seen.add(id(ref))
         if isinstance(ref, CallRef):
             for arg in ref.args:
                 _collect(arg, wanted, seen)
             for _, arg in ref.kwargs:
                 _collect(arg, wanted, seen)
-        elif isinstance(ref, Capped):
+        elif isinstance(ref, Clamped):
             _collect_refs(ref.refs, wanted, seen)
         elif isinstance(ref, Via):
             _collect(ref.sym, wanted, seen)
@@ -106,6 +116,7 @@ class _Converter:
         self.lines: List[str] = source.splitlines()
         self.spans = node_spans
         self._syms: Dict[int, Tuple[Sym, Sym]] = {}
+        self._refs: Dict[int, Tuple[object, object]] = {}
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
@@ -135,11 +146,19 @@ class _Converter:
         return converted
 
     def _ref(self, ref):
+        known = self._refs.get(id(ref))
+        if known is not None:
+            return known[1]
+        converted = self._convert_ref(ref)
+        self._refs[id(ref)] = (ref, converted)  # the original stays alive, so its id is not reused
+        return converted
+
+    def _convert_ref(self, ref):
         if isinstance(ref, CallRef):
             return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
-                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs))
-        if isinstance(ref, Capped):
-            return Capped(frozenset(self._ref(inner) for inner in ref.refs), ref.limit)
+                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides)
+        if isinstance(ref, Clamped):
+            return Clamped(frozenset(self._ref(inner) for inner in ref.refs), ref.ceiling, ref.floor, ref.least)
         if isinstance(ref, Via):
             return Via(self.sym(ref.sym))
         return ref

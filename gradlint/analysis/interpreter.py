@@ -22,21 +22,24 @@ from gradlint.analysis.calls import CallSemantics, is_false, is_true
 from gradlint.analysis.context import Context
 from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
-from gradlint.analysis.imports import top_level
+from gradlint.analysis.imports import dotted, top_level
+from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
-    ESCAPES,
     HIGH,
     LOW,
     MEDIUM,
     NONE,
+    STORED,
     AttrRef,
     AttrUseMark,
     CallRef,
     CandidateMark,
+    Clamped,
+    MixMark,
     GlobalRef,
     ParamRef,
     ParamUseMark,
@@ -45,9 +48,11 @@ from gradlint.analysis.values import (
     Value,
     cap,
     clipped,
+    grade_of,
     join,
     plain_refs,
     strongest,
+    tensor_like,
 )
 
 # Return annotations that promise a value with no gradient.
@@ -55,7 +60,6 @@ _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
-_LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
 
 
 class _MutableCandidate:
@@ -90,9 +94,11 @@ class FileAnalyzer:
         self.facts = ModuleFacts(path=path, module=module)
         self.candidates: List[_MutableCandidate] = []
         self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
+        self.offers: Dict[int, Optional[object]] = {}  # candidate index -> gradlint.fixes.base.Offer, or None
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}
+        self.mixes: Dict[cst.CSTNode, MixMark] = {}
 
     def run(self) -> ModuleFacts:
         declared = self.declared
@@ -131,8 +137,16 @@ class FileAnalyzer:
             fact = self.facts.uses[mark] = UseFact()
         return fact
 
+    def mix_mark(self, node: Optional[cst.CSTNode]) -> MixMark:
+        """The mark of the combinations made at ``node`` (one per node, however often a loop runs it)."""
+        mark = self.mixes.get(node)  # type: ignore[arg-type]
+        if mark is None:
+            mark = self.mixes[node] = MixMark(self.path, len(self.mixes))  # type: ignore[index]
+        return mark
+
     def precut(self, value: Value) -> Sym:
-        cut = [self.candidates[mark.index].receiver for mark in value.marks if isinstance(mark, CandidateMark)]
+        cut = [self.candidates[index].receiver
+               for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))]
         return strongest([value.sym, *cut]) if cut else value.sym
 
     def equation(self, ref, sym: Sym) -> None:
@@ -158,7 +172,10 @@ class FunctionInterpreter(CallSemantics):
         self.ctx = Context(self)
         self.grad_enabled = True
         self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
+        self.region_is_function = False  # the region is the whole function (a decorator): only what leaves is cut
+        self.reporting = False  # in a branch taken for debugging, tracing or verbose output
         self.returns: List[Sym] = []
+        self.decisions: List[Sym] = []  # what the returned truth values were decided on
         self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
@@ -186,7 +203,8 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
-            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation))
+            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation),
+            decides=strongest(self.decisions))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
         self.analyzer.final_envs[info.qualname] = self.env
@@ -194,6 +212,7 @@ class FunctionInterpreter(CallSemantics):
     def open_region(self, node: cst.BaseExpression, decorator: bool = False) -> None:
         """Grad mode is off from here: differentiable values bound or returned from now on are cut."""
         self.grad_enabled = False
+        self.region_is_function = decorator
         for rule in self.analyzer.region_rules:
             mark = rule.on_grad_disabled(node, self.ctx, decorator=decorator)
             if mark is not None:
@@ -227,7 +246,8 @@ class FunctionInterpreter(CallSemantics):
         """``float``, ``Optional[int]``, ``bool | None``...: a slot declared to hold a plain Python value."""
         if node is None:
             return False
-        names = [self.analyzer.declared.callee_name_static(name) for name in _annotation_names(node)]
+        names = [self.analyzer.declared.callee_name_static(name)
+                 for name in _annotation_names(node, self.analyzer.declared.type_aliases)]
         return bool(names) and all(name in _NUMBER_ANNOTATIONS for name in names)
 
     def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
@@ -237,11 +257,11 @@ class FunctionInterpreter(CallSemantics):
         if isinstance(node, cst.SimpleString):
             text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
             return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
-        names = list(_annotation_names(node))
+        names = list(_annotation_names(node, self.analyzer.declared.type_aliases))
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
         if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
             return MEDIUM, None
-        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in _LIBRARY_ROOTS]
+        classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in api.LIBRARY_ROOTS]
         return NONE, (classes[0] if len(classes) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ blocks
@@ -281,7 +301,7 @@ class FunctionInterpreter(CallSemantics):
                 self.bind(small.target, self.eval(small.value), small.value)
         elif isinstance(small, cst.AugAssign):
             current = self.eval(small.target)
-            value = self.combine([current, self.eval(small.value)])
+            value = self.combine([current, self.eval(small.value)], at=small)
             self.bind(small.target, value, small)
         elif isinstance(small, cst.Expr):
             self.eval(small.value)
@@ -292,6 +312,7 @@ class FunctionInterpreter(CallSemantics):
             self.use(self.eval(small.test), BENIGN)
             if small.msg is not None:
                 self.use(self.eval(small.msg), BENIGN)
+            self.narrow(narrowings(small.test, self.callee_name)[0])
         elif isinstance(small, cst.Raise):
             if small.exc is not None:
                 self.use(self.eval(small.exc), BENIGN)
@@ -299,25 +320,66 @@ class FunctionInterpreter(CallSemantics):
             return
 
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
-        value = self._cut_in_region(self._step(value, source), source)
+        value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
+        self.decisions.append(value.decides)
         self.effects.append(value.sym)
         self.flow(value, ReturnUseMark(self.info.qualname))
 
     def run_if(self, node: cst.If) -> None:
         self.use(self.eval(node.test), BENIGN)
+        when_true, when_false = narrowings(node.test, self.callee_name)
+        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
+        body_leaves = _always_leaves(node.body.body)
+        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
         before = dict(self.env)
+        narrowed = self.narrow(when_true)
+        reporting = self.reporting
+        self.reporting = reporting or _asks_for_output(node.test)
         body_effects = self._run_branch(node.body.body)
+        self.reporting = reporting
+        if not else_leaves:
+            self._forget(narrowed, before)
         after_body = self.env
         self.env = dict(before)
+        narrowed = self.narrow(when_false)
         if isinstance(node.orelse, cst.If):
             else_effects = self._run_branch([node.orelse])
         elif isinstance(node.orelse, cst.Else):
             else_effects = self._run_branch(node.orelse.body.body)
         else:
             else_effects = []
-        self.env = _join_envs(after_body, self.env)
+        if not body_leaves:
+            self._forget(narrowed, before)
+        if body_leaves and not else_leaves:
+            pass
+        elif else_leaves and not body_leaves:
+            self.env = after_body
+        else:
+            self.env = _join_envs(after_body, self.env)
         self._branch(node, node.test, body_effects, else_effects)
+
+    def narrow(self, narrowing: Narrowing) -> Dict[str, Value]:
+        """Bind what a condition tells about values: not a tensor (no gradient to cut), or a tensor."""
+        narrowed: Dict[str, Value] = {}
+        for path, (kind, node) in narrowing.items():
+            value = self.values.get(node, CONSTANT_VALUE)
+            if kind == NOT_TENSOR:
+                narrowed[path] = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
+            else:
+                narrowed[path] = value.with_sym(tensor_like(value.sym))
+        self.env.update(narrowed)
+        return narrowed
+
+    def _forget(self, narrowed: Dict[str, Value], before: Dict[str, Value]) -> None:
+        """Where both sides of an ``if`` flow on, what its condition told holds no more after it: the values it
+        narrowed and the branch left alone are what they were (joining them again and again would pile up)."""
+        for path, value in narrowed.items():
+            if self.env.get(path) is value:
+                if path in before:
+                    self.env[path] = before[path]
+                else:
+                    del self.env[path]
 
     def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
         start = len(self.effects)
@@ -419,6 +481,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.analyzer.declared.classes.get(qualname)
         if info is None:
             return
+        real_fields: Dict[str, cst.AnnAssign] = {}
         for statement in node.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -426,6 +489,8 @@ class FunctionInterpreter(CallSemantics):
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     name = small.target.value
                     info.fields.append(name)
+                    if self._holds_reals(small):
+                        real_fields[name] = small
                     if self._is_number_annotation(small.annotation.annotation):
                         info.number_fields.append(name)
                     grade, cls = self._annotation(small.annotation.annotation)
@@ -443,6 +508,33 @@ class FunctionInterpreter(CallSemantics):
         facts.number_fields = tuple(info.number_fields)
         if info.is_dataclass:
             facts.fields = tuple(info.fields)
+            self._carry_parameters(qualname, real_fields)
+
+    def _carry_parameters(self, qualname: str, real_fields: Dict[str, cst.AnnAssign]) -> None:
+        """A configuration dataclass any of whose real-valued fields receives a tensor somewhere is a carrier of
+        parameters: its other real-valued fields (``cell_a: float = 100.0``) may hold one too. Each such field is
+        at least medium when another one carries anything above none."""
+        for name, declaration in real_fields.items():
+            others = frozenset(AttrRef(qualname, other) for other in real_fields if other != name)
+            if others:
+                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM)}),
+                              (declaration,))
+                self.analyzer.equation(AttrRef(qualname, name), carried)
+
+    def _holds_reals(self, field: cst.AnnAssign) -> bool:
+        """A field declared or defaulted as a real number, a vector of them or a tensor (``float``,
+        ``Tuple[float, float, float]``, ``Union[float, Tensor]``, ``= 0.5``), as opposed to a count, a flag, a name,
+        an object or a table (``Dict[..., float]``)."""
+        annotation = field.annotation.annotation
+        if not _is_table(annotation, self.analyzer.declared.callee_name_static):
+            names = {self.analyzer.declared.callee_name_static(name)
+                     for name in _annotation_names(annotation, self.analyzer.declared.type_aliases)}
+            if "float" in names or any(name in api.TENSOR_TYPES for name in names):
+                return True
+        default = field.value
+        if isinstance(default, cst.UnaryOperation):
+            default = default.expression
+        return isinstance(default, cst.Float)
 
     def _class_qualname(self, node: cst.ClassDef) -> str:
         for qualname, info in self.analyzer.declared.classes.items():
@@ -457,13 +549,20 @@ class FunctionInterpreter(CallSemantics):
             return value
         return value.with_sym(Sym(value.sym.grade, value.sym.refs, clipped((node,) + value.sym.chain)))
 
-    def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode]) -> Value:
+    def _cut_in_region(self, value: Value, source: Optional[cst.CSTNode], leaving: bool = False) -> Value:
         """Inside a no-grad region, a differentiable value computed there is cut where it is bound or returned.
 
         Names and attributes were computed elsewhere, and in-place updates (``w -= ...``, ``w.add_(...)``)
-        keep the tensor they update: none of these is cut.
+        keep the tensor they update: none of these is cut. When the region is a whole function (a decorator),
+        what stays inside it is never differentiated anyway: only what ``leaving`` it (returned, stored on an
+        object) and was computed in it is cut.
         """
-        if self.region is None or value.is_constant() or not _computes(source):
+        if self.region is None or value.is_constant():
+            return value
+        if self.region_is_function:
+            if not leaving or not (value.derived or _computes(source)):
+                return value
+        elif not _computes(source):
             return value
         candidate = self.analyzer.candidates[self.region.index]
         candidate.receiver = strongest((candidate.receiver, value.sym))
@@ -493,6 +592,7 @@ class FunctionInterpreter(CallSemantics):
             self.store_item(target, value, source)
 
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
+        self.env.pop(dotted(target) or "", None)  # what a condition told about the old value is void
         owner = self.eval(target.value)
         for rule in self.analyzer.store_rules:
             rule.on_store(target, owner, value, source, self.ctx)
@@ -501,7 +601,7 @@ class FunctionInterpreter(CallSemantics):
             if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
-        value = self._cut_in_region(self._step(value, source), source)
+        value = self._cut_in_region(self._step(value, source), source, leaving=True)
         if not value.is_constant():
             self.effects.append(value.sym)
         if owner.cls is not None:
@@ -516,7 +616,7 @@ class FunctionInterpreter(CallSemantics):
                 if info is not None:
                     info.attribute_classes.setdefault(name, "torch.nn.Module")
         else:
-            self.use(value, ESCAPES)
+            self.use(value, STORED)
 
     def store_item(self, target: cst.Subscript, value: Value, source: cst.CSTNode) -> None:
         for element in target.slice:
@@ -525,6 +625,9 @@ class FunctionInterpreter(CallSemantics):
         container = target.value
         local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
+        if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
+                              for element in target.slice):
+            value = self.recorded(value)
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
@@ -542,37 +645,38 @@ class FunctionInterpreter(CallSemantics):
             fact = self.analyzer.use_fact(own)
             fact.via = fact.via | {mark}
 
-    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False) -> Value:
-        """A computation on ``values``: a severed operand combined with a non-constant one feeds computation.
+    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False,
+                at: Optional[cst.CSTNode] = None) -> Value:
+        """A computation on ``values`` (at the node ``at``, else the statement being run).
 
-        With ``integers_are_shapes`` (arguments of torch functions and tensor methods), integer values count as
-        sizes, dimensions or indices: looked at, not computed with.
+        A marked operand combined with a non-constant one goes into that computation: its uses go through a
+        :class:`MixMark` of the result, which the solve turns into a computation when the result matters and
+        the other operands carry a gradient. With ``integers_are_shapes`` (arguments of torch functions and
+        tensor methods), integer values count as sizes, dimensions or indices: looked at, not computed with.
         """
         if integers_are_shapes:
             for value in values:
                 if value.integer:
                     self.use(value, BENIGN)
             values = [value for value in values if not value.integer]
-        if use:
-            live = [value for value in values if not value.is_constant()]
-            for value in values:
-                others = [other.sym for other in live if other is not value]
-                if value.marks and others:
-                    self.combined(value, strongest(others))
-        return join(values)
-
-    def combined(self, value: Value, other: Sym) -> None:
-        """``value`` was computed with something of grade ``other``: a computation when that carries a gradient,
-        which the solve decides when ``other`` is symbolic."""
-        if other.grade > NONE:
-            self.use(value, COMPUTATION)
-            return
-        for mark in value.marks:
-            fact = self.analyzer.use_fact(mark)
-            if fact.level < COMPUTATION:
-                condition = Sym(NONE, other.refs)  # the chain is not needed: only the grade matters
-                fact.combined_with = condition if fact.combined_with is None else strongest(
-                    (fact.combined_with, condition))
+        joined = join(values)
+        if not use:
+            return joined
+        live = [value for value in values if not value.is_constant()]
+        mixed = [(value, [other.sym for other in live if other is not value]) for value in values if value.marks]
+        mixed = [(value, others) for value, others in mixed if others]
+        if not mixed:
+            return joined
+        mark = self.analyzer.mix_mark(at if at is not None else self.statement)
+        fact = self.analyzer.use_fact(mark)
+        linked: set = set()
+        for value, others in mixed:
+            fact.combined_with = grade_of([*others, *([fact.combined_with] if fact.combined_with else [])])
+            self.flow(value, mark)
+            linked |= value.marks
+        # The marks of earlier combinations reach their uses through this one: the result need not carry them.
+        kept = frozenset(own for own in joined.marks if not (isinstance(own, MixMark) and own in linked))
+        return Value(joined.sym, kept | {mark}, derived=True)
 
     def element(self, value: Value) -> Value:
         """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
@@ -625,7 +729,7 @@ class FunctionInterpreter(CallSemantics):
             return Value(Sym(NONE, frozenset({ref}), (node,)), cls=cls,
                          module_instance=bool(module_value and module_value.module_instance))
         imported = self.analyzer.declared.imports.aliases.get(name)
-        if imported is not None and "." in imported and top_level(imported) not in _LIBRARY_ROOTS:
+        if imported is not None and "." in imported and top_level(imported) not in api.LIBRARY_ROOTS:
             module, _, attr = imported.rpartition(".")
             return Value(Sym(NONE, frozenset({GlobalRef(module, attr)}), (node,)))
         return CONSTANT_VALUE
@@ -660,8 +764,11 @@ class FunctionInterpreter(CallSemantics):
         return CONSTANT_VALUE
 
     def eval_Attribute(self, node: cst.Attribute) -> Value:
+        narrowed = self.env.get(dotted(node) or "")  # a path a condition told about (``self.x``)
+        if narrowed is not None:
+            return narrowed
         callee = self.callee_name(node)
-        if callee is not None and top_level(callee) in _LIBRARY_ROOTS:
+        if callee is not None and top_level(callee) in api.LIBRARY_ROOTS:
             return CONSTANT_VALUE
         if callee is not None and "." in callee:
             owner, _, name = callee.rpartition(".")
@@ -717,28 +824,39 @@ class FunctionInterpreter(CallSemantics):
         if isinstance(node.operator, cst.Modulo) and isinstance(node.left, (cst.SimpleString, cst.ConcatenatedString)):
             self.use(right, BENIGN)
             return CONSTANT_VALUE
-        return self.combine([left, right])
+        return self.combine([left, right], at=node)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Value:
         value = self.eval(node.expression)
         if isinstance(node.operator, cst.Not):
             self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return CONSTANT_VALUE.deciding(value.decides)
         return Value(value.sym, value.marks, derived=True)
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
-        return _choice(self.eval(node.left), self.eval(node.right))
+        left, right = self.eval(node.left), self.eval(node.right)
+        return _choice(left, right).deciding(grade_of((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
-        self.use(self.eval(node.left), BENIGN)
-        for target in node.comparisons:
-            self.use(self.eval(target.comparator), BENIGN)
-        return CONSTANT_VALUE
+        """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
+        operands = [self.eval(node.left), *(self.eval(target.comparator) for target in node.comparisons)]
+        for value in operands:
+            self.use(value, BENIGN)
+        if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
+            return CONSTANT_VALUE
+        return CONSTANT_VALUE.deciding(grade_of(
+            [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
         self.use(self.eval(node.test), BENIGN)
+        when_true, when_false = narrowings(node.test, self.callee_name)
+        before = dict(self.env)
+        self.narrow(when_true)
         body = self.eval(node.body)
+        self.env = dict(before)
+        self.narrow(when_false)
         orelse = self.eval(node.orelse)
+        self.env = before
         self._branch(node, node.test, [body.sym], [orelse.sym])
         return _choice(body, orelse)
 
@@ -772,10 +890,17 @@ class FunctionInterpreter(CallSemantics):
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.eval(element.value))
+                values.append(self.recorded(self.eval(element.value)))
             else:
                 values.append(self.eval(element.value))
-        return join(values) if values else CONSTANT_VALUE
+        joined = join(values) if values else CONSTANT_VALUE
+        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
+
+    def recorded(self, value: Value) -> Value:
+        """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
+        What it came from takes that as its use, and is not told what becomes of the record."""
+        self.use(value, STORED)
+        return value.with_marks(frozenset())
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)
@@ -807,9 +932,12 @@ _TYPING_NAMES = frozenset(
 
 
 def _choice(first: Value, second: Value) -> Value:
-    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are."""
+    """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are, an instance of a
+    class when both are."""
     joined = join([first, second])
-    return Value(joined.sym, joined.marks, derived=first.derived or second.derived)
+    return Value(joined.sym, joined.marks, cls=first.cls if first.cls == second.cls else None,
+                 module_instance=first.module_instance and second.module_instance,
+                 derived=first.derived or second.derived)
 
 
 def _skipped_work(body: Sym, orelse: Sym) -> Sym:
@@ -831,6 +959,60 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
     return cap(strongest((body, orelse)), LOW)
 
 
+# Words of flags that switch on output for people: what is computed under them is a report, not the program's result.
+_OUTPUT_WORDS = frozenset("debug debugging verbose verbosity trace tracing printout print show plot plotting display "
+                          "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
+                          "inspect logging".split())
+
+
+def _asks_for_output(test: cst.BaseExpression) -> bool:
+    """Whether a condition tests a flag for debugging, tracing or verbose output (``if self.trace_pixel:``,
+    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``)."""
+    stack: List[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+        if name is not None and (set(name.lower().strip("_").split("_")) & _OUTPUT_WORDS or name == "isEnabledFor"):
+            return True
+        stack.extend(node.children)
+    return False
+
+
+_TABLES = frozenset("Dict dict Mapping List list Sequence Set set FrozenSet frozenset Iterable Callable".split())
+
+
+def _is_table(annotation: cst.BaseExpression, qualname) -> bool:
+    """Whether an annotation declares a container of many values (``Dict[Tuple[int, int, int], float]``,
+    ``List[float]``), possibly optional, rather than one real number or a short vector of them."""
+    if isinstance(annotation, cst.BinaryOperation):  # ``Mapping[...] | None``
+        return _is_table(annotation.left, qualname) or _is_table(annotation.right, qualname)
+    if isinstance(annotation, cst.Subscript):
+        head = (qualname(annotation.value) or "").rpartition(".")[2]
+        if head in _TABLES:
+            return True
+        if head in ("Optional", "Union"):
+            return any(isinstance(element.slice, cst.Index) and _is_table(element.slice.value, qualname)
+                       for element in annotation.slice)
+    return False
+
+
+def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
+    """Whether running ``body`` always ends in a ``return``, ``raise``, ``continue`` or ``break``."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, cst.If):
+        if last.orelse is None:
+            return False
+        rest = [last.orelse] if isinstance(last.orelse, cst.If) else last.orelse.body.body
+        return _always_leaves(last.body.body) and _always_leaves(rest)
+    if isinstance(last, cst.Else):
+        return _always_leaves(last.body.body)
+    return False
+
+
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
@@ -846,23 +1028,27 @@ def _computes(node: Optional[cst.CSTNode]) -> bool:
     return True
 
 
-def _annotation_names(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``)."""
-    if isinstance(node, (cst.Name, cst.Attribute)):
+def _annotation_names(node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpression], depth: int = 0
+                      ) -> Iterator[cst.BaseExpression]:
+    """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``), through
+    the file's type aliases (``T = torch.Tensor``, ``Array = Union[np.ndarray, torch.Tensor]``)."""
+    if isinstance(node, cst.Name) and node.value in aliases and depth < 8:
+        yield from _annotation_names(aliases[node.value], aliases, depth + 1)
+    elif isinstance(node, (cst.Name, cst.Attribute)):
         yield node
     elif isinstance(node, cst.Subscript):
-        yield from _annotation_names(node.value)
+        yield from _annotation_names(node.value, aliases, depth)
         if _last_name(node.value) == "Callable":  # a function of tensors is not a tensor
             return
         for element in node.slice:
             if isinstance(element.slice, cst.Index):
-                yield from _annotation_names(element.slice.value)
+                yield from _annotation_names(element.slice.value, aliases, depth)
     elif isinstance(node, cst.BinaryOperation):
-        yield from _annotation_names(node.left)
-        yield from _annotation_names(node.right)
+        yield from _annotation_names(node.left, aliases, depth)
+        yield from _annotation_names(node.right, aliases, depth)
     elif isinstance(node, (cst.Tuple, cst.List)):
         for element in node.elements:
-            yield from _annotation_names(element.value)
+            yield from _annotation_names(element.value, aliases, depth)
 
 
 def _last_name(node: cst.BaseExpression) -> str:
@@ -872,11 +1058,14 @@ def _last_name(node: cst.BaseExpression) -> str:
 
 
 def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, Value]:
+    """Names bound on either path; an attribute path narrowed by a condition only if it was on both."""
     if first is second:
         return dict(first)
-    merged = dict(first)
+    merged = {name: value for name, value in first.items() if "." not in name or name in second}
     for name, value in second.items():
         other = merged.get(name)
+        if other is None and "." in name:
+            continue
         if other is None or other is value:
             merged[name] = value
         else:
@@ -887,5 +1076,7 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 cls=other.cls if other.cls == value.cls else None,
                 module_instance=other.module_instance and value.module_instance,
                 derived=other.derived or value.derived,
+                decides=grade_of((other.decides, value.decides)),
+                keyed=other.keyed and value.keyed,
             )
     return merged

@@ -23,27 +23,32 @@ from gradlint.analysis.values import (
     LOW,
     MEDIUM,
     NONE,
+    STORED,
     UNUSED,
     USE_LABELS,
     AttrRef,
     AttrUseMark,
     CallRef,
-    Capped,
+    MixMark,
+    Clamped,
     GlobalRef,
     ParamRef,
     ParamUseMark,
+    RefOrder,
     ReturnUseMark,
     Sym,
     Via,
     clipped,
+    grade_of,
 )
 from gradlint.findings import Confidence, Finding, Step
+from gradlint.fixes.base import for_use
 
 MAX_ROUNDS = 12
 # Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
 MAX_CALL_DEPTH = 24
 # The most a finding can be trusted given how the cut value is used.
-USE_CAP = {UNUSED: LOW, BENIGN: LOW, ESCAPES: MEDIUM, COMPUTATION: HIGH}
+USE_CAP = {UNUSED: LOW, BENIGN: LOW, STORED: MEDIUM, ESCAPES: MEDIUM, COMPUTATION: HIGH}
 
 Grade = Tuple[int, Tuple[Step, ...]]
 NO_GRADE: Grade = (NONE, ())
@@ -81,6 +86,7 @@ class Program:
         """Follow re-exports (``pkg.Crystal`` -> ``pkg.crystal.Crystal``) to where a name is defined."""
         resolved = self._resolved.get(qualname)
         if resolved is None:
+            self._resolved[qualname] = qualname  # a cycle of re-exports ends where it started
             resolved = self._resolved[qualname] = self._follow(qualname)
         return resolved
 
@@ -95,7 +101,17 @@ class Program:
                     qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1:]])
                     break
             else:
-                return qualname
+                return self._without_namespace(qualname)
+        return qualname
+
+    def _without_namespace(self, qualname: str) -> str:
+        """``pkg.model.forward`` for ``src.pkg.model.forward``: a module imported through a folder that is not a
+        package (a namespace, such as a project's ``src`` imported from its root) has a shorter name here."""
+        parts = qualname.split(".")
+        for start in range(1, len(parts) - 1):
+            shorter = ".".join(parts[start:])
+            if any(".".join(parts[start:end]) in self.modules for end in range(len(parts), start, -1)):
+                return self.resolve(shorter)
         return qualname
 
     def mro(self, cls: str) -> List[str]:
@@ -149,7 +165,9 @@ class Solver:
         self._canonical_refs: Dict[object, object] = {}
         self._dependency_memo: Dict[int, Tuple[Sym, set]] = {}
         self._free_dependencies: Dict[str, set] = {}
+        self._clamped: Dict[Clamped, Sym] = {}
         self._active: List[str] = []
+        self._ref_order = RefOrder()
         # Each function's result with its parameters at their solved grades: the answer for recursive calls.
         self.returns: Dict[str, Grade] = {}
         for module in program.modules.values():
@@ -249,6 +267,14 @@ class Solver:
         self.solution[item] = best
         return best[0] > current[0]
 
+    def _inner(self, ref: Clamped) -> Sym:
+        """The grade a clamp applies to, one object per clamp: grades are memoised by identity, and a clamp is
+        shared by every grade joined from it (in a loop, again and again)."""
+        inner = self._clamped.get(ref)
+        if inner is None:
+            inner = self._clamped[ref] = Sym(NONE, ref.refs)
+        return inner
+
     # ---------------------------------------------------------------------------------- dependencies
     def _item_dependencies(self, item) -> set:
         if isinstance(item, _Returns):
@@ -265,8 +291,8 @@ class Solver:
             return known[1]
         found: set = set()
         for ref in sym.refs:
-            if isinstance(ref, Capped):
-                found |= self._sym_dependencies(Sym(NONE, ref.refs))
+            if isinstance(ref, Clamped):
+                found |= self._sym_dependencies(self._inner(ref))
             elif isinstance(ref, Via):
                 found |= self._sym_dependencies(ref.sym)
             elif isinstance(ref, CallRef):
@@ -303,7 +329,8 @@ class Solver:
         found = self._free_dependencies.get(target)
         if found is None:
             self._free_dependencies[target] = found = {_Returns(target)}  # a recursive call sees this much
-            found |= {dependency for dependency in self._sym_dependencies(program.functions[target].returns)
+            facts = program.functions[target]
+            found |= {dependency for sym in (facts.returns, facts.decides) for dependency in self._sym_dependencies(sym)
                       if not (isinstance(dependency, ParamRef) and dependency.function == target)}
         return found
 
@@ -314,7 +341,7 @@ class Solver:
         if known is not None and known[0] is sym:
             return known[1]
         best: Grade = (sym.grade, sym.chain)
-        for ref in sym.refs:
+        for ref in self._ref_order.ordered(sym.refs):
             if best[0] == HIGH:
                 break
             grade = self._ref_grade(ref, env)
@@ -330,9 +357,9 @@ class Solver:
                 key = self._canonical_refs[ref] = self._canonical(ref)
             bound = env.bindings.get(key)
             return bound if bound is not None else self.solution.get(key, NO_GRADE)
-        if isinstance(ref, Capped):
-            grade = self.grade(Sym(NONE, ref.refs), env)
-            return (min(grade[0], ref.limit), grade[1])
+        if isinstance(ref, Clamped):
+            grade = self.grade(self._inner(ref), env)
+            return (ref.apply(grade[0]), grade[1])
         if isinstance(ref, Via):
             return self.grade(ref.sym, env)
         if isinstance(ref, CallRef):
@@ -379,24 +406,29 @@ class Solver:
             else:
                 joined = _strongest([*args, *(g for _, g in kwargs)])
                 return (min(joined[0], MEDIUM), joined[1])
-        return self._summary_grade(target, args, kwargs)
+        return self._summary_grade(target, args, kwargs, ref.decides)
 
-    def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...]) -> Grade:
-        """The grade of ``function``'s result when its parameters have the given grades (others: solved).
+    def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...],
+                       decides: bool = False) -> Grade:
+        """The grade of ``function``'s result (or, with ``decides``, of what its truth values were decided on) when
+        its parameters have the given grades (others: solved).
 
         Summaries are shared by the calls whose arguments have the same grades; the chain of each ends with
         the argument of its own call.
         """
-        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs))
+        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs),
+               decides)
         summary = self._memo.get(key)
         if summary is None:
             if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
-                return self.returns.get(function, NO_GRADE)
+                return NO_GRADE if decides else self.returns.get(function, NO_GRADE)
             arguments = self._arguments(function, args, kwargs)
             placeholders = {ref: (grade[0], (_ArgumentOf(ref),)) for ref, grade in arguments.items()}
             self._active.append(function)
             try:
-                summary = self._memo[key] = self.grade(self.program.functions[function].returns, _Env(placeholders))
+                facts = self.program.functions[function]
+                summary = self._memo[key] = self.grade(facts.decides if decides else facts.returns,
+                                                       _Env(placeholders))
             finally:
                 self._active.pop()
         level, chain = summary
@@ -457,8 +489,11 @@ class UseSolver:
         for module in program.modules.values():
             for mark, fact in module.uses.items():
                 merged = self.facts.setdefault(self._canonical(mark), UseFact())
-                merged.level = max(merged.level, self.own_level(fact))
+                merged.level = max(merged.level, fact.level)
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
+                if fact.combined_with is not None:
+                    merged.combined_with = fact.combined_with if merged.combined_with is None else grade_of(
+                        (merged.combined_with, fact.combined_with))
             for call in module.calls:
                 self.called.add(self.program.callee(call.function))
         self.levels: Dict[object, int] = {}
@@ -519,7 +554,7 @@ class UseSolver:
         if isinstance(mark, AttrUseMark):
             declared = any(mark.name in program.classes[owner].number_fields
                            for owner in program.mro(mark.cls) if owner in program.classes)
-            return BENIGN if declared else ESCAPES
+            return BENIGN if declared else STORED
         return ESCAPES
 
     def _solve(self) -> None:
@@ -535,6 +570,8 @@ class UseSolver:
             level = max([fact.level, *(self.level(via) for via in fact.via)])
             if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
                 level = max(level, self._escape(mark))
+            if isinstance(mark, MixMark) and level >= STORED and self._carries_gradient(fact):
+                level = COMPUTATION
             if level > self.levels.get(mark, -1):
                 self.levels[mark] = level
                 pending.extend(dependents.get(mark, ()))
@@ -546,15 +583,12 @@ class UseSolver:
             return self.facts[mark].level
         return self._default(mark)
 
-    def own_level(self, fact: UseFact) -> int:
-        """The level a fact says by itself: computation when what it was combined with carries a gradient."""
-        if fact.combined_with is not None and fact.level < COMPUTATION:
-            if self.solver.grade(fact.combined_with)[0] > NONE:
-                return COMPUTATION
-        return fact.level
+    def _carries_gradient(self, fact: UseFact) -> bool:
+        """Whether what a combination's marked values were combined with carries a gradient."""
+        return fact.combined_with is not None and self.solver.grade(fact.combined_with)[0] > NONE
 
     def of(self, fact: UseFact) -> int:
-        return max([self.own_level(fact), *(self.level(self._canonical(via)) for via in fact.via)])
+        return max([fact.level, *(self.level(self._canonical(via)) for via in fact.via)])
 
 
 def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
@@ -577,7 +611,8 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
     if candidate.gate is not None:
         grade = min(grade, solver.grade(candidate.gate)[0])
     use = uses.of(candidate.use)
-    confidence = min(grade, candidate.escape_cap if use == ESCAPES else USE_CAP[use])
+    caps = {ESCAPES: candidate.escape_cap, STORED: candidate.stored_cap}
+    confidence = min(grade, caps.get(use, USE_CAP[use]))
     if confidence == NONE:
         return None
     return Finding(
@@ -590,4 +625,5 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         fix=candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
+        autofix=for_use(candidate.autofix, candidate.autofix_outside_computation, use == COMPUTATION),
     )

@@ -91,6 +91,9 @@ GRAD_SWITCH = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enab
                          "torch.autograd.grad_mode.set_grad_enabled"})
 GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
 
+# Functions that differentiate their tensor arguments: a cut value handed to them is a cut that matters most.
+DIFFERENTIATING_FUNCTIONS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
+
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 # Annotations that say "this is a tensor".
@@ -120,13 +123,15 @@ PARAMETER_FREE_MODULES = frozenset(
 
 NUMPY_MODULES = ("numpy", "scipy")
 MATH_MODULES = ("math", "cmath")
+# Libraries whose functions the analysis knows by name, rather than by reading them.
+LIBRARY_ROOTS = ("torch",) + NUMPY_MODULES + MATH_MODULES
 PYTHON_SCALARS = frozenset({"float", "int", "complex"})
 
 # Consumers for which a severed value is only looked at, never computed with.
 BENIGN_FUNCTIONS = frozenset(
     {
         "print", "repr", "str", "format", "len", "isinstance", "issubclass", "hasattr", "id", "type", "hash",
-        "range", "round", "bool", "sorted", "enumerate",
+        "range", "round", "bool",
         "warnings.warn", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "torch.save",
         "json.dump", "json.dumps", "pickle.dump", "pickle.dumps",
     }
@@ -135,7 +140,7 @@ BENIGN_METHODS = frozenset(
     (
         "debug info warning warn error critical exception log write writelines add_scalar add_scalars "
         "add_histogram add_image add_images add_figure add_text set_postfix set_postfix_str set_description "
-        "savefig imsave imwrite dump dumps format join"
+        "savefig imsave imwrite dump dumps format join tofile"
     ).split()
 )
 # Methods that put their arguments into the receiver (a list, dict or set).

@@ -15,8 +15,9 @@ value this is, a parameter whose uses are summarised, a call whose result uses a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from gradlint.findings import Step
 
@@ -36,9 +37,11 @@ def clipped(chain: Tuple[Any, ...]) -> Tuple[Any, ...]:
         return newest + oldest
     return newest + (GAP,) + oldest
 
-# How a value is used, from least to most consequential for a cut that produced it.
-UNUSED, BENIGN, ESCAPES, COMPUTATION = 0, 1, 2, 3
-USE_LABELS = {UNUSED: "unused", BENIGN: "benign", ESCAPES: "escapes", COMPUTATION: "computation"}
+# How a value is used, from least to most consequential for a cut that produced it: not at all; only looked at
+# (printed, logged, compared); kept (stored on an object or into a container we cannot follow); handed to code
+# we cannot see (returned to unknown callers, passed to an unknown callable); computed with.
+UNUSED, BENIGN, STORED, ESCAPES, COMPUTATION = 0, 1, 2, 3, 4
+USE_LABELS = {UNUSED: "unused", BENIGN: "benign", STORED: "stored", ESCAPES: "escapes", COMPUTATION: "computation"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class CallRef:
     function: str
     args: Tuple["Sym", ...]
     kwargs: Tuple[Tuple[str, "Sym"], ...] = ()
+    decides: bool = False  # the grade of what the result was decided on (see ``Value.decides``), not of the result
 
 
 
@@ -125,6 +129,20 @@ class AttrUseMark:
     name: str
 
 
+@dataclass(frozen=True)
+class MixMark:
+    """Values computed, at one place of a file, by combining marked values with values that may carry a gradient.
+
+    Whether such a combination matters is decided by what becomes of it: kept, returned or differentiated, the
+    marked values it was computed from went into differentiable work (a computation); only printed, compared or
+    used as an index, they did not. The marked values' uses go through this mark (``UseFact.via``), and its own
+    ``combined_with`` holds the grade of the values they were combined with.
+    """
+
+    path: str
+    index: int
+
+
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,10 @@ class Value:
     module_instance: bool = False  # an instance of a ``torch.nn`` module (calling it is a computation)
     derived: bool = False  # computed from other tensors here, as opposed to a leaf, parameter or attribute
     integer: bool = False  # an integer (a count, size or index): passed to torch, it is a shape, not a value
+    # For a truth value (a comparison, ``torch.any(x > 0)``, a flag, a predicate's result): the grade of the values
+    # it was decided on. A branch on it decides, at a boundary of those values, whether differentiable work is done.
+    decides: Sym = CONSTANT
+    keyed: bool = False  # a dict: what is filed in it under a key is a record
 
     @property
     def grade(self) -> int:
@@ -147,7 +169,21 @@ class Value:
         return self.sym.is_constant()
 
     def with_sym(self, sym: Sym) -> Value:
-        return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer)
+        return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.decides, self.keyed)
+
+    def with_marks(self, marks: frozenset) -> Value:
+        return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.decides, self.keyed)
+
+    def with_keys(self) -> Value:
+        """The same values filed in a dict."""
+        return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.decides, True)
+
+    def deciding(self, sym: Sym) -> Value:
+        return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     grade_of((self.decides, sym)), self.keyed)
 
 
 CONSTANT_VALUE = Value()
@@ -183,10 +219,33 @@ def strongest(syms: Iterable[Sym]) -> Sym:
 
 
 def plain_refs(refs: frozenset) -> frozenset:
-    """``refs`` with every ``Via`` replaced by the references it holds: what a grade depends on."""
+    """``refs`` with every ``Via`` replaced by the references it holds: what a grade depends on.
+
+    Joins in loops share their parts: each ``Via`` is opened once, however many paths lead to it.
+    """
     if not any(isinstance(ref, Via) for ref in refs):
         return refs
-    return frozenset(inner for ref in refs for inner in (plain_refs(ref.sym.refs) if isinstance(ref, Via) else (ref,)))
+    found: set = set()
+    opened: set = set()
+    pending = [refs]
+    while pending:
+        for ref in pending.pop():
+            if not isinstance(ref, Via):
+                found.add(ref)
+            elif id(ref) not in opened:
+                opened.add(id(ref))
+                pending.append(ref.sym.refs)
+    return frozenset(found)
+
+
+def grade_of(syms: Iterable[Sym]) -> Sym:
+    """What ``syms`` together depend on, without chains: a condition whose grade alone matters. Unlike
+    :func:`strongest`, joining it again and again (in a loop) never nests it."""
+    grade, refs = NONE, set()
+    for sym in syms:
+        grade = max(grade, sym.grade)
+        refs.update(plain_refs(sym.refs))
+    return Sym(grade, frozenset(refs))
 
 
 def join(values: Iterable[Value]) -> Value:
@@ -212,15 +271,80 @@ def collected(values: Sequence[Value]) -> Value:
 
 
 @dataclass(frozen=True)
-class Capped:
-    """The grade of ``refs`` but never more than ``limit`` (a call into code we cannot see)."""
+class Clamped:
+    """The grade of ``refs``, when at least ``least``, held between ``floor`` and ``ceiling``; below, none.
+
+    A ceiling bounds what we cannot see (a call into unknown code is at most medium); a floor says what we know
+    of a value whose provenance is unknown (a tensor a function received may be a caller's tensor that requires
+    grad, so it is at least medium once it is anything at all); ``least`` keeps what is only unknown from
+    counting (a field of a configuration class carries parameters when another one holds a tensor, not when it
+    holds something unknown).
+    """
 
     refs: frozenset
-    limit: int
+    ceiling: int = HIGH
+    floor: int = LOW
+    least: int = LOW
+
+    def apply(self, grade: int) -> int:
+        return NONE if grade < self.least else min(max(grade, self.floor), self.ceiling)
+
+
+class RefOrder:
+    """References in an order fixed by what they say, not by their hashes.
+
+    A symbolic grade keeps its references in a frozenset, whose iteration order changes with the hash seed and
+    with how the set was built (or unpickled). The solve takes the first of equally strong references, and with
+    it that reference's chain, so it walks them in this order: the same program gives the same reasoning chains
+    in every run. Keys are memoised by identity (syms are shared, and a key of a call holds its arguments').
+    """
+
+    def __init__(self) -> None:
+        self._keys: Dict[int, Tuple[object, tuple]] = {}
+        self._orders: Dict[int, Tuple[frozenset, tuple]] = {}
+
+    def ordered(self, refs: frozenset) -> tuple:
+        if len(refs) < 2:
+            return tuple(refs)
+        known = self._orders.get(id(refs))
+        if known is not None and known[0] is refs:
+            return known[1]
+        order = tuple(sorted(refs, key=self.key))
+        self._orders[id(refs)] = (refs, order)  # the set stays referenced, so its id is not reused
+        return order
+
+    def key(self, item: object) -> tuple:
+        if item is None or isinstance(item, (str, int)):
+            return (type(item).__name__, item)
+        known = self._keys.get(id(item))
+        if known is not None and known[0] is item:
+            return known[1]
+        key = self._key(item)
+        self._keys[id(item)] = (item, key)
+        return key
+
+    def _key(self, item: object) -> tuple:
+        """The item's type name and its fields' keys, recursively: references are plain frozen dataclasses of
+        names, numbers, syms, steps, tuples and frozensets (sorted here)."""
+        if isinstance(item, frozenset):
+            return ("frozenset", tuple(sorted(self.key(element) for element in item)))
+        if isinstance(item, tuple):
+            return ("tuple", tuple(self.key(element) for element in item))
+        if dataclasses.is_dataclass(item):
+            fields = dataclasses.fields(item)
+            return (type(item).__name__, tuple(self.key(getattr(item, field.name)) for field in fields))
+        raise TypeError(f"no order for a reference holding {type(item).__name__}")
 
 
 def cap(sym: Sym, grade: int) -> Sym:
     """A symbolic grade limited to ``grade`` (references are kept; the solver applies the cap)."""
     if sym.grade <= grade and not sym.refs:
         return sym
-    return Sym(min(sym.grade, grade), frozenset({Capped(sym.refs, grade)}) if sym.refs else frozenset(), sym.chain)
+    refs = frozenset({Clamped(sym.refs, ceiling=grade)}) if sym.refs else frozenset()
+    return Sym(min(sym.grade, grade), refs, sym.chain)
+
+
+def tensor_like(sym: Sym) -> Sym:
+    """The grade of a value known to be a tensor: an unknown one (low) may require grad, so it counts as medium."""
+    refs = frozenset({Clamped(sym.refs, floor=MEDIUM)}) if sym.refs else frozenset()
+    return Sym(Clamped(frozenset(), floor=MEDIUM).apply(sym.grade), refs, sym.chain)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from gradlint.engine import PARSE_ERROR_CODE
-from gradlint.findings import Finding, Step
+from gradlint.findings import Finding, Location, Step
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
 
 if TYPE_CHECKING:
+    from gradlint.baseline import ChangedLines
     from gradlint.rules.base import Rule
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -30,8 +31,12 @@ class ReportContext:
     files_checked: int = 0
     show_source: bool = False
     statistics: bool = False
+    quiet: bool = False  # the findings only, without the summary
     color: bool = False
     rules: Sequence[type[Rule]] = field(default=())  # the catalogue, for formats that describe every rule
+    baseline_commit: str | None = None  # set: the findings are those not present at this commit
+    existing: int = 0  # with a baseline commit, how many findings were present there (not reported)
+    changed: ChangedLines | None = None  # lines changed since the base: their findings are annotated first
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,14 @@ def render(format_name: str, findings: Sequence[Finding], context: ReportContext
 
 
 def severity(finding: Finding) -> str:
+    return code_severity(finding.code)
+
+
+def code_severity(code: str) -> str:
     """``error`` for a file that could not be checked, ``note`` for an unused suppression, else ``warning``."""
-    if finding.code == PARSE_ERROR_CODE:
+    if code == PARSE_ERROR_CODE:
         return "error"
-    if finding.code == UNUSED_SUPPRESSION_CODE:
+    if code == UNUSED_SUPPRESSION_CODE:
         return "note"
     return "warning"
 
@@ -71,6 +80,12 @@ def counts_by_rule(findings: Sequence[Finding]) -> list[RuleCount]:
     ]
 
 
+def position(location: Location) -> str:
+    """``path:line:column``; in a notebook ``path:cell 3:line:column``, as ruff writes it."""
+    cell = f"cell {location.cell}:" if location.cell is not None else ""
+    return f"{location.path}:{cell}{location.line}:{location.column}"
+
+
 def chain_text(finding: Finding) -> str:
     """The reasoning chain as ``cell_a ← self.cell_a (crystal.py:41) ← config.cell_a``: a step's place is
     shown when it is known and differs from the finding's own line."""
@@ -78,11 +93,18 @@ def chain_text(finding: Finding) -> str:
 
 
 def _step_text(step: Step, finding: Finding) -> str:
-    if step.line <= 0 or (step.path in ("", finding.location.path) and step.line == finding.location.line):
+    here = step.path in ("", finding.location.path)
+    if step.line <= 0 or (here and step.cell == finding.location.cell and step.line == finding.location.line):
         return step.code
-    if step.path in ("", finding.location.path):
-        return f"{step.code} (line {step.line})"
-    return f"{step.code} ({step.path}:{step.line})"
+    line = f"cell {step.cell}, line {step.line}" if step.cell is not None else f"line {step.line}"
+    if here:
+        return f"{step.code} ({line})"
+    return f"{step.code} ({step.path}:{line if step.cell is not None else step.line})"
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``1 file``, ``2 files``; ``nouns`` is the plural when it is not ``noun`` + s (``fixes``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def posix(path: str) -> str:

@@ -2,22 +2,21 @@
 
 Paths are relative to the project root (``uriBaseId`` ``%SRCROOT%``). Every rule of the catalogue is
 described, so viewers can show its documentation; confidence becomes the result's precision and rank.
-Each result carries a fingerprint that survives the code moving to other lines: it hashes the code, the
-path, the reported line's text and how many identical (code, path, text) results come before it.
+Each result carries a fingerprint that survives the code moving to other lines (see ``gradlint.baseline``); with
+a baseline commit, every result is marked new.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import quote
 
-from gradlint import __version__
-from gradlint.findings import Confidence, Finding, Step
-from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, posix, severity
+from gradlint import __version__, baseline
+from gradlint.findings import Confidence, Finding, Location, Step
+from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, code_severity, posix, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -37,7 +36,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
             known.add(finding.code)
             descriptors.append(_uncatalogued_descriptor(finding))
     index = {descriptor["id"]: position for position, descriptor in enumerate(descriptors)}
-    fingerprints = _fingerprints(findings)
+    fingerprints = baseline.fingerprints(findings)
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -54,7 +53,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
                 },
                 "columnKind": "unicodeCodePoints",
                 "results": [
-                    _result(finding, index[finding.code], fingerprint)
+                    _result(finding, index[finding.code], fingerprint, context)
                     for finding, fingerprint in zip(findings, fingerprints)
                 ],
             }
@@ -70,6 +69,7 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
     summary = rule.summary()
     # A rule is as precise as the most confident finding its own examples promise.
     precision = max((example.confidence for example in rule.INVALID), default=Confidence.MEDIUM)
+    level = code_severity(rule.code)
     return {
         "id": rule.code,
         "name": rule.name,
@@ -77,8 +77,8 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "fullDescription": {"text": rule.sections().get("What it does") or summary},
         "help": {"text": page, "markdown": page},
         "helpUri": f"{RULES_DOC_URL}#{heading_anchor(page)}",
-        "defaultConfiguration": {"level": "warning"},
-        "properties": {"precision": precision.label, "tags": list(RULE_TAGS), "problem.severity": "warning"},
+        "defaultConfiguration": {"level": level},
+        "properties": {"precision": precision.label, "tags": list(RULE_TAGS), "problem.severity": level},
     }
 
 
@@ -89,7 +89,7 @@ def heading_anchor(page: str) -> str:
 
 
 def _uncatalogued_descriptor(finding: Finding) -> dict[str, Any]:
-    """For codes the checker emits itself (such as GL000) when the catalogue does not describe them."""
+    """For codes outside the catalogue (the trace's own sites)."""
     text = f"{finding.code} {finding.rule}"
     level = severity(finding)
     return {
@@ -103,7 +103,7 @@ def _uncatalogued_descriptor(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: int, fingerprint: str, context: ReportContext) -> dict[str, Any]:
     location = finding.location
     result: dict[str, Any] = {
         "ruleId": finding.code,
@@ -114,12 +114,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
             {
                 "physicalLocation": {
                     "artifactLocation": _artifact(location.path),
-                    "region": {
-                        "startLine": location.line,
-                        "startColumn": location.column,
-                        "endLine": location.end_line,
-                        "endColumn": location.end_column,
-                    },
+                    "region": _region(location),
                 }
             }
         ],
@@ -129,14 +124,45 @@ def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, An
     }
     if finding.fix:
         result["properties"]["fix"] = finding.fix
+    if location.cell is not None:
+        result["properties"]["cell"] = location.cell
+    if finding.autofix is not None and location.cell is None:  # a tool would apply a cell's edit to the JSON
+        result["fixes"] = [_fix(finding)]
+    if context.baseline_commit is not None:
+        result["baselineState"] = "new"  # only findings absent at the baseline commit are reported
     related = [_related(position, step, finding) for position, step in enumerate(finding.chain) if step.line > 0]
     if related:
         result["relatedLocations"] = related
     return result
 
 
-def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+def _region(location: Location) -> dict[str, int]:
+    return {"startLine": location.line, "startColumn": location.column, "endLine": location.end_line,
+            "endColumn": location.end_column}
+
+
+def _fix(finding: Finding) -> dict[str, Any]:
+    """The autofix as SARIF replacements (in a notebook, positions within the cell named by ``cell``)."""
+    autofix = finding.autofix
+    assert autofix is not None
     return {
+        "description": {"text": autofix.title + ("" if autofix.safe else " (unsafe)")},
+        "artifactChanges": [{
+            "artifactLocation": _artifact(finding.location.path),
+            "replacements": [
+                {
+                    "deletedRegion": _region(edit.location),
+                    "insertedContent": {"text": edit.content},
+                }
+                for edit in autofix.edits
+            ],
+        }],
+        "properties": {"safe": autofix.safe},
+    }
+
+
+def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+    related: dict[str, Any] = {
         "id": position,
         "physicalLocation": {
             "artifactLocation": _artifact(step.path or finding.location.path),
@@ -144,6 +170,9 @@ def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
         },
         "message": {"text": step.code},
     }
+    if step.cell is not None:
+        related["properties"] = {"cell": step.cell}
+    return related
 
 
 def _artifact(path: str) -> dict[str, str]:
@@ -151,15 +180,3 @@ def _artifact(path: str) -> dict[str, str]:
         if flavour(path).is_absolute():
             return {"uri": flavour(path).as_uri()}
     return {"uri": quote(posix(path)), "uriBaseId": SRCROOT}
-
-
-def _fingerprints(findings: Sequence[Finding]) -> list[str]:
-    seen: dict[tuple[str, str, str], int] = {}
-    fingerprints = []
-    for finding in findings:
-        key = (finding.code, posix(finding.location.path), finding.source_line.strip())
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
-        material = "\0".join((*key, str(occurrence))).encode("utf-8")
-        fingerprints.append(hashlib.blake2b(material, digest_size=16).hexdigest())
-    return fingerprints

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import click
 
 from gradlint.findings import Confidence, Finding
-from gradlint.report import ReportContext, chain_text, counts_by_rule, severity
+from gradlint.fixes.apply import applicable
+from gradlint.report import ReportContext, chain_text, counts_by_rule, plural, position, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -25,10 +26,11 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         lines.append(_headline(finding, style))
         if context.show_source:
             lines.extend(_details(finding, style))
-    lines.append(_summary(findings, context.files_checked))
+    if not context.quiet:
+        lines.append(" ".join(part for part in (_summary(findings, context), _fixable_summary(findings)) if part))
     if context.statistics and findings:
         lines.extend(_statistics(findings))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
 def catalogue(rules: Sequence[type[Rule]]) -> str:
@@ -38,10 +40,11 @@ def catalogue(rules: Sequence[type[Rule]]) -> str:
 
 
 def _headline(finding: Finding, style: Style) -> str:
-    where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}:"
+    where = f"{position(finding.location)}:"
     code_color = "red" if severity(finding) == "error" else _CONFIDENCE_COLORS[finding.confidence]
     return (
-        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)} {_one_line(finding.message)} "
+        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)}{_fixable(finding)} "
+        f"{_one_line(finding.message)} "
         f"{style(f'[{finding.confidence.label}]', dim=True)}"
     )
 
@@ -66,15 +69,36 @@ def _details(finding: Finding, style: Style) -> list[str]:
         lines.append(f"{gutter} = chain: {chain_text(finding)}")
     if finding.fix:
         lines.append(f"{gutter} = fix: {finding.fix}")
+    if finding.autofix is not None:
+        safety = "" if finding.autofix.safe else " (unsafe: with --unsafe-fixes)"
+        lines.append(f"{gutter} = autofix: {finding.autofix.title}{safety}")
     return lines
 
 
-def _summary(findings: Sequence[Finding], files_checked: int) -> str:
-    files = _plural(files_checked, "file")
+def _fixable(finding: Finding) -> str:
+    """`` [*]`` after the code of a finding that ``--fix`` repairs, as ruff marks them."""
+    return " [*]" if applicable(finding, unsafe=False) else ""
+
+
+def _fixable_summary(findings: Sequence[Finding]) -> str:
+    safe = sum(applicable(finding, unsafe=False) for finding in findings)
+    unsafe = sum(applicable(finding, unsafe=True) for finding in findings) - safe
+    if not safe and not unsafe:
+        return ""
+    if not safe:
+        return f"{plural(unsafe, 'fix', 'fixes')} available with `--fix --unsafe-fixes`."
+    more = f" ({unsafe} more with `--fix --unsafe-fixes`)" if unsafe else ""
+    return f"[*] {safe} fixable with `--fix`{more}."
+
+
+def _summary(findings: Sequence[Finding], context: ReportContext) -> str:
+    files = plural(context.files_checked, "file")
+    new = "" if context.baseline_commit is None else "new "
+    existing = "" if context.baseline_commit is None else f" ({context.existing} existing at {context.baseline_commit})"
     if not findings:
-        return f"No findings in {files}."
+        return f"No {new}findings in {files}{existing}."
     by_rule = ", ".join(f"{count.code}: {count.count}" for count in counts_by_rule(findings))
-    return f"Found {_plural(len(findings), 'finding')} ({by_rule}) in {files}."
+    return f"Found {plural(len(findings), new + 'finding')} ({by_rule}) in {files}{existing}."
 
 
 def _statistics(findings: Sequence[Finding]) -> list[str]:
@@ -88,10 +112,6 @@ def _statistics(findings: Sequence[Finding]) -> list[str]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.splitlines())
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _plain(text: str, **_styles: object) -> str:

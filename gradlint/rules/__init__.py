@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple, Type
+from typing import Dict, List, Optional, Tuple, Type
 
 from gradlint.rules import (
     branching,
@@ -18,6 +18,7 @@ from gradlint.rules import (
     scalars,
 )
 from gradlint.rules.base import Rule
+from gradlint.rules.builtin import UnparsableFile, UnusedSuppression
 
 FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching)
 
@@ -29,7 +30,10 @@ ALL_RULES: Tuple[Type[Rule], ...] = tuple(
         key=lambda rule: rule.code,
     )
 )
-RULES_BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in ALL_RULES}
+# Every code gradlint reports: the rules of the analysis and the checker's own (GL000, GL900).
+CATALOGUE: Tuple[Type[Rule], ...] = tuple(sorted((*ALL_RULES, UnparsableFile, UnusedSuppression),
+                                                 key=lambda rule: rule.code))
+RULES_BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in CATALOGUE}
 
 _INSTANCES: List[Rule] = []
 
@@ -39,6 +43,12 @@ def rule_instances() -> List[Rule]:
     if not _INSTANCES:
         _INSTANCES.extend(rule() for rule in ALL_RULES)
     return _INSTANCES
+
+
+def find_rule(code_or_name: str) -> Optional[Type[Rule]]:
+    """The rule with this code (any case) or name, such as ``GL010`` or ``item-on-path``."""
+    wanted = code_or_name.strip()
+    return RULES_BY_CODE.get(wanted.upper()) or next((rule for rule in CATALOGUE if rule.name == wanted.lower()), None)
 
 
 def family_of(rule: Type[Rule]) -> str:

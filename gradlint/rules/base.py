@@ -9,10 +9,11 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar, Optional, Sequence
 
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, tensor_like
 from gradlint.findings import Confidence
+from gradlint.fixes.base import FixKind
 
 SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
 # Rules whose operations are everywhere (branches, assignments in ``__init__``) look only in files that mention
@@ -30,12 +31,17 @@ class Valid:
 
 @dataclass(frozen=True)
 class Invalid:
-    """Code on which the rule reports at ``line``:``column`` with at least ``confidence``."""
+    """Code on which the rule reports at ``line``:``column`` with at least ``confidence``.
+
+    ``fixed`` is the same code with the finding fixed, on which the rule reports nothing (like a ``Valid``
+    example): the rule's page shows the first invalid example and its fixed version.
+    """
 
     code: str
     line: int
     column: int
     confidence: Confidence = Confidence.MEDIUM
+    fixed: str = ""
 
 
 class Rule:
@@ -52,12 +58,22 @@ class Rule:
     # The most a finding can be trusted when its cut value escapes to code we cannot see (returned to unknown
     # callers, stored, passed on).
     escape_confidence: ClassVar[Confidence] = Confidence.MEDIUM
+    # The most a finding can be trusted when its cut value is only kept: stored on an object or put into a
+    # container that is not followed further. A detached tensor kept may be computed with later; a Python number
+    # kept is a record (a metric, a log, a dict of diagnostics).
+    stored_confidence: ClassVar[Confidence] = Confidence.MEDIUM
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+    # The fix this rule offers (gradlint.fixes), if any; its docstring's "Fix safety" section documents it.
+    autofix: ClassVar[Optional[FixKind]] = None
 
     @classmethod
     def summary(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].strip()
+
+    def with_fix(self, mark, ctx, *args):
+        """``mark``, with this rule's fix offered for it (built from ``args``) when the rule has one."""
+        return ctx.offer_fix(mark, self.autofix, *args) if self.autofix is not None else mark
 
     @classmethod
     def sections(cls) -> dict[str, str]:
@@ -78,7 +94,9 @@ class TensorMethodRule(Rule):
     """A rule about calling one of ``methods`` on a value that carries a gradient, reported at the call.
 
     ``message`` and ``fix`` may name ``{method}`` and ``{subject}`` (the receiver's code). The later uses of
-    the call's value decide the confidence, except for ``in_place`` methods, whose cut always matters.
+    the call's value decide the confidence, except for ``in_place`` methods, whose cut always matters. The
+    receiver is a tensor (only tensors have these methods): one whose provenance is unknown, such as a
+    function's parameter, may be a caller's tensor that requires grad, so it counts as medium.
     """
 
     methods: ClassVar[frozenset] = frozenset()
@@ -96,12 +114,13 @@ class TensorMethodRule(Rule):
         if not self.applies(site):
             return None
         method = site.tensor_method
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
-            receiver=self.receiver(site, ctx),
+            receiver=tensor_like(self.receiver(site, ctx)),
             subject=site.node.func.value,
             message=self.message.replace("{method}", method),
             fix=self.fix.replace("{method}", method),
             use=COMPUTATION if method in self.in_place else None,
         )
+        return self.with_fix(mark, ctx, site)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import COMPUTATION
 from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
@@ -45,6 +44,12 @@ def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=8,
+            fixed="""\
+import torch
+
+def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
+    return torch.where(spread > 0, vectors * torch.cos(spread), vectors)
+""",
         ),
         Invalid(
             """\
@@ -60,14 +65,6 @@ def polarization(intensity: torch.Tensor, kahn: torch.Tensor, psi: torch.Tensor)
         ),
     ]
     VALID = [
-        Valid(
-            """\
-import torch
-
-def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
-    return torch.where(spread > 0, vectors * torch.cos(spread), vectors)
-"""
-        ),
         Valid(
             """\
 import torch

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import COMPUTATION
 from gradlint.findings import Confidence
@@ -48,6 +47,17 @@ class Crystal:
 """,
             line=8,
             column=6,
+            fixed="""\
+import torch
+
+class Crystal:
+    def __init__(self, cell: torch.Tensor) -> None:
+        self.cell = cell
+
+    @property
+    def volume(self) -> torch.Tensor:
+        return torch.prod(self.cell)
+""",
         ),
     ]
     VALID = [
@@ -113,6 +123,12 @@ def rotation(angles: torch.Tensor, key: str) -> torch.Tensor:
 """,
             line=7,
             column=9,
+            fixed="""\
+import torch
+
+def rotation(angles: torch.Tensor, key: str) -> torch.Tensor:
+    return torch.matrix_exp(angles)
+""",
         ),
     ]
     VALID = [
@@ -196,11 +212,7 @@ class Detector(torch.nn.Module):
             line=7,
             column=9,
             confidence=Confidence.HIGH,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 class Detector(torch.nn.Module):
@@ -214,8 +226,10 @@ class Detector(torch.nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return pixels * self.inverse_distance
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import copy

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import COMPUTATION
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
@@ -41,6 +40,14 @@ def scaled(offset: torch.Tensor, pixel_size: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=14,
+            fixed="""\
+import torch
+
+def scaled(offset: torch.Tensor, pixel_size: torch.Tensor) -> torch.Tensor:
+    pixels = offset / pixel_size
+    snapped = pixels + (pixels.round() - pixels).detach()
+    return snapped * pixel_size
+""",
         ),
     ]
     VALID = [
@@ -89,6 +96,13 @@ def beam_direction(angles: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=5,
+            fixed="""\
+import torch
+
+def beam_direction(angles: torch.Tensor) -> torch.Tensor:
+    direction = torch.stack([torch.cos(angles), torch.sin(angles)])
+    return direction
+""",
         ),
     ]
     VALID = [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import strongest
+from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
 
 _COPYING_CONSTRUCTORS = frozenset(
@@ -37,6 +37,7 @@ class TensorOfTensor(Rule):
     code = "GL040"
     name = "tensor-of-tensor"
     tokens = ("tensor(", "Tensor(")
+    autofix = DifferentiableCopy()
     INVALID = [
         Invalid(
             """\
@@ -47,17 +48,15 @@ def to_double(cell: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def to_double(cell: torch.Tensor) -> torch.Tensor:
     return cell.to(torch.float64) * 2
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -75,7 +74,7 @@ def default_cell() -> torch.Tensor:
         node, value = first
         if isinstance(node, (cst.List, cst.Tuple)):
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=ctx.precut(value),
@@ -83,6 +82,7 @@ def default_cell() -> torch.Tensor:
             message=f"`{site.callee}({{subject}})` copies the values into a new tensor without their gradient",
             fix="use `{subject}` itself, `{subject}.to(dtype=..., device=...)` to convert, or `.clone()` to copy",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class TensorFromList(Rule):
@@ -104,6 +104,7 @@ class TensorFromList(Rule):
     code = "GL041"
     name = "tensor-from-list"
     tokens = ("tensor(", "Tensor(")
+    autofix = StackElements()
     INVALID = [
         Invalid(
             """\
@@ -114,17 +115,15 @@ def axis(alpha: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def axis(alpha: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(alpha), torch.sin(alpha), torch.zeros_like(alpha)]) * alpha
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -142,7 +141,7 @@ def origin() -> torch.Tensor:
         node, value = first
         if not isinstance(node, (cst.List, cst.Tuple)) or value.items is None:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=strongest(ctx.precut(item) for item in value.items),
@@ -150,6 +149,7 @@ def origin() -> torch.Tensor:
             message=f"`{site.callee}` of a list copies its elements as numbers: their gradients stop here",
             fix="assemble the tensor with `torch.stack([...])` (or `torch.cat`) to keep the gradients",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class NewTensorOfTensor(Rule):
@@ -169,6 +169,7 @@ class NewTensorOfTensor(Rule):
     code = "GL042"
     name = "new-tensor-of-tensor"
     tokens = ("new_tensor",)
+    autofix = NewTensorCopy()
     INVALID = [
         Invalid(
             """\
@@ -179,16 +180,12 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=24,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     return reference * value.to(reference)
-"""
+""",
         ),
     ]
 
@@ -198,7 +195,7 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         node = site.node.args[0].value
         value = site.args[0]
         receiver = strongest(ctx.precut(item) for item in value.items) if value.items else ctx.precut(value)
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=receiver,
@@ -206,3 +203,4 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
             message="`new_tensor({subject})` copies the values into a new tensor without their gradient",
             fix="use `{subject}.to(other)` to match another tensor's dtype and device, or `torch.stack` for lists",
         )
+        return self.with_fix(mark, ctx, site)

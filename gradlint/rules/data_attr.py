@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, tensor_like
+from gradlint.fixes.data_attr import UseTensor
 from gradlint.rules.base import Invalid, Rule, Valid
 
 
@@ -26,6 +27,7 @@ class DataRead(Rule):
     code = "GL020"
     name = "data-read"
     tokens = (".data",)
+    autofix = UseTensor()
     INVALID = [
         Invalid(
             """\
@@ -36,17 +38,15 @@ def project(reciprocal: torch.Tensor, hkl: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=18,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def project(reciprocal: torch.Tensor, hkl: torch.Tensor) -> torch.Tensor:
     return hkl @ reciprocal
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -60,14 +60,15 @@ def decay(weights: torch.nn.Parameter) -> None:
     def on_attribute(self, node, base, ctx):
         if node.attr.value != "data" or (base.cls is not None and not base.module_instance):
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             node,
-            receiver=base.sym,
+            receiver=tensor_like(base.sym),
             subject=node.value,
             message="`.data` hands out `{subject}` without its autograd history: its gradient stops here",
             fix="use `{subject}` itself, or `{subject}.detach()` where a stop-gradient is really meant",
         )
+        return self.with_fix(mark, ctx, node)
 
 
 class DataWrite(Rule):
@@ -103,6 +104,17 @@ class Crystal(torch.nn.Module):
 """,
             line=9,
             column=9,
+            fixed="""\
+import torch
+
+class Crystal(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.orientation = torch.eye(3)
+
+    def rotate(self, angles: torch.Tensor) -> None:
+        self.orientation = torch.matrix_exp(angles)
+""",
         ),
     ]
     VALID = [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
-import libcst as cst
-
+from gradlint import lazy_cst as cst
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.values import CandidateMark
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
@@ -53,6 +54,13 @@ def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=22,
+            fixed="""\
+import torch
+
+def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    rotation = torch.matrix_exp(angles)
+    return vectors @ rotation
+""",
         ),
         Invalid(
             """\
@@ -89,15 +97,6 @@ class Shift(torch.nn.Module):
             """\
 import torch
 
-def rotate(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-    rotation = torch.matrix_exp(angles)
-    return vectors @ rotation
-"""
-        ),
-        Valid(
-            """\
-import torch
-
 def report(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     loss = (prediction - target).pow(2).mean()
     print(f"loss {loss.detach()}")
@@ -125,12 +124,111 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
         ),
     ]
 
+    def __init__(self) -> None:
+        # Per function being interpreted: its detach sites, decided when the whole function has been seen.
+        self._sites: Dict[cst.CSTNode, List[Tuple[CandidateMark, cst.Call, cst.CSTNode]]] = {}
+
     def on_call(self, site, ctx):
         statement = ctx.statement
         if self.applies(site) and statement is not None and (
                 _fresh_leaf(site.node, statement) or _straight_through(site.node, statement, ctx.qualname)):
             return None
-        return super().on_call(site, ctx)
+        mark = super().on_call(site, ctx)
+        if mark is not None and ctx.function.node is not None and statement is not None:
+            self._sites.setdefault(ctx.function.node, []).append((mark, site.node, statement))
+        return mark
+
+    def on_function(self, node, returns, ctx):
+        sites = self._sites.pop(node, ())
+        if sites:
+            uses = _differentiable_uses(node, ctx)
+            for mark, call, statement in sites:
+                if any(uses.get(path, set()) - {statement} for path in _paths(call.func.value, ctx)):
+                    ctx.deliberate(mark)
+
+
+# A value is named by the binding it was read from (the interpreter hands out one object per binding) and the
+# attributes taken of it: ``q_value``, ``self.log_alpha`` and ``out.log_prob`` are paths.
+_Path = Tuple[int, str]
+
+
+def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
+    """The values a detached expression reads."""
+    found: Set[_Path] = set()
+    for current, _ in _walk(node, ctx.qualname):
+        path = _path(current, ctx)
+        if path is not None:
+            found.add(path)
+    return found
+
+
+def _path(node: cst.CSTNode, ctx) -> Optional[_Path]:
+    attributes = []
+    while isinstance(node, cst.Attribute):
+        attributes.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or ctx.qualname(node) is not None:
+        return None
+    return id(ctx.value(node)), ".".join(reversed(attributes))
+
+
+def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.CSTNode]]:
+    """Where each value of the function is read in a way that differentiates it: the statements that read it
+    outside any ``.detach()``, other than for its shape, dtype or device, and other than as an assignment target.
+
+    A detached value also used undetached in another statement is a stop-gradient on one path of a value that
+    keeps its gradient on another: a GAN's discriminator step on the generator's output, a temperature fitted on
+    a detached entropy while the actor uses the live one, a normaliser of a loss term.
+    """
+    uses: Dict[_Path, Set[cst.CSTNode]] = {}
+    for node, statement in _walk(function.body, ctx.qualname):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "detach", "detach_"):
+            continue
+        path = _path(node, ctx)
+        if path is not None and statement is not None:
+            uses.setdefault(path, set()).add(statement)
+    return uses
+
+
+def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]
+          ) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+    """Every node under ``root`` with its statement, except what is detached, assigned to, only looked at
+    (compared, formatted, printed, its type or length asked) or read for its shape, dtype or device, and except
+    nested functions and classes."""
+    stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
+    while stack:
+        node, statement = stack.pop()
+        if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            statement = node
+        yield node, statement
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "detach", "detach_"):
+            continue
+        if isinstance(node, (cst.Comparison, cst.FormattedString)) or (
+                isinstance(node, cst.Call) and qualname(node.func) in api.BENIGN_FUNCTIONS):
+            continue
+        if isinstance(node, cst.Attribute) and node.attr.value in api.NON_DIFFERENTIABLE_ATTRIBUTES:
+            continue
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and (
+                node.func.attr.value in api.NON_DIFFERENTIABLE_METHODS):
+            stack.extend((arg, statement) for arg in node.args)
+            continue
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
+            continue
+        for child in node.children:
+            if _is_target(node, child):
+                continue
+            stack.append((child, statement))
+
+
+def _is_target(parent: cst.CSTNode, child: cst.CSTNode) -> bool:
+    """Whether ``child`` is what ``parent`` assigns to (a binding, not a read)."""
+    if isinstance(parent, cst.AssignTarget):
+        return child is parent.target
+    if isinstance(parent, (cst.AnnAssign, cst.For)):
+        return child is parent.target
+    return isinstance(parent, cst.NamedExpr) and child is parent.target
 
 
 def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:

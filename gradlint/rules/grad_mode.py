@@ -28,6 +28,7 @@ class NoGradRegion(Rule):
     name = "no-grad-region"
     tokens = ("no_grad", "inference_mode", "set_grad_enabled")
     escape_confidence = Confidence.LOW
+    stored_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\
@@ -40,6 +41,13 @@ def oriented(misset: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=10,
+            fixed="""\
+import torch
+
+def oriented(misset: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    rotation = torch.matrix_exp(misset)
+    return vectors @ rotation
+""",
         ),
     ]
     VALID = [
@@ -94,6 +102,7 @@ class NoGradFunction(Rule):
     name = "no-grad-function"
     tokens = ("no_grad", "inference_mode")
     escape_confidence = Confidence.LOW
+    stored_confidence = Confidence.LOW
     INVALID = [
         Invalid(
             """\
@@ -108,6 +117,15 @@ def oriented(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
 """,
             line=3,
             column=2,
+            fixed="""\
+import torch
+
+def rotation(angles: torch.Tensor) -> torch.Tensor:
+    return torch.matrix_exp(angles)
+
+def oriented(angles: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    return vectors @ rotation(angles)
+""",
         ),
     ]
     VALID = [

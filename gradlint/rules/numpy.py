@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
+from gradlint.fixes.twins import TorchTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -25,6 +27,7 @@ class NumpyMethod(TensorMethodRule):
     code = "GL030"
     name = "numpy-method"
     tokens = ("numpy",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"numpy"})
     message = "`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here"
     fix = "stay in torch: most NumPy functions have a torch counterpart of the same name"
@@ -40,6 +43,13 @@ def smooth(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=27,
+            fixed="""\
+import torch
+
+def smooth(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    blurred = torch.nn.functional.conv1d(image[None, None], kernel.flip(0)[None, None], padding="same")[0, 0]
+    return blurred * image.sum()
+""",
         ),
     ]
     VALID = [
@@ -78,6 +88,8 @@ class NumpyFunctionOnTensor(Rule):
     code = "GL031"
     name = "numpy-function-on-tensor"
     tokens = ("np.", "numpy", "scipy")
+    autofix = TorchTwin()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -89,18 +101,16 @@ def direction(phi: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=29,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import numpy as np
 import torch
 
 def direction(phi: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(phi), torch.sin(phi), torch.zeros_like(phi)])
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import numpy as np
@@ -119,7 +129,7 @@ def grid(size: int) -> torch.Tensor:
         if not live:
             return None
         arg, value = live[0]
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=value.sym,
@@ -127,6 +137,7 @@ def grid(size: int) -> torch.Tensor:
             message=f"`{site.callee}()` converts `{{subject}}` to a NumPy array: its gradient stops here",
             fix="use the torch function of the same name on the tensor",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class FromNumpyOfTensor(Rule):
@@ -158,6 +169,13 @@ def shift(vectors: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=12,
+            fixed="""\
+import torch
+
+def shift(vectors: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    moved = vectors + 1.0
+    return moved * offset
+""",
         ),
     ]
     VALID = [

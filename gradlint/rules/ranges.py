@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.fixes.ranges import GridFromEnds
+from gradlint.rules.base import Invalid, Rule
 
 # Which arguments (position, keyword) are values rather than counts.
 _VALUE_ARGUMENTS = {
@@ -31,6 +32,7 @@ class DifferentiableRange(Rule):
     code = "GL050"
     name = "differentiable-range"
     tokens = ("linspace", "logspace", "arange")
+    autofix = GridFromEnds()
     INVALID = [
         Invalid(
             """\
@@ -41,17 +43,13 @@ def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torc
 """,
             line=4,
             column=12,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torch.Tensor:
     fractions = torch.arange(steps, dtype=phi0.dtype) / max(steps - 1, 1)
     return phi0 + oscillation * fractions
-"""
+""",
         ),
     ]
 
@@ -75,5 +73,5 @@ def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torc
                 fix="build the grid from an integer range: `start + (end - start) * torch.arange(n) / (n - 1)`",
             )
             if mark is not None:
-                return mark
+                return self.with_fix(mark, ctx, site)
         return None

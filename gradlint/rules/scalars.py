@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
+from gradlint.findings import Confidence
+from gradlint.fixes.scalars import KeepTensor
+from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -27,7 +30,9 @@ class ItemOnDifferentiable(TensorMethodRule):
     code = "GL010"
     name = "item-on-differentiable"
     tokens = (".item(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
+    autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
     INVALID = [
@@ -41,18 +46,16 @@ def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Ten
 """,
             line=5,
             column=39,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def reciprocal_a(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     volume = torch.dot(a, torch.cross(b, c, dim=0))
     return torch.cross(b, c, dim=0) / volume
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import logging
@@ -89,6 +92,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     code = "GL011"
     name = "tolist-on-differentiable"
     tokens = (".tolist(",)
+    stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
@@ -103,6 +107,13 @@ def centre(positions: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=12,
+            fixed="""\
+import torch
+
+def centre(positions: torch.Tensor) -> torch.Tensor:
+    x, y = positions.mean(dim=0).unbind()
+    return torch.stack([positions[:, 0] - x, positions[:, 1] - y])
+""",
         ),
     ]
     VALID = [
@@ -140,6 +151,8 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    autofix = KeepTensor()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -150,17 +163,15 @@ def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
 """,
             line=4,
             column=43,
-        ),
-    ]
-    VALID = [
-        Valid(
-            """\
+            fixed="""\
 import torch
 
 def wavenumber(wavelength: torch.Tensor) -> torch.Tensor:
     return 2 * torch.pi / wavelength
-"""
+""",
         ),
+    ]
+    VALID = [
         Valid(
             """\
 import torch
@@ -175,7 +186,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -183,6 +194,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
             message=f"`{site.callee}()` turns `{{subject}}` into a Python number: its gradient stops here",
             fix="keep the tensor: use `{subject}` directly, or `.to(dtype)` to change its type",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class MathOnTensor(Rule):
@@ -205,6 +217,8 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    autofix = MathTwin()
+    stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
             """\
@@ -217,6 +231,14 @@ def polarization(two_theta: torch.Tensor) -> torch.Tensor:
 """,
             line=5,
             column=12,
+            fixed="""\
+import math
+import torch
+
+def polarization(two_theta: torch.Tensor) -> torch.Tensor:
+    cos2 = torch.cos(two_theta) ** 2
+    return 0.5 * (1 + cos2) * torch.ones_like(two_theta)
+""",
         ),
         Invalid(
             """\
@@ -246,7 +268,7 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -256,3 +278,4 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
             if site.callee.split(".", 1)[1] not in ("radians", "degrees")
             else "use `torch.deg2rad` / `torch.rad2deg`, or multiply by `torch.pi / 180`",
         )
+        return self.with_fix(mark, ctx, site)

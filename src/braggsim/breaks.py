@@ -53,6 +53,7 @@ class Break:
     parameters: frozenset[str]
     outcome: str
     description: str
+    imports: tuple[str, ...] = ()  # import lines the edit needs, added before the file's first import
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES or self.outcome not in OUTCOMES or "\n" in self.old:
@@ -71,8 +72,17 @@ def apply(brk: Break, package_dir: Path) -> int:
     if occurrences != 1:
         raise BreakNotApplicable(f"{brk.id}: {brk.old!r} occurs {occurrences} times in {brk.path}")
     start = text.index(brk.old)
-    path.write_text(text[:start] + brk.new + text[start + len(brk.old) :], encoding="utf-8")
-    return text.count("\n", 0, start) + 1
+    line = text.count("\n", 0, start) + 1
+    text = text[:start] + brk.new + text[start + len(brk.old) :]
+    lines = text.splitlines(keepends=True)
+    missing = [f"{statement}\n" for statement in brk.imports if f"{statement}\n" not in lines]
+    if missing:
+        first = next(index for index, source in enumerate(lines)
+                     if source.startswith(("import ", "from ")) and not source.startswith("from __future__"))
+        lines[first:first] = missing
+        line += len(missing) if first < line else 0
+    path.write_text("".join(lines), encoding="utf-8")
+    return line
 
 
 BREAKS: tuple[Break, ...] = (
@@ -126,6 +136,7 @@ BREAKS: tuple[Break, ...] = (
         parameters=frozenset({"mosaic_spread"}),
         outcome="none",
         description="math.radians on the mosaic spread tensor, which silently goes through float().",
+        imports=("import math",),
     ),
     Break(
         id="data_reciprocal_basis",

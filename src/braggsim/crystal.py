@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch
@@ -112,9 +111,9 @@ class Crystal:
         return self.spec.tensor(axes), self.spec.tensor(deviates)
 
     def _spindle_axis(self) -> torch.Tensor:
-        axis = self.config.spindle_axis
-        length = math.hypot(*axis)
-        return self.spec.tensor([component / length for component in axis])
+        # Component by component, so that an axis given as tensors keeps its gradient.
+        axis = torch.stack([self.spec.tensor(component) for component in self.config.spindle_axis])
+        return axis / torch.linalg.vector_norm(axis)
 
     def _radians(self, degrees: float | torch.Tensor) -> torch.Tensor:
         return torch.deg2rad(self.spec.tensor(degrees))
