@@ -103,7 +103,7 @@ class Passes:
         if options.check_gradients and usable and result.failure is None:
             result = self._check(result, session, notes)
         if options.record == "auto" and usable and self._needs_recording(result):
-            result = self._record(result, notes)
+            result = self._record(result, notes, session.rewritten())
         return explain.with_reasons(dataclasses.replace(result, notes=tuple(notes)))
 
     @staticmethod
@@ -130,7 +130,9 @@ class Passes:
         with tee_output(io.StringIO(), echo=False):
             self.rerun(session)
 
-    def _record(self, first: TraceResult, notes: list[str]) -> TraceResult:
+    def _record(self, first: TraceResult, notes: list[str], rewritten: set[str]) -> TraceResult:
+        """The recording run; ``rewritten``: parameters whose gradient the program changed in place after its last
+        backward in the first run (which read what the program left; the recording run reads it before)."""
         detail = bool(first.graph_reuse) or any(p.outcome in _DIAGNOSED for p in first.parameters)
         session = TraceSession(user_paths=self.options.user_paths, root=self.options.root, detail=detail)
         bad = ", ".join(f"{p.name} {p.outcome.value}" for p in first.parameters if p.outcome.is_bad)
@@ -146,11 +148,16 @@ class Passes:
         self.log.write("\n---- gradlint recording pass (the target ran again) ----\n" + recording_log.getvalue())
         second, _ = select(self.outcome(session, execution, first.target, first.kind), self.options.params)
         before = {p.name: p for p in first.parameters}
-        changed = [f"{p.name} ({before[p.name].outcome.value} in the first run, {p.outcome.value} when recorded)"
-                   for p in second.parameters if p.name in before and _differs(before[p.name], p)]
+        changed = [p for p in second.parameters if p.name in before and _differs(before[p.name], p)]
+        if any(p.name in rewritten for p in changed):
+            notes.append("the program changed gradients in place after their last backward (the first run read "
+                         "what it left, the recording run what backward made): "
+                         + ", ".join(p.name for p in changed if p.name in rewritten))
+        changed = [p for p in changed if p.name not in rewritten]
         if changed:
             notes.append("the recording run saw other gradients than the first (is the target deterministic?): "
-                         + ", ".join(changed))
+                         + ", ".join(f"{p.name} ({before[p.name].outcome.value} in the first run, {p.outcome.value} "
+                                     "when recorded)" for p in changed))
         parameters = tuple(checked(p, before[p.name].check) if p.name in before else p for p in second.parameters)
         return dataclasses.replace(second, parameters=parameters, passes=first.passes + 1,
                                    executed_lines=first.executed_lines, compiled=first.compiled or second.compiled)

@@ -209,3 +209,12 @@ def test_a_target_that_is_not_deterministic_is_called_out(tmp_path, monkeypatch)
     assert any(note.startswith("the recording run saw other gradients than the first (is the target "
                                "deterministic?): weight (missing in the first run, ok when recorded)")
                for note in result.notes)
+
+
+def test_a_gradient_zeroed_in_place_after_backward_is_settled_by_the_recording_run():
+    result = run("trace_toys.outcomes:zeroed_in_place", echo=False)
+    assert [(p.name, p.outcome, p.norm) for p in result.parameters] == [("weight", Outcome.OK, 5.0)]
+    assert result.passes == 2
+    assert any(note.startswith("the program changed gradients in place after their last backward") and
+               note.endswith(": weight") for note in result.notes)
+    assert not any("deterministic" in note for note in result.notes)
