@@ -28,6 +28,7 @@ from gradlint.config import ConfigError, Overrides, Settings, load_settings, spl
 from gradlint.engine import CheckOptions, CheckResult
 from gradlint.findings import Confidence, Finding
 from gradlint.report import FORMATS, PROJECT_URL, ReportContext, plural, render
+from gradlint.trace.results import RECORD_CHOICES
 
 if TYPE_CHECKING:
     from gradlint.baseline import ChangedLines, Comparison
@@ -54,6 +55,31 @@ class DefaultCommandGroup(click.Group):
         if not args or (args[0] not in self.commands and args[0] not in passthrough):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+def trace_options(prefix: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """The options of a trace, shared by ``gradlint trace`` and ``gradlint PATHS --trace`` (help after ``prefix``)."""
+    options = [
+        click.option("--param", "params", multiple=True, metavar="PATTERN",
+                     help=f"{prefix}Report only the parameters matching these glob patterns (repeatable)."),
+        click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"{prefix}Write a dated report bundle under DIR."),
+        click.option("--pythonpath", multiple=True, metavar="DIR",
+                     help=f"{prefix}Put DIR first on sys.path for the target (repeatable; a src layout is found)."),
+        click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
+                     help=f"{prefix}Rerun under the recording trace when a gradient is bad (auto), record from the "
+                          "start (always, one run) or never."),
+        click.option("--check-gradients", is_flag=True,
+                     help=f"{prefix}Compare each gradient with finite differences of the program (costs reruns)."),
+        click.option("--strict", is_flag=True, help=f"{prefix}Exit 1 on any suspect, not only on a bad gradient."),
+    ]
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,9 +129,7 @@ def cli() -> None:
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
-@click.option("--param", "params", multiple=True, metavar="NAME", help="With --trace: report only these parameters.")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="With --trace: write a dated report bundle under DIR.")
+@trace_options("With --trace: ")
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -137,6 +161,10 @@ def check_command(
     trace_args: str | None,
     params: tuple[str, ...],
     report_dir: Path | None,
+    pythonpath: tuple[str, ...],
+    record: str,
+    check_gradients: bool,
+    strict: bool,
 ) -> int:
     """Check PATHS (files or folders; '-' reads standard input) for operations that cut gradients.
 
@@ -200,7 +228,8 @@ def check_command(
         changed=_changed_lines(baseline_commit, settings.options.root, warn) if output_format == "github" else None,
     )
     if trace_target is not None:
-        return _trace(trace_target, shlex.split(trace_args or ""), params, report_dir, output_format, output, context,
+        plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
+        return _trace(trace_target, shlex.split(trace_args or ""), plan, output_format, output, context,
                       findings=findings, user_paths=[str(path) for path in settings.paths], threshold=threshold)
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
@@ -208,11 +237,10 @@ def check_command(
     return EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN
 
 
-@cli.command("trace", context_settings={"ignore_unknown_options": True})
+@cli.command("trace")
 @click.argument("target")
 @click.argument("target_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--param", "params", multiple=True, metavar="NAME", help="Report only these parameters.")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), help="Write a dated report bundle.")
+@trace_options("")
 @click.option("--path", "user_paths", multiple=True, metavar="PATH",
               help="The user's code, where sites are reported (default: everything outside libraries).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -223,6 +251,10 @@ def trace_command(
     params: tuple[str, ...],
     report_dir: Path | None,
     user_paths: tuple[str, ...],
+    pythonpath: tuple[str, ...],
+    record: str,
+    check_gradients: bool,
+    strict: bool,
     output_format: str,
     output: Path | None,
 ) -> int:
@@ -230,10 +262,14 @@ def trace_command(
 
     TARGET is a pytest node id (tests/test_x.py::test_y), package.module:function (called with no
     arguments; it may return the loss or call backward itself) or a script; arguments after -- go to it.
+
+    Exit codes: 0 every selected parameter has a real gradient, 1 one has none (missing, zero, non-finite,
+    wrong, failed) or, with --strict, anything is suspect, 2 the target cannot be traced, 130/143 interrupted.
     """
     context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
-    return _trace(target, list(target_args), params, report_dir, output_format, output, context,
-                  findings=None, user_paths=list(user_paths))
+    plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
+    return _trace(target, list(target_args), plan, output_format, output, context, findings=None,
+                  user_paths=list(user_paths))
 
 
 @cli.command("server")
@@ -318,11 +354,22 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(run(argv))
 
 
+@dataclasses.dataclass(frozen=True)
+class TracePlan:
+    """The trace options shared by ``gradlint trace`` and ``gradlint PATHS --trace``."""
+
+    params: Sequence[str]
+    report_dir: Path | None
+    pythonpath: Sequence[str]
+    record: str
+    check_gradients: bool
+    strict: bool
+
+
 def _trace(
     target: str,
     args: Sequence[str],
-    params: Sequence[str],
-    report_dir: Path | None,
+    plan: TracePlan,
     output_format: str,
     output: Path | None,
     context: ReportContext,
@@ -332,18 +379,23 @@ def _trace(
     threshold: Confidence = Confidence.MEDIUM,
 ) -> int:
     from gradlint import diagnose
+    from gradlint.trace.layout import source_folders
 
     command = " ".join(shlex.quote(word) for word in ["gradlint", *sys.argv[1:]])
+    pythonpath = [*plan.pythonpath, *source_folders(context.root)]
+    # Strict counts every suspect: informational ones are seen only by recording, so record from the start.
+    record = "always" if plan.strict and plan.record == "auto" else plan.record
     try:
         diagnosis = diagnose.diagnose(target, findings=findings, root=context.root, user_paths=user_paths, args=args,
-                                      params=params, report_dir=report_dir, echo=output_format == "text",
-                                      command=command, threshold=threshold)
+                                      params=plan.params, report_dir=plan.report_dir, pythonpath=pythonpath,
+                                      echo=output_format == "text", command=command, threshold=threshold,
+                                      record=record, check_gradients=plan.check_gradients)
     except OSError as error:
-        raise CommandError(f"cannot write the report bundle in {report_dir}: {error.strerror or error}") from None
+        raise CommandError(f"cannot write the report bundle in {plan.report_dir}: {error.strerror or error}") from None
     _write_report(diagnose.render(diagnosis, output_format, context), output)
     if diagnosis.result.bundle:
         click.echo(f"gradlint: report bundle written to {diagnosis.result.bundle}", err=True)
-    code = diagnose.exit_code(diagnosis)
+    code = diagnose.exit_code(diagnosis, strict=plan.strict)
     if code == EXIT_ERROR and diagnosis.result.failure is not None:
         click.echo(f"gradlint: error: {diagnosis.result.failure.message}", err=True)
     return code
