@@ -30,6 +30,7 @@ from gradlint.analysis.values import (
     COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
+    ESCAPES,
     HIGH,
     LOW,
     MEDIUM,
@@ -236,7 +237,9 @@ class FunctionInterpreter(CallSemantics):
         module_instance = cls is None and annotation is not None and self._is_module_type(annotation)
         if module_instance:
             grade = HIGH
-        if param.annotation is None:  # unknown, unless the body uses it as only a tensor can be used
+        if param.annotation is None or (cls is not None and cls not in self.analyzer.declared.classes):
+            # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
+            # unless the body uses it as only a tensor can be used.
             grade = MEDIUM if param.name.value in self.tensor_names else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
@@ -268,7 +271,7 @@ class FunctionInterpreter(CallSemantics):
             return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
         names = list(_annotation_names(node, self.analyzer.declared.type_aliases))
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
-        if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
+        if any(q in api.TENSOR_TYPES or (q and q.rpartition(".")[2] in api.TENSOR_TYPE_NAMES) for q in qualnames):
             return MEDIUM, None
         classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in api.LIBRARY_ROOTS]
         return NONE, (classes[0] if len(classes) == 1 else None)
@@ -777,7 +780,17 @@ class FunctionInterpreter(CallSemantics):
         return CONSTANT_VALUE
 
     eval_Integer = eval_Float = eval_Imaginary = eval_SimpleString = eval_Ellipsis = _constant
-    eval_ConcatenatedString = eval_Lambda = _constant
+    eval_ConcatenatedString = _constant
+
+    def eval_Lambda(self, node: cst.Lambda) -> Value:
+        """A function written inline: its body is evaluated with its parameters unknown, and what it returns is
+        handed to whoever calls it (code we cannot follow)."""
+        saved = dict(self.env)
+        for param in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
+            self.env[param.name.value] = Value(Sym(LOW, chain=(param,)))
+        self.use(self.eval(node.body), ESCAPES)
+        self.env = saved
+        return CONSTANT_VALUE
 
     def eval_FormattedString(self, node: cst.FormattedString) -> Value:
         for part in node.parts:

@@ -100,6 +100,10 @@ GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "t
 # Functions that differentiate their tensor arguments: a cut value handed to them is a cut that matters most.
 DIFFERENTIATING_FUNCTIONS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
 
+# Last names of annotations that say "a tensor" in the typing helpers of other libraries (torchtyping's
+# TensorType, jaxtyping's Float[Tensor, ...], tensor subclasses).
+TENSOR_TYPE_NAMES = frozenset({"Tensor", "TensorType", "Parameter"})
+
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 # Annotations that say "this is a tensor".

@@ -431,3 +431,27 @@ def test_library_code_receives_its_callers_tensors(scan):
     """})
     assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
         (12, "GL012", "medium"), (13, "GL040", "medium"), (14, "GL041", "medium"), (17, "GL001", "medium")]
+
+
+def test_annotations_of_other_libraries_and_unknown_classes_do_not_hide_a_tensor(scan):
+    """torchtyping's TensorType says tensor; a type imported from elsewhere (a tensor alias of another module) is
+    unknown, not a plain object; a lambda's body is code too."""
+    findings = scan({"pkg/envs.py": """\
+        import torch
+        from torchtyping import TensorType
+        from pkg.types import T
+
+        class Env:
+            def logprobs(self, policy_outputs: TensorType["n", "m"], mask) -> torch.Tensor:
+                logits = policy_outputs.clone().detach()
+                logits[mask] = -torch.inf
+                return torch.log_softmax(logits, dim=-1)
+
+        def message(edge_net, x_i: T, x_j: T) -> T:
+            return edge_net(torch.cat((x_i, x_j), dim=1).detach()) * x_j
+
+        def hook(store, output):
+            store.latents = apply(lambda t: t.clone().detach(), output)
+    """, "pkg/types.py": "import torch\nT = torch.Tensor\n"})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
+        (7, "GL001", "medium"), (12, "GL001", "medium"), (15, "GL001", "medium")]
