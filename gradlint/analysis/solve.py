@@ -597,6 +597,12 @@ class UseSolver:
     def of(self, fact: UseFact) -> int:
         return max([fact.level, *(self.level(self._canonical(via)) for via in fact.via)])
 
+    def handed_on(self, fact: UseFact) -> bool:
+        """Whether a cut value was handed as it is to code we cannot see (which keeps it, and may differentiate
+        it: a loss function that takes gradients of its inputs)."""
+        return any(isinstance(mark, ReturnUseMark) and mark.function not in self.program.functions
+                   for mark in (self._canonical(via) for via in fact.via))
+
 
 def findings(facts: Sequence[ModuleFacts]) -> List[Finding]:
     """Solve the program and return every candidate whose confidence is above none."""
@@ -618,6 +624,8 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
     if candidate.gate is not None:
         grade = min(grade, solver.grade(candidate.gate)[0])
     use = uses.of(candidate.use)
+    if use < STORED and candidate.stored_cap > LOW and uses.handed_on(candidate.use):
+        use = STORED  # a tensor handed to unknown code is kept there; a number there is only a record
     caps = {ESCAPES: candidate.escape_cap, STORED: candidate.stored_cap}
     confidence = min(grade, caps.get(use, USE_CAP[use]))
     if confidence == NONE:

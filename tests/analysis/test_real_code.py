@@ -455,3 +455,21 @@ def test_annotations_of_other_libraries_and_unknown_classes_do_not_hide_a_tensor
     """, "pkg/types.py": "import torch\nT = torch.Tensor\n"})
     assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
         (7, "GL001", "medium"), (12, "GL001", "medium"), (15, "GL001", "medium")]
+
+
+def test_a_tensor_handed_as_it_is_to_unknown_code_is_kept_there(scan):
+    """A metric that detaches what it hands to a user's loss function also cuts what that function differentiates
+    (a gradient penalty); a number handed on is only a record."""
+    findings = scan({"pkg/metric.py": """\
+        import torch
+
+        class Loss:
+            def __init__(self, loss_fn) -> None:
+                self._loss_fn = loss_fn
+
+            def update(self, prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> None:
+                self.last = self._loss_fn(prediction.detach(), target.detach())
+                report(weights.sum().item())
+    """})
+    assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
+        (8, "GL001", "medium", "stored"), (8, "GL001", "medium", "stored"), (9, "GL010", "low", "unused")]
