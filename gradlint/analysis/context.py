@@ -110,7 +110,7 @@ class Context:
         if receiver.is_constant() or not self._interpreter.grad_enabled:
             return None
         mark = self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
-        if self._interpreter.reporting:
+        if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
 
@@ -147,7 +147,7 @@ class Context:
     def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
         mark = self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
-        if self._interpreter.reporting:
+        if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
 

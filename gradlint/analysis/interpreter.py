@@ -178,7 +178,9 @@ class FunctionInterpreter(CallSemantics):
         self.grad_enabled = True
         self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
         self.region_is_function = False  # the region is the whole function (a decorator): only what leaves is cut
-        self.reporting = False  # in a branch taken for debugging, tracing or verbose output
+        # In a branch whose condition shows the cuts in it are meant: taken for debugging, tracing or verbose
+        # output (what is computed there is a report), or on a switch for the cut itself (``if self.detach:``).
+        self.cuts_meant = False
         self.returns: List[Sym] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
@@ -346,10 +348,10 @@ class FunctionInterpreter(CallSemantics):
         else_leaves = node.orelse is not None and _always_leaves([node.orelse])
         before = dict(self.env)
         narrowed = self.narrow(when_true)
-        reporting = self.reporting
-        self.reporting = reporting or _asks_for_output(node.test)
+        meant = self.cuts_meant
+        self.cuts_meant = meant or _means_cuts(node.test)
         body_effects = self._run_branch(node.body.body)
-        self.reporting = reporting
+        self.cuts_meant = meant
         if not else_leaves:
             self._forget(narrowed, before)
         after_body = self.env
@@ -997,21 +999,26 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
     return cap(strongest((body, orelse)), LOW)
 
 
-# Words of flags that switch on output for people: what is computed under them is a report, not the program's result.
+# Words of flags under which cuts are meant: flags that switch on output for people (what is computed under them
+# is a report, not the program's result), and switches for a cut itself (the author made it optional).
 _OUTPUT_WORDS = frozenset("debug debugging verbose verbosity trace tracing printout print show plot plotting display "
                           "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
                           "inspect logging".split())
+_CUT_WORDS = frozenset("detach detached stopgrad stop freeze frozen nograd".split())
 
 
-def _asks_for_output(test: cst.BaseExpression) -> bool:
+def _means_cuts(test: cst.BaseExpression) -> bool:
     """Whether a condition tests a flag for debugging, tracing or verbose output (``if self.trace_pixel:``,
-    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``)."""
+    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``) or a switch for the cut in its branch
+    (``if self.detach_inputs:``, ``if settings.detach_test_caches.on():``, ``if stop_gradient:``)."""
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
         name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
-        if name is not None and (set(name.lower().strip("_").split("_")) & _OUTPUT_WORDS or name == "isEnabledFor"):
-            return True
+        if name is not None:
+            words = set(name.lower().strip("_").split("_"))
+            if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
+                return True
         stack.extend(node.children)
     return False
 

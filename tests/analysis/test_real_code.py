@@ -246,7 +246,7 @@ def test_a_value_detached_on_one_path_and_used_on_another_is_a_stop_gradient(sca
     assert brief(findings) == [(6, "GL001", "low"), (11, "GL001", "medium")]
 
 
-def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
+def test_what_is_computed_under_a_debug_flag_is_a_report_and_a_switch_for_a_cut_means_it(scan):
     findings = scan({"pkg/sim.py": """\
         import torch
 
@@ -255,6 +255,12 @@ def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
                 self.trace_pixel = trace_pixel
                 self.verbose = verbose
 
+            def cached(self, x: torch.Tensor, settings) -> torch.Tensor:
+                cache = x.exp()
+                if settings.detach_test_caches.on():
+                    cache = cache.detach()
+                return cache
+
             def run(self, intensity: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
                 if self.trace_pixel:
                     peak = torch.tensor(intensity.max().item()) * scale
@@ -262,7 +268,7 @@ def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
                     self.last_peak = peak
                 return intensity * scale
     """})
-    assert brief(findings) == [(10, "GL040", "low"), (10, "GL010", "low")]
+    assert brief(findings) == [(11, "GL001", "low"), (16, "GL040", "low"), (16, "GL010", "low")]
 
 
 def test_a_no_grad_function_cuts_only_what_leaves_it(scan):
