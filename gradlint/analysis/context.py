@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis.declarations import FunctionInfo
-from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, plain_refs, strongest
+from gradlint.analysis.values import (
+    CONSTANT_VALUE,
+    LOW,
+    NONE,
+    CandidateMark,
+    Clamped,
+    Sym,
+    Value,
+    cap,
+    plain_refs,
+    strongest,
+)
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
@@ -132,9 +143,11 @@ class Context:
 
     def local_grade(self, value: Value) -> int:
         """``value``'s grade as far as this file alone tells: its own, raised by the bounds its references get
-        here (a parameter's annotation, an attribute assigned a parameter in ``__init__``)."""
-        refs = plain_refs(value.sym.refs)
-        return max([value.grade, *(sym.grade for ref, sym in self._interpreter.analyzer.equations if ref in refs)])
+        here (a parameter's annotation, an attribute assigned a parameter in ``__init__``), through clamps."""
+        bounds: Dict[object, int] = {}
+        for ref, sym in self._interpreter.analyzer.equations:
+            bounds[ref] = max(bounds.get(ref, NONE), sym.grade)
+        return max(value.grade, _local(value.sym.refs, bounds))
 
     def name_for(self, qualified: str) -> Optional[str]:
         """A name that refers to the module ``qualified`` here (``th`` after ``import torch as th``)."""
@@ -150,6 +163,15 @@ class Context:
         if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
+
+
+def _local(refs: frozenset, bounds: Dict[object, int]) -> int:
+    """The strongest of ``bounds`` among ``refs``, looking through joins and applying clamps."""
+    best = NONE
+    for ref in plain_refs(refs):
+        grade = ref.apply(_local(ref.refs, bounds)) if isinstance(ref, Clamped) else bounds.get(ref, NONE)
+        best = max(best, grade)
+    return best
 
 
 def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
