@@ -64,6 +64,18 @@ def save(image: torch.Tensor, path: str) -> None:
     np.save(path, image.detach().cpu().numpy())
 """
         ),
+        Valid(
+            """\
+import matplotlib.pyplot as plt
+import torch
+
+def show(image: torch.Tensor, reconstruction: torch.Tensor) -> None:
+    figure, axes = plt.subplots(1, 2)
+    axes[0].imshow(image.detach().cpu().numpy())
+    axes[1].imshow(reconstruction.detach().cpu().numpy())
+    figure.savefig("reconstruction.png")
+"""
+        ),
     ]
 
     def receiver(self, site, ctx):

@@ -74,6 +74,37 @@ def train_step(model: torch.nn.Module, x: torch.Tensor, history: list) -> torch.
     return loss
 """
         ),
+        Valid(
+            """\
+import torch
+
+def train(model: torch.nn.Module, batches: list, optimizer: torch.optim.Optimizer, meter) -> list:
+    history = []
+    for x in batches:
+        loss = model(x).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+        meter.update(loss.item())
+    return history
+"""
+        ),
+        Valid(
+            """\
+import torch
+from typing import Union
+
+def check(computed: torch.Tensor, expected: Union[float, torch.Tensor], tolerance: float) -> tuple:
+    error = abs(computed - expected)
+    details = {
+        "computed": computed.item(),
+        "expected": expected.item() if isinstance(expected, torch.Tensor) else expected,
+        "error": error.item(),
+    }
+    return bool(error < tolerance), details
+"""
+        ),
     ]
 
 
