@@ -117,6 +117,8 @@ class CallSemantics:
         result = self.call_result(site)
         if result.is_constant():
             result = self._decided(site, result)
+        elif "loss" in name.rpartition(".")[2].lower() and not name.rpartition(".")[2][:1].isupper():
+            result = result.with_sym(tensor_like(result.sym))  # a loss is computed to be differentiated
         if marks:
             result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
         return result

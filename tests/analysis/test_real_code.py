@@ -479,3 +479,14 @@ def test_a_tensor_handed_as_it_is_to_unknown_code_is_kept_there(scan):
     """})
     assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
         (8, "GL001", "medium", "stored"), (8, "GL001", "medium", "stored"), (9, "GL010", "low", "unused")]
+
+
+def test_a_loss_is_computed_to_be_differentiated(scan):
+    findings = scan({"pkg/balance.py": """\
+        import torch
+
+        def balance_loss(model, weight: float):
+            losses = [layer.gate.get_loss(clear=False) for layer in model.layers]
+            return torch.tensor(losses, device=losses[0].device).mean() * weight
+    """})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [(5, "GL040", "medium")]
