@@ -28,13 +28,17 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - older interpreters
+    import tomli as tomllib
 
 from gradlint import engine  # noqa: E402
 from gradlint.config import Overrides, load_settings  # noqa: E402

@@ -13,14 +13,16 @@ Errors are one line on standard error, ``gradlint: error: ...``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, NoReturn, Sequence
 
 import click
 
@@ -28,7 +30,8 @@ from gradlint import __version__
 from gradlint.config import MAX_JOBS, ConfigError, Overrides, Settings, load_settings, split_codes
 from gradlint.engine import CheckOptions, CheckResult
 from gradlint.findings import Confidence, Finding
-from gradlint.report import FORMATS, PROJECT_URL, ReportContext, render
+from gradlint.report import FORMATS, PROJECT_URL, ReportContext, plural, render
+from gradlint.trace.results import RECORD_CHOICES
 
 if TYPE_CHECKING:
     from gradlint.baseline import ChangedLines, Comparison
@@ -63,6 +66,31 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def trace_options(prefix: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """The options of a trace, shared by ``gradlint trace`` and ``gradlint PATHS --trace`` (help after ``prefix``)."""
+    options = [
+        click.option("--param", "params", multiple=True, metavar="PATTERN",
+                     help=f"{prefix}Report only the parameters matching these glob patterns (repeatable)."),
+        click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"{prefix}Write a dated report bundle under DIR."),
+        click.option("--pythonpath", multiple=True, metavar="DIR",
+                     help=f"{prefix}Put DIR first on sys.path for the target (repeatable; a src layout is found)."),
+        click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
+                     help=f"{prefix}Rerun under the recording trace when a gradient is bad (auto), record from the "
+                          "start (always, one run) or never."),
+        click.option("--check-gradients", is_flag=True,
+                     help=f"{prefix}Compare each gradient with finite differences of the program (costs reruns)."),
+        click.option("--strict", is_flag=True, help=f"{prefix}Exit 1 on any suspect, not only on a bad gradient."),
+    ]
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gradlint")
 def cli() -> None:
@@ -95,6 +123,9 @@ def cli() -> None:
 @click.option("--show-source", is_flag=True, help="Show the source line, the reasoning chain and the fix.")
 @click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that silence nothing.")
 @click.option("--force-exclude", is_flag=True, help="Apply the excludes to files named on the command line too.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also apply the unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--baseline-commit", metavar="REF",
               help="Report only findings that are not present at the git commit REF (and exit 1 only for those).")
 @click.option("--add-noqa", is_flag=True,
@@ -107,9 +138,7 @@ def cli() -> None:
 @click.option("--trace", "trace_target", metavar="TARGET",
               help="Also run TARGET under the trace and rank static and dynamic evidence together.")
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
-@click.option("--param", "params", multiple=True, metavar="NAME", help="With --trace: report only these parameters.")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="With --trace: write a dated report bundle under DIR.")
+@trace_options("With --trace: ")
 def check_command(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -128,6 +157,9 @@ def check_command(
     show_source: bool,
     report_unused_ignores: bool,
     force_exclude: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     baseline_commit: str | None,
     add_noqa: bool,
     color: bool | None,
@@ -138,6 +170,10 @@ def check_command(
     trace_args: str | None,
     params: tuple[str, ...],
     report_dir: Path | None,
+    pythonpath: tuple[str, ...],
+    record: str,
+    check_gradients: bool,
+    strict: bool,
 ) -> int:
     """Check PATHS (files or folders; '-' reads standard input) for operations that cut gradients.
 
@@ -169,9 +205,21 @@ def check_command(
                                                                             confidence=Confidence.LOW))
     if not settings.paths and (baseline_commit is not None or add_noqa):
         raise CommandError(f"{'--add-noqa' if add_noqa else '--baseline-commit'} needs files, not standard input")
+    if (fix or diff) and (trace_target is not None or add_noqa or baseline_commit is not None):
+        raise CommandError("--fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit")
     checked_paths = _paths_to_check(settings, force_exclude)
-    result = _check(settings, stdin_filename, force_exclude, checked_paths)
+    # Read once, when needed; one byte past the size limit is enough to know the text is too large (and /dev/zero
+    # ends).
+    stdin = functools.lru_cache(maxsize=None)(
+        functools.partial(sys.stdin.buffer.read, settings.options.bounds.max_file_size + 1))
     warn = _warner(quiet)
+    if fix or diff:
+        result, code = _fix(settings, stdin_filename, force_exclude, checked_paths, stdin, unsafe=unsafe_fixes,
+                            show_diff=diff, output=output, warn=warn, quiet=quiet)
+        if code is not None:
+            return code
+    else:
+        result = _check(settings, stdin_filename, force_exclude, checked_paths, stdin)
     for warning in result.warnings:
         warn(warning)
     findings, existing = result.findings, 0
@@ -194,7 +242,8 @@ def check_command(
         changed=_changed_lines(baseline_commit, settings.options.root, warn) if output_format == "github" else None,
     )
     if trace_target is not None:
-        return _trace(trace_target, shlex.split(trace_args or ""), params, report_dir, output_format, output, context,
+        plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
+        return _trace(trace_target, shlex.split(trace_args or ""), plan, output_format, output, context,
                       findings=findings, user_paths=[str(path) for path in settings.paths], threshold=threshold)
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
@@ -202,11 +251,10 @@ def check_command(
     return EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN
 
 
-@cli.command("trace", context_settings={"ignore_unknown_options": True})
+@cli.command("trace")
 @click.argument("target")
 @click.argument("target_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--param", "params", multiple=True, metavar="NAME", help="Report only these parameters.")
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), help="Write a dated report bundle.")
+@trace_options("")
 @click.option("--path", "user_paths", multiple=True, metavar="PATH",
               help="The user's code, where sites are reported (default: everything outside libraries).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -217,6 +265,10 @@ def trace_command(
     params: tuple[str, ...],
     report_dir: Path | None,
     user_paths: tuple[str, ...],
+    pythonpath: tuple[str, ...],
+    record: str,
+    check_gradients: bool,
+    strict: bool,
     output_format: str,
     output: Path | None,
 ) -> int:
@@ -224,10 +276,25 @@ def trace_command(
 
     TARGET is a pytest node id (tests/test_x.py::test_y), package.module:function (called with no
     arguments; it may return the loss or call backward itself) or a script; arguments after -- go to it.
+
+    Exit codes: 0 every selected parameter has a real gradient, 1 one has none (missing, zero, non-finite,
+    wrong, failed) or, with --strict, anything is suspect, 2 the target cannot be traced, 130/143 interrupted.
     """
     context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
-    return _trace(target, list(target_args), params, report_dir, output_format, output, context,
-                  findings=None, user_paths=list(user_paths))
+    plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
+    return _trace(target, list(target_args), plan, output_format, output, context, findings=None,
+                  user_paths=list(user_paths))
+
+
+@cli.command("server")
+def server_command() -> int:
+    """Run the language server on standard input and output (needs the `server` extra: pygls)."""
+    try:
+        from gradlint import server
+    except ImportError as error:
+        raise CommandError(f"the language server needs pygls ({error}): pip install 'torch-gradlint[server]'") from None
+    server.serve()
+    return EXIT_CLEAN
 
 
 @cli.command("demo")
@@ -317,11 +384,22 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(run(argv))
 
 
+@dataclasses.dataclass(frozen=True)
+class TracePlan:
+    """The trace options shared by ``gradlint trace`` and ``gradlint PATHS --trace``."""
+
+    params: Sequence[str]
+    report_dir: Path | None
+    pythonpath: Sequence[str]
+    record: str
+    check_gradients: bool
+    strict: bool
+
+
 def _trace(
     target: str,
     args: Sequence[str],
-    params: Sequence[str],
-    report_dir: Path | None,
+    plan: TracePlan,
     output_format: str,
     output: Path | None,
     context: ReportContext,
@@ -331,21 +409,72 @@ def _trace(
     threshold: Confidence = Confidence.MEDIUM,
 ) -> int:
     from gradlint import diagnose
+    from gradlint.trace.layout import source_folders
 
     command = " ".join(shlex.quote(word) for word in ["gradlint", *sys.argv[1:]])
+    pythonpath = [*plan.pythonpath, *source_folders(context.root)]
+    # Strict counts every suspect: informational ones are seen only by recording, so record from the start.
+    record = "always" if plan.strict and plan.record == "auto" else plan.record
     try:
         diagnosis = diagnose.diagnose(target, findings=findings, root=context.root, user_paths=user_paths, args=args,
-                                      params=params, report_dir=report_dir, echo=output_format == "text",
-                                      command=command, threshold=threshold)
+                                      params=plan.params, report_dir=plan.report_dir, pythonpath=pythonpath,
+                                      echo=output_format == "text", command=command, threshold=threshold,
+                                      record=record, check_gradients=plan.check_gradients)
     except OSError as error:
-        raise CommandError(f"cannot write the report bundle in {report_dir}: {error.strerror or error}") from None
+        raise CommandError(f"cannot write the report bundle in {plan.report_dir}: {error.strerror or error}") from None
     _write_report(diagnose.render(diagnosis, output_format, context), output)
     if diagnosis.result.bundle:
         click.echo(f"gradlint: report bundle written to {diagnosis.result.bundle}", err=True)
-    code = diagnose.exit_code(diagnosis)
+    code = diagnose.exit_code(diagnosis, strict=plan.strict)
     if code == EXIT_ERROR and diagnosis.result.failure is not None:
         click.echo(f"gradlint: error: {diagnosis.result.failure.message}", err=True)
     return code
+
+
+def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+         stdin: Callable[[], bytes], *, unsafe: bool, show_diff: bool, output: Path | None,
+         warn: Callable[[str], None], quiet: bool) -> tuple[CheckResult, int | None]:
+    """Apply the fixes (``show_diff``: print them, or write them to ``output``, instead). Returns what remains to
+    report, and the exit code when nothing else is to be reported (the diff, or the fixed text of standard
+    input)."""
+    from gradlint import edits
+    from gradlint.fixes import apply
+
+    root = settings.options.root
+    from_stdin = not settings.paths
+
+    def read(display: str) -> bytes:
+        return stdin() if from_stdin else (root / display).read_bytes()
+
+    def note(message: str) -> None:
+        if not quiet:
+            click.echo(f"gradlint: {message}", err=True)
+
+    run = apply.run(lambda texts: _check(settings, stdin_filename, force_exclude, paths, stdin, texts), read,
+                    lambda display: root / display, unsafe=unsafe)
+    for warning in run.warnings:
+        warn(warning)
+    fixes = plural(run.fixed, "fix", "fixes")
+    if show_diff:
+        _write_report(edits.diff(run.changes), output)
+        note(f"{fixes} would be applied to {plural(len(run.changes), 'file')}")
+        return run.result, EXIT_FINDINGS if run.changes else EXIT_CLEAN
+    if from_stdin:
+        _write_bytes(run.changes[0].after if run.changes else stdin())
+        note(f"{fixes} applied, {plural(len(run.result.findings), 'finding')} left")
+        return run.result, EXIT_FINDINGS if run.result.findings else EXIT_CLEAN
+    problems = edits.write(run.changes)
+    for problem in problems:
+        click.echo(f"gradlint: error: {problem}", err=True)
+    note(f"{fixes} applied in {plural(len(run.changes) - len(problems), 'file')}")
+    return run.result, EXIT_ERROR if problems else None
+
+
+def _write_bytes(data: bytes) -> None:
+    with _writing_to_stdout():
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _refuse_to_overwrite_input(output: Path, settings: Settings, stdin_filename: str | None) -> None:
@@ -361,21 +490,25 @@ def _refuse_to_overwrite_input(output: Path, settings: Settings, stdin_filename:
             raise CommandError(f"--output {output} would overwrite a file being checked; write the report elsewhere")
 
 
-def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path]) -> CheckResult:
+def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
+           stdin: Callable[[], bytes], contents: Mapping[str, bytes] | None = None) -> CheckResult:
+    """Check ``paths``, or standard input; ``contents`` replaces files' bytes (see engine.check)."""
     from gradlint import engine
     from gradlint.discovery import relative_posix
 
     options = settings.options
     if not settings.paths:
-        # One byte past the size limit is enough to know the text is too large (and /dev/zero ends).
-        text = sys.stdin.buffer.read(options.bounds.max_file_size + 1)
-        if stdin_filename is None:
-            return engine.check_text(text, STDIN_DISPLAY_PATH, options, settings.context)
-        display_path = relative_posix(Path(stdin_filename), options.root) or stdin_filename
-        if force_exclude and _excluded(Path(stdin_filename), options):
-            return CheckResult()
-        return engine.check_text(text, display_path, options, settings.context, file=Path(stdin_filename))
-    return engine.check(paths, options, settings.context) if paths else CheckResult()
+        file = Path(stdin_filename) if stdin_filename is not None else None
+        if file is None:
+            display_path = STDIN_DISPLAY_PATH
+        else:
+            display_path = relative_posix(file, options.root) or stdin_filename
+            if force_exclude and _excluded(file, options):
+                return CheckResult()
+        text = (contents or {}).get(display_path)
+        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context,
+                                 file=file)
+    return engine.check(paths, options, settings.context, contents) if paths else CheckResult()
 
 
 def _paths_to_check(settings: Settings, force_exclude: bool) -> list[Path]:
@@ -464,7 +597,7 @@ def _write_report(text: str, output: Path | None) -> None:
         except OSError as error:
             raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
         return
-    try:
+    with _writing_to_stdout():
         try:
             sys.stdout.write(text)
         except UnicodeEncodeError:
@@ -472,9 +605,17 @@ def _write_report(text: str, output: Path | None) -> None:
             encoding = sys.stdout.encoding or "ascii"
             sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
         sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _writing_to_stdout() -> Iterator[None]:
+    """A write to standard output that fails (a full disk, /dev/full) is an error that says so; a reader that went
+    away (``gradlint | head``) is handled by ``run``."""
+    try:
+        yield
     except BrokenPipeError:
         raise
-    except OSError as error:  # a full disk, /dev/full
+    except OSError as error:
         _discard_stdout()
         raise CommandError(f"cannot write the report to standard output: {error.strerror or error}") from None
 

@@ -30,7 +30,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".pytest_cache",
     ".ruff_cache",
 )
-SOURCE_SUFFIXES: tuple[str, ...] = (".py", ".pyi")
+SOURCE_SUFFIXES: tuple[str, ...] = (".py", ".pyi", ".ipynb")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Paths -> files -> syntax trees -> facts -> findings.
 
-    check(paths, options) -> CheckResult
+    check(paths, options, contents) -> CheckResult             # contents: texts that replace files' bytes
     check_text(text, display_path, options) -> CheckResult      # stdin
 
 Folders are walked by :mod:`gradlint.discovery`. A file is read once; its per-file result (the facts of its
@@ -10,7 +10,8 @@ Files that neither mention anything a rule could need nor declare or import anyt
 text prefilter): they can neither be reported nor change what the rest of the program means.
 The whole-program solve then runs over every file's facts; suppressions, selection and the confidence
 threshold apply last. Every file that cannot be read, decoded, parsed or analysed within the bounds yields a
-GL000 finding saying why; every other file is still checked.
+GL000 finding saying why; every other file is still checked. A notebook is checked as the program its code
+cells make (:mod:`gradlint.notebooks`), and its findings are placed by cell and line.
 
 Each file is analysed in a worker process (:mod:`gradlint.pool`), within :class:`Bounds` on its size, its
 syntax, the work of interpreting it and its time: a native crash of the parser or a file beyond a bound is one
@@ -34,9 +35,9 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from gradlint import __version__, suppressions
+from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
 from gradlint.findings import Confidence, Finding, Location, source_lines
@@ -100,16 +101,22 @@ class _Source:
     path: Path
     display: str  # relative to the root, forward slashes
     module: str
-    data: bytes
+    data: bytes  # the program: a notebook's is made of its code cells
     reported: bool = True  # False: context, analysed for the solve but not reported
+    cells: Optional[notebooks.CellMap] = None  # for a notebook, where its cells start in the program
 
 
-def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = ()) -> CheckResult:
-    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported."""
+def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+          contents: Optional[Mapping[str, bytes]] = None) -> CheckResult:
+    """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported.
+
+    ``contents`` gives the bytes of some files (by display path, as findings name them) instead of what is on
+    disk: an editor's unsaved texts, fixes not yet written.
+    """
     result = CheckResult()
-    sources = _read(paths, options, result, reported=True)
+    sources = _read(paths, options, result, reported=True, contents=contents)
     given = {os.path.realpath(source.path) for source in sources}
-    sources += _read(context, options, CheckResult(), reported=False, skip=given)
+    sources += _read(context, options, CheckResult(), reported=False, skip=given, contents=contents)
     return _check_sources(sources, options, result)
 
 
@@ -119,18 +126,17 @@ def check_text(text: bytes, display_path: str, options: CheckOptions, context: S
 
     ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
     """
-    display = display_path.replace(os.sep, "/")
-    if len(text) > options.bounds.max_file_size:
-        return CheckResult(findings=[_error_finding(display, _too_large(options.bounds.max_file_size))])
     path = file if file is not None else Path(display_path)
-    source = _Source(path, display, _module_name(path), text)
-    sources = [source] + _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
-    return _check_sources(sources, options, CheckResult())
+    result = CheckResult()
+    sources = _source(path, display_path.replace(os.sep, "/"), text, True, options, result)
+    sources += _read(context, options, CheckResult(), reported=False, skip={os.path.realpath(path)})
+    return _check_sources(sources, options, result)
 
 
 def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, reported: bool,
-          skip: AbstractSet[str] = frozenset()) -> List[_Source]:
-    """The files under ``paths``, read; what cannot be read is a GL000 finding in ``result``."""
+          skip: AbstractSet[str] = frozenset(), contents: Optional[Mapping[str, bytes]] = None) -> List[_Source]:
+    """The files under ``paths``, read (or taken from ``contents``); what cannot be read is a GL000 finding in
+    ``result``."""
     if not paths:
         return []
     found = discover(paths, root=options.root, exclude=options.exclude, extend_exclude=options.extend_exclude)
@@ -140,16 +146,36 @@ def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, 
         if skip and os.path.realpath(path) in skip:
             continue
         display = _display_path(path, options.root)
-        data = _read_source(path, options.bounds.max_file_size)
+        data = (contents or {}).get(display)
+        if data is None:
+            data = _read_source(path, options.bounds.max_file_size)
         if isinstance(data, str):
             result.findings.append(_error_finding(display, data))
             continue
-        sources.append(_Source(path, display, _module_name(path), data, reported))
+        sources += _source(path, display, data, reported, options, result)
     return sources
 
 
+def _source(path: Path, display: str, data: bytes, reported: bool, options: CheckOptions,
+            result: CheckResult) -> List[_Source]:
+    """The file as a source to analyse; a notebook as the program of its cells, or a GL000 finding in ``result``."""
+    if len(data) > options.bounds.max_file_size:
+        result.findings.append(_error_finding(display, _too_large(options.bounds.max_file_size)))
+        return []
+    if not display.endswith(notebooks.SUFFIX):
+        return [_Source(path, display, _module_name(path), data, reported)]
+    try:
+        program, cells = notebooks.program(data)
+    except notebooks.NotebookError as error:
+        result.findings.append(_error_finding(display, f"cannot read the notebook: {error}"))
+        return []
+    # Not importable: a name no module of the program can have, unique per notebook.
+    module = re.sub(r"\W", "_", display)
+    return [_Source(path, display, module, program.encode("utf-8"), reported, cells)]
+
+
 def _read_source(path: Path, limit: int) -> bytes | str:
-    """The bytes of a regular file of at most ``limit`` bytes, else why not (never blocking on a pipe)."""
+    """The bytes of a regular file, no more than ``limit`` and one, else why not (never blocking on a pipe)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
@@ -158,10 +184,9 @@ def _read_source(path: Path, limit: int) -> bytes | str:
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 return "cannot read the file: it is not a regular file"
-            data = stream.read(limit + 1)
+            return stream.read(limit + 1)
         except OSError as error:
             return f"cannot read the file: {error.strerror or error}"
-    return data if len(data) <= limit else _too_large(limit)
 
 
 def _too_large(limit: int) -> str:
@@ -187,7 +212,10 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
         result.warnings.extend(cache.warnings)
     reported = {source.display for source in sources if source.reported}
     result.files_checked = len(reported)
-    result.findings.extend(_reported(program, options, reported))
+    cells = {source.display: source.cells for source in sources if source.cells is not None}
+    for finding in _reported(program, options, reported):
+        in_notebook = cells.get(finding.location.path)
+        result.findings.append(in_notebook.finding(finding) if in_notebook is not None else finding)
     result.findings.sort(key=lambda finding: finding.sort_key)
     return result
 
@@ -503,3 +531,16 @@ def _cache_key(source: _Source, options: CheckOptions) -> str:
     bounds = options.bounds  # those that decide a file's result (the others stop the file before it has one)
     return "\0".join(map(str, (source.display, source.module, __version__, bounds.max_nodes, bounds.max_nesting,
                                  bounds.max_work)))
+
+
+def parses(data: bytes, display: str) -> bool:
+    """Whether a file's bytes (for a notebook, the program of its code cells) parse as Python."""
+    import libcst
+
+    try:
+        if display.endswith(notebooks.SUFFIX):
+            data = notebooks.program(data)[0].encode("utf-8")
+        libcst.parse_module(data)
+    except (libcst.ParserSyntaxError, notebooks.NotebookError, RecursionError):
+        return False
+    return True

@@ -4,6 +4,8 @@ Nothing here formats text; reporters decide how a finding looks.
 Lines and columns are 1-based; ``end_column`` is exclusive (the column just past the node), as in SARIF.
 Lines are what Python's tokenizer counts: only ``\n``, ``\r\n`` and ``\r`` end one (``source_lines``), not the
 form feeds, separators and Unicode line breaks at which ``str.splitlines`` also splits.
+In a notebook, ``cell`` is the 1-based index of the cell among all the notebook's cells, and lines count from
+the top of that cell.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Optional, Tuple
 
 LINE_BREAK = re.compile(r"\r\n?|\n")
 
@@ -49,6 +52,25 @@ class Location:
     column: int
     end_line: int
     end_column: int
+    cell: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text in ``location``'s range with ``content``."""
+
+    location: Location
+    content: str
+
+
+@dataclass(frozen=True)
+class Autofix:
+    """A mechanical repair of a finding. ``safe``: it changes nothing but the gradient; an unsafe fix may also
+    change values in their last bits, shapes or types in cases the analysis cannot rule out."""
+
+    title: str
+    edits: Tuple[Edit, ...]
+    safe: bool
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,7 @@ class Step:
     code: str
     path: str
     line: int
+    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +95,9 @@ class Finding:
     source_line: str = ""
     # Where the severed value goes: "computation", "escapes", "logging", "condition", ... ("" when not tracked).
     use: str = ""
+    autofix: Optional[Autofix] = None
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.location.path, self.location.line, self.location.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        location = self.location
+        return (location.path, location.cell or 0, location.line, location.column, self.code)

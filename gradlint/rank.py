@@ -119,11 +119,15 @@ class _Site:
 def _evidence(trace: TraceResult) -> Iterator[tuple[Frame, TraceEvidence]]:
     outcomes = {p.name: p.outcome for p in trace.parameters}
     bad = {name for name, outcome in outcomes.items() if outcome.is_bad}
+    frozen = {name for name, outcome in outcomes.items() if outcome is Outcome.FROZEN}
     for event in trace.events:
-        missing = tuple(p for p in event.parameters if outcomes.get(p) is Outcome.MISSING)
+        if event.parameters and frozen.issuperset(event.parameters):
+            continue  # keeping a frozen parameter (a target network) out of backward is what freezing means
+        # A cut explains a gradient that is missing, or wrong (a cut on one of two paths to the loss).
+        explains = tuple(p for p in event.parameters if outcomes.get(p) in (Outcome.MISSING, Outcome.WRONG))
         touches_bad = any(p in bad for p in event.parameters)
-        priority = 1 if missing else 3 if touches_bad else 4
-        yield event.site, TraceEvidence(event.kind.value, event.op, event.count, event.parameters, missing,
+        priority = 1 if explains else 3 if touches_bad else 4
+        yield event.site, TraceEvidence(event.kind.value, event.op, event.count, event.parameters, explains,
                                         event.chain, priority, event)
     for point in trace.vanishing:
         explains = tuple(p for p in point.parameters if p in bad)

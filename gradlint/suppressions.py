@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, Mapping
 
-from gradlint.findings import Confidence, Finding, Location, source_lines
+from gradlint.findings import Confidence, Edit, Finding, Location, source_lines
 
 UNUSED_SUPPRESSION_CODE = "GL900"
 UNUSED_SUPPRESSION_RULE = "unused-suppression"
@@ -112,6 +112,19 @@ def apply(
     if report_unused and enabled(UNUSED_SUPPRESSION_CODE):
         kept.extend(_unused_findings(directives.suppressions, used, path, enabled))
     return sorted(kept, key=lambda finding: finding.sort_key)
+
+
+def silencing_edit(path: str, line_text: str, line: int, code: str) -> Edit:
+    """The edit that silences ``code`` on ``line`` of ``path``, whose text is ``line_text`` (without its line
+    break): the code added to the line's ``# gradlint: ignore[...]`` comment, or such a comment added at the end
+    of the line."""
+    match = _GRADLINT_IGNORE.search(line_text)
+    if match is not None and match.group("codes") is not None:
+        codes = list(dict.fromkeys([*_CODE.findall(match.group("codes")), code]))
+        where = Location(path, line, match.start("codes") + 1, line, match.end("codes") + 1)
+        return Edit(where, ", ".join(codes))
+    end = len(line_text.rstrip())
+    return Edit(Location(path, line, end + 1, line, len(line_text) + 1), f"  # gradlint: ignore[{code}]")
 
 
 def _unused_findings(
@@ -220,26 +233,34 @@ def add_noqa(findings: Iterable[Finding], root: Path, *, unsuppressible: Collect
 
     Findings with a code in ``unsuppressible`` (a file that cannot be parsed, an unused suppression) are skipped.
     """
+    from gradlint.notebooks import change_cells
     from gradlint.writer import rewrite
 
-    wanted: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    # path -> cell (None in a Python file) -> line -> codes
+    wanted: dict[str, dict[int | None, dict[int, set[str]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(set)))
     outcome = NoqaOutcome()
     for finding in findings:
         if finding.code in unsuppressible:
             outcome.skipped.append((finding.location.path, finding.location.line))
         else:
-            wanted[finding.location.path][finding.location.line].add(finding.code)
-    for path, lines in sorted(wanted.items()):
-        edit = _NoqaEdit(lines)
+            wanted[finding.location.path][finding.location.cell][finding.location.line].add(finding.code)
+    for path, cells in sorted(wanted.items()):
+        edits = {cell: _NoqaEdit(lines) for cell, lines in cells.items()}
         try:
-            written = rewrite(root / path, edit.apply)
+            if None in edits:
+                written = rewrite(root / path, edits[None].apply)
+            else:  # a notebook: each cell's source is edited, the rest of the file is kept
+                written = rewrite(root / path, lambda text: change_cells(
+                    text, {cell: edit.apply for cell, edit in edits.items()}))
         except (OSError, ValueError, SyntaxError) as error:
             outcome.unwritable.append((path, getattr(error, "strerror", None) or str(error)))
             continue
-        outcome.skipped.extend((path, line) for line in edit.failed)
+        for edit in edits.values():
+            outcome.skipped.extend((path, line) for line in edit.failed)
         if written:
             outcome.changed_files.append(path)
-            outcome.added += len(lines) - len(edit.failed)
+            outcome.added += sum(len(edit.wanted) - len(edit.failed) for edit in edits.values())
     return outcome
 
 

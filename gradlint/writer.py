@@ -20,20 +20,26 @@ def rewrite(path: Path, change: Callable[[str], str]) -> bool:
     """Replace the text of ``path`` by ``change(text)``; whether the file was written. Raises OSError.
 
     A symbolic link is followed: its target is rewritten, the link stays."""
-    path = Path(os.path.realpath(path))
-    data = path.read_bytes()
+    data = Path(os.path.realpath(path)).read_bytes()
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     text = data.decode(encoding)
     changed = change(text)
     if changed == text:
         return False
+    replace(path, changed.encode(encoding))
+    return True
+
+
+def replace(path: Path, data: bytes) -> None:
+    """Make ``data`` the content of the file at ``path`` (the target of a symbolic link), atomically and with
+    the file's permissions. Raises OSError."""
+    path = Path(os.path.realpath(path))
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(changed.encode(encoding))
+            stream.write(data)
         shutil.copymode(path, temporary)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
-    return True

@@ -119,7 +119,7 @@ def test_a_file_new_since_the_base_commit_has_only_new_findings(
     assert code == 1 and out.splitlines() == [
         "src/extra/added.py:6:16: GL012 `float()` turns `w.sum()` into a Python number: its gradient stops here "
         "[high]",
-        "Found 1 new finding (GL012: 1) in 1 file (0 existing at main).",
+        "Found 1 new finding (GL012: 1) in 1 file (0 existing at main). 1 fix available with `--fix --unsafe-fixes`.",
     ]
 
 

@@ -25,6 +25,7 @@ from braggsim.breaks import (
     ALL_PARAMETERS,
     BREAKS,
     FAMILIES,
+    WRONG_GRADIENT_BREAKS,
     Break,
     BreakNotApplicable,
     apply,
@@ -203,3 +204,54 @@ def test_break_cuts_exactly_its_parameters(brk: Break, reports: dict[str, dict])
         assert report["loss"] == 0.0
     else:
         assert report["loss"] > 0
+
+
+# For the package copy on the command line: each parameter's autograd gradient of the workload's first loss and
+# its central finite difference (float64, step 1e-6 of the value), as JSON.
+DIFFERENCES = textwrap.dedent(
+    """
+    import json
+    import sys
+    import warnings
+
+    import torch
+
+    warnings.simplefilter("ignore")
+    sys.path.insert(0, sys.argv[1])
+    from braggsim import workloads
+
+    problem = workloads.gradient_flow_problem()
+    problem.loss().backward()
+
+
+    @torch.no_grad()
+    def loss_moved(parameter, shift):
+        parameter += shift
+        value = problem.loss().item()
+        parameter -= shift
+        return value
+
+
+    found = {}
+    for name, parameter in problem.parameters.items():
+        step = 1e-6 * max(1.0, abs(parameter.item()))
+        numeric = (loss_moved(parameter, step) - loss_moved(parameter, -step)) / (2 * step)
+        found[name] = [parameter.grad.item(), numeric]
+    print(json.dumps(found))
+    """
+)
+
+
+@pytest.mark.parametrize("brk", WRONG_GRADIENT_BREAKS, ids=lambda brk: brk.id)
+def test_wrong_gradient_break_leaves_its_parameters_finite_non_zero_and_wrong(brk: Break, tmp_path) -> None:
+    apply(brk, copy_package(tmp_path / "copy"))
+    (tmp_path / "differences.py").write_text(DIFFERENCES)
+    done = subprocess.run([sys.executable, str(tmp_path / "differences.py"), str(tmp_path / "copy")],
+                          check=True, capture_output=True, text=True)
+    gradients = json.loads(done.stdout)
+    wrong = set()
+    for name, (autograd, numeric) in gradients.items():
+        assert autograd != 0.0 and abs(autograd) < float("inf"), name
+        if abs(autograd - numeric) > 1e-3 * max(abs(autograd), abs(numeric)):
+            wrong.add(name)
+    assert wrong == brk.parameters

@@ -53,7 +53,8 @@ class FakeEngine:
     def result(self) -> CheckResult:
         return CheckResult(findings=list(self.findings), files_checked=self.files_checked, warnings=list(self.warnings))
 
-    def check(self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = ()) -> CheckResult:
+    def check(self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+              contents: object = None) -> CheckResult:
         self.calls.append((list(paths), options))
         self.contexts.append(tuple(context))
         return self.result()
@@ -218,7 +219,7 @@ def test_engine_warnings_go_to_stderr(fake: FakeEngine, capsys: pytest.CaptureFi
         (["src", "missing/dir"], "path does not exist: missing/dir"),
         (["--select", "GL999", "src"], "unknown rule code 'GL999' in --select"),
         (["--ignore", "E501", "src"], "unknown rule code 'E501' in --ignore"),
-        (["--xyz"], "No such option '--xyz'. (see 'gradlint --help')"),
+        (["--qqq"], "No such option '--qqq'. (see 'gradlint --help')"),
         (
             ["--confidence", "sure", "src"],
             "Invalid value for '--confidence': 'sure' is not one of 'low', 'medium', 'high'. (see 'gradlint --help')",
@@ -268,7 +269,8 @@ def test_unreadable_configuration(fake: FakeEngine, project: Path, capsys: pytes
 def test_internal_error_is_one_line_with_a_hint(
     fake: FakeEngine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = ()) -> CheckResult:
+    def broken(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
+               contents: object = None) -> CheckResult:
         raise ValueError("boom")
 
     monkeypatch.setattr(engine, "check", broken)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,93 @@ def test_demo_without_torch_says_what_to_install(monkeypatch, capsys):
     assert run(["demo"]) == 2
     err = capsys.readouterr().err
     assert "needs torch" in err and "Traceback" not in err
+
+
+def test_param_takes_repeatable_glob_patterns(project, capsys):
+    assert run(["trace", "fitting:loss", "--param", "sc*", "--param", "nothing*"]) == 2
+    err = capsys.readouterr().err
+    assert "No parameter of the trace target 'fitting:loss' is called 'nothing*'" in err
+    assert "The parameters seen were: scale, offset." in err
+    assert run(["trace", "fitting:loss", "--param", "off*", "--format", "json"]) == 0  # offset alone is healthy
+    document = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in document["trace"]["parameters"]] == ["offset"]
+    # A wrong name is reported after the first run, without the recording run a bad gradient would cause.
+    assert document["trace"]["passes"] == 1
+
+
+def test_unknown_options_are_usage_errors_unless_after_a_double_dash(project, capsys):
+    assert run(["trace", "fitting:loss", "--parm", "scale"]) == 2
+    assert "No such option '--parm'" in capsys.readouterr().err
+    (project / "echo_args.py").write_text(textwrap.dedent("""\
+        import sys
+        import torch
+
+        weight = torch.tensor(1.0, requires_grad=True)
+        (weight * len(sys.argv)).backward()
+        print("args", sys.argv[1:])
+    """), encoding="utf-8")
+    assert run(["trace", "echo_args.py", "--", "--steps", "3"]) == 0
+    assert "args ['--steps', '3']" in capsys.readouterr().out
+
+
+def test_a_src_layout_is_found_from_pyproject_and_pythonpath_adds_folders(project, capsys):
+    package = project / "src" / "fitkit"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "model.py").write_text(FIT, encoding="utf-8")
+    (project / "pyproject.toml").write_text('[project]\nname = "fitkit"\n', encoding="utf-8")
+    assert run(["trace", "fitkit.model:loss"]) == 1
+    assert "1. src/fitkit/model.py:8 in loss  [tier 1]" in capsys.readouterr().out
+    (project / "lib").mkdir()
+    (project / "lib" / "fitlib.py").write_text(FIT, encoding="utf-8")
+    assert run(["trace", "fitlib:loss"]) == 2
+    assert run(["trace", "fitlib:loss", "--pythonpath", "lib"]) == 1
+    assert "1. lib/fitlib.py:8 in loss  [tier 1]" in capsys.readouterr().out
+
+
+def test_torch_warnings_under_the_recording_trace_point_at_the_users_line(project, capsys):
+    (project / "warned.py").write_text(textwrap.dedent("""\
+        import torch
+
+        def loss():
+            logits = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+            return torch.nn.functional.softmax(logits)[0, 0]
+    """), encoding="utf-8")
+    with pytest.warns(UserWarning) as caught:
+        assert run(["trace", "warned:loss", "--record", "always"]) == 0
+    sites = {(Path(w.filename).name, w.lineno) for w in caught if "Implicit dimension" in str(w.message)}
+    assert sites == {("warned.py", 5)}
+
+
+def test_a_test_that_raises_before_any_backward_is_reported_as_raising_where_it_did(project, capsys):
+    (project / "test_boom.py").write_text(textwrap.dedent("""\
+        import torch
+
+
+        def test_boom():
+            weight = torch.tensor(1.0, requires_grad=True)
+            raise RuntimeError("the detector is not configured")
+            weight.backward()
+    """), encoding="utf-8")
+    assert run(["trace", "test_boom.py::test_boom"]) == 2
+    err = capsys.readouterr().err
+    assert "raised RuntimeError: the detector is not configured at test_boom.py:6" in err
+    assert "without calling backward" not in err
+
+
+def test_informational_suspects_alone_exit_zero_unless_strict(project, capsys):
+    (project / "logging_fit.py").write_text(textwrap.dedent("""\
+        import torch
+
+        def loss():
+            scale = torch.tensor(2.0, requires_grad=True)
+            print("scale", scale.item())
+            return (scale * 3).sum()
+    """), encoding="utf-8")
+    assert run(["trace", "logging_fit:loss"]) == 0
+    capsys.readouterr()
+    assert run(["trace", "logging_fit:loss", "--strict"]) == 1
+    assert "Tensor.item cut the gradient" in capsys.readouterr().out
+    # Static findings count for the exit code only with --strict too, once a trace decides.
+    assert run(["logging_fit.py", "--trace", "logging_fit:loss"]) == 0
+    assert run(["logging_fit.py", "--trace", "logging_fit:loss", "--strict"]) == 1

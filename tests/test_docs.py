@@ -51,7 +51,7 @@ def test_the_hook_manifest_is_valid() -> None:
     completed = subprocess.run([PRE_COMMIT, "validate-manifest", str(manifest)], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     text = manifest.read_text()
-    assert "require_serial: true" in text and "types_or: [python, pyi]" in text
+    assert "require_serial: true" in text and "types_or: [python, pyi, jupyter]" in text
 
 
 def test_json_example_is_what_gradlint_prints(tmp_path: Path) -> None:

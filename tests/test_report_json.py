@@ -35,6 +35,7 @@ def test_one_finding_in_full() -> None:
         "column": 10,
         "end_line": 12,
         "end_column": 23,
+        "cell": None,
         "code": "GL002",
         "rule": "item-on-path",
         "message": "`.item()` turns `cell_a` into a Python number",
@@ -42,11 +43,12 @@ def test_one_finding_in_full() -> None:
         "fix": "keep `cell_a` a tensor",
         "use": None,
         "chain": [
-            {"code": "cell_a", "path": "src/sim/crystal.py", "line": 12},
-            {"code": "self.cell_a", "path": "src/sim/model.py", "line": 41},
-            {"code": "config.cell_a", "path": "src/sim/crystal.py", "line": 7},
-            {"code": "params", "path": None, "line": None},
+            {"code": "cell_a", "path": "src/sim/crystal.py", "line": 12, "cell": None},
+            {"code": "self.cell_a", "path": "src/sim/model.py", "line": 41, "cell": None},
+            {"code": "config.cell_a", "path": "src/sim/crystal.py", "line": 7, "cell": None},
+            {"code": "params", "path": None, "line": None, "cell": None},
         ],
+        "autofix": None,
     }
 
 

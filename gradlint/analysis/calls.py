@@ -30,8 +30,9 @@ from gradlint.analysis.values import (
     Value,
     cap,
     collected,
+    grade_of,
     join,
-    strongest,
+    tensor_like,
 )
 
 # Functions named like questions answer with a bool.
@@ -110,11 +111,14 @@ class CallSemantics:
             mark = rule.on_call(site, self.ctx)
             if mark is not None:
                 marks = marks | {mark}
-        if _LOSS.search(callee or _last_identifier(func)):
+        name = callee or _last_identifier(func)
+        if _LOSS.search(name) and not name.rpartition(".")[2][:1].isupper():  # a call, not a class built
             self._set_targets_apart(site)
         result = self.call_result(site)
         if result.is_constant():
             result = self._decided(site, result)
+        elif "loss" in name.rpartition(".")[2].lower() and not name.rpartition(".")[2][:1].isupper():
+            result = result.with_sym(tensor_like(result.sym))  # a loss is computed to be differentiated
         if marks:
             result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
         return result
@@ -127,7 +131,7 @@ class CallSemantics:
         decided = [value.decides for value in operands if not value.decides.is_constant()]
         if name in _COMPARING:
             decided += [self.analyzer.precut(value) for value in operands]
-        return result.deciding(strongest(decided)) if decided else result
+        return result.deciding(grade_of(decided)) if decided else result
 
     def _set_targets_apart(self, site: CallSite) -> None:
         """In a loss, a cut argument set against a differentiable one is the target the prediction is fitted to (a
@@ -219,7 +223,8 @@ class CallSemantics:
         is_class = info is not None or (function.rpartition(".")[2][:1].isupper() and function not in (
             self.analyzer.declared.module_defs.values()))
         if is_class:
-            return Value(cls=function, derived=False)
+            # An instance: what its constructor keeps (a named tuple's fields) is used as the instance is.
+            return Value(marks=frozenset({ReturnUseMark(function)}), cls=function, derived=False)
         returns = self._return_class(function)
         mark = frozenset({ReturnUseMark(function)})
         sym = Sym(NONE, frozenset({ref}), (site.node,))
@@ -273,7 +278,8 @@ class CallSemantics:
         if last.endswith("_") and not last.startswith("_"):
             # In place (``torch.nn.init.uniform_(w, ...)``): the first argument is updated, nothing is computed.
             return self.combine(args, use=False)
-        return self.combine(args, integers_are_shapes=True, at=site.node)
+        result = self.combine(args, integers_are_shapes=True, at=site.node)
+        return result.with_sym(tensor_like(result.sym))  # torch computes tensors: an unknown input was one
 
     def call_method(self, site: CallSite) -> Value:
         receiver = site.receiver
@@ -287,7 +293,7 @@ class CallSemantics:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
-            stored = collected([self.recorded(value) for value in args] if receiver.keyed else args)
+            stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
         if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
@@ -377,7 +383,8 @@ class CallSemantics:
         if callee.cls is not None and not callee.module_instance:
             return self.call_program(site, f"{callee.cls}.__call__", site.args, self_value=callee)
         if callee.module_instance:
-            return self.combine([callee, *self._all_args(site)], at=site.node)
+            result = self.combine([callee, *self._all_args(site)], at=site.node)
+            return result.with_sym(tensor_like(result.sym))
         for value in self._all_args(site):
             self.use(value, ESCAPES)
         return Value(cap(join([callee, *self._all_args(site)]).sym, MEDIUM), derived=True)

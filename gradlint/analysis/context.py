@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis.declarations import FunctionInfo
-from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, strongest
+from gradlint.analysis.values import (
+    CONSTANT_VALUE,
+    LOW,
+    NONE,
+    CandidateMark,
+    Clamped,
+    Sym,
+    Value,
+    cap,
+    plain_refs,
+    strongest,
+)
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
@@ -110,7 +121,7 @@ class Context:
         if receiver.is_constant() or not self._interpreter.grad_enabled:
             return None
         mark = self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
-        if self._interpreter.reporting:
+        if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
 
@@ -120,12 +131,47 @@ class Context:
         candidate = self._interpreter.analyzer.candidates[mark.index]
         candidate.gate = Sym(LOW) if candidate.gate is None else cap(candidate.gate, LOW)
 
+    def offer_fix(self, mark: Optional[CandidateMark], kind, *args) -> Optional[CandidateMark]:
+        """Offer the fix ``kind`` (a :class:`gradlint.fixes.base.FixKind`) for the candidate ``mark`` stands for,
+        built from ``args`` and this context. A node evaluated again (in a loop) keeps its latest offer, and
+        none once any evaluation could not offer one. Returns ``mark``."""
+        if mark is not None:
+            offers = self._interpreter.analyzer.offers
+            if offers.get(mark.index, True) is not None:
+                offers[mark.index] = kind.offer(*args, self)
+        return mark
+
+    def local_grade(self, value: Value) -> int:
+        """``value``'s grade as far as this file alone tells: its own, raised by the bounds its references get
+        here (a parameter's annotation, an attribute assigned a parameter in ``__init__``), through clamps."""
+        bounds: Dict[object, int] = {}
+        for ref, sym in self._interpreter.analyzer.equations:
+            bounds[ref] = max(bounds.get(ref, NONE), sym.grade)
+        return max(value.grade, _local(value.sym.refs, bounds))
+
+    def name_for(self, qualified: str) -> Optional[str]:
+        """A name that refers to the module ``qualified`` here (``th`` after ``import torch as th``)."""
+        aliases = self._interpreter.analyzer.declared.imports.aliases
+        for local in sorted(aliases, key=lambda name: name != qualified):
+            if aliases[local] == qualified and self.qualname(cst.Name(local)) == qualified:
+                return local
+        return None
+
     def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
         mark = self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
-        if self._interpreter.reporting:
+        if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
+
+
+def _local(refs: frozenset, bounds: Dict[object, int]) -> int:
+    """The strongest of ``bounds`` among ``refs``, looking through joins and applying clamps."""
+    best = NONE
+    for ref in plain_refs(refs):
+        grade = ref.apply(_local(ref.refs, bounds)) if isinstance(ref, Clamped) else bounds.get(ref, NONE)
+        best = max(best, grade)
+    return best
 
 
 def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool

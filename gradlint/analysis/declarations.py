@@ -76,7 +76,9 @@ class Declarations:
                     self.classes[info.cls].properties.add(info.node.name.value)
         for info in self.classes.values():
             decorators = [self._decorator_name(d) for d in info.node.decorators]
-            info.is_dataclass = any(name and name.split(".")[-1] == "dataclass" for name in decorators)
+            # A named tuple is built from its annotated fields like a dataclass.
+            info.is_dataclass = any(name and name.split(".")[-1] == "dataclass" for name in decorators) or any(
+                base.rpartition(".")[2] == "NamedTuple" for base in info.bases)
 
     def _decorator_name(self, decorator: cst.Decorator) -> Optional[str]:
         expression = decorator.decorator

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from gradlint.analysis.values import CONSTANT, Sym
-from gradlint.findings import Location
+from gradlint.findings import Autofix, Location
 
 
 @dataclass
@@ -38,6 +38,9 @@ class Candidate:
     escape_cap: int = 2  # the most confidence when the value escapes to code we cannot see
     stored_cap: int = 2  # the most confidence when the value is only kept (on an object, in a container)
     source_line: str = ""
+    autofix: Optional[Autofix] = None
+    kept_fix: str = ""  # the hint where the cut value is only kept or looked at (Rule.kept_fix)
+    autofix_outside_computation: str = ""  # what the fix becomes where the cut value does not feed computation
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from gradlint.analysis.nested import rebuilt
 from gradlint.analysis.positions import Span, spans
 from gradlint.analysis.values import CallRef, Clamped, Sym, Via
 from gradlint.findings import Location, Step, source_lines
+from gradlint.fixes.base import autofix
 
 SNIPPET_WIDTH = 60
 _SPACE = re.compile(r"\s+")
@@ -54,8 +55,10 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                  tuple((name, converter.sym(s)) for name, s in call.kwargs))
         for call in analyzer.calls
     ]
-    for candidate in analyzer.candidates:
+    for index, candidate in enumerate(analyzer.candidates):
         span = converter.spans[candidate.node]
+        location = Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1)
+        offer = analyzer.offers.get(index)
         subject = converter.snippet(candidate.subject) if candidate.subject is not None else ""
         receiver = candidate.receiver
         if candidate.subject is not None and (not receiver.chain or receiver.chain[0] is not candidate.subject):
@@ -64,15 +67,19 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             Candidate(
                 code=candidate.rule.code,
                 rule=candidate.rule.name,
-                location=Location(analyzer.path, span.line, span.column + 1, span.end_line, span.end_column + 1),
+                location=location,
                 message=candidate.message.replace("{subject}", subject),
                 fix=candidate.fix.replace("{subject}", subject),
+                kept_fix=candidate.rule.kept_fix.replace("{subject}", subject),
                 receiver=converter.sym(receiver),
                 use=candidate.use,
                 gate=converter.sym(candidate.gate) if candidate.gate is not None else None,
                 escape_cap=int(candidate.rule.escape_confidence),
                 stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
+                autofix=None if offer is None else autofix(offer, location, analyzer.tree,
+                                                           converter.line(span.line)),
+                autofix_outside_computation=offer.outside_computation if offer is not None else "",
             )
         )
     return facts

@@ -24,12 +24,14 @@ from gradlint.analysis.context import Context
 from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
+from gradlint.analysis.liveness import Reads
 from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
+    ESCAPES,
     HIGH,
     LOW,
     MEDIUM,
@@ -41,6 +43,7 @@ from gradlint.analysis.values import (
     CandidateMark,
     Clamped,
     MixMark,
+    RecordMark,
     GlobalRef,
     ParamRef,
     ParamUseMark,
@@ -49,6 +52,7 @@ from gradlint.analysis.values import (
     Value,
     cap,
     clipped,
+    grade_of,
     join,
     plain_refs,
     strongest,
@@ -100,10 +104,11 @@ class FileAnalyzer:
         self.facts = ModuleFacts(path=path, module=module)
         self.candidates: List[_MutableCandidate] = []
         self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
+        self.offers: Dict[int, Optional[object]] = {}  # candidate index -> gradlint.fixes.base.Offer, or None
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}
-        self.mixes: Dict[cst.CSTNode, MixMark] = {}
+        self.node_marks: Dict[Tuple[type, Optional[cst.CSTNode]], object] = {}
 
     def run(self) -> ModuleFacts:
         declared = self.declared
@@ -112,6 +117,7 @@ class FileAnalyzer:
             self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
         module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)
         module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
+        module_interpreter.reads = Reads(self.tree.body)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
         for info in declared.functions:
@@ -142,11 +148,12 @@ class FileAnalyzer:
             fact = self.facts.uses[mark] = UseFact()
         return fact
 
-    def mix_mark(self, node: Optional[cst.CSTNode]) -> MixMark:
-        """The mark of the combinations made at ``node`` (one per node, however often a loop runs it)."""
-        mark = self.mixes.get(node)  # type: ignore[arg-type]
+    def node_mark(self, kind: type, node: Optional[cst.CSTNode]):
+        """The mark of kind ``kind`` (a :class:`MixMark` or :class:`RecordMark`) of the values made at ``node``: one
+        per node, however often a loop runs it."""
+        mark = self.node_marks.get((kind, node))
         if mark is None:
-            mark = self.mixes[node] = MixMark(self.path, len(self.mixes))  # type: ignore[index]
+            mark = self.node_marks[(kind, node)] = kind(self.path, len(self.node_marks))
         return mark
 
     def precut(self, value: Value) -> Sym:
@@ -178,10 +185,15 @@ class FunctionInterpreter(CallSemantics):
         self.grad_enabled = True
         self.region: Optional[CandidateMark] = None  # the no-grad region whose bindings are being cut
         self.region_is_function = False  # the region is the whole function (a decorator): only what leaves is cut
-        self.reporting = False  # in a branch taken for debugging, tracing or verbose output
+        # In a branch whose condition shows the cuts in it are meant: taken for debugging, tracing or verbose
+        # output (what is computed there is a report), or on a switch for the cut itself (``if self.detach:``).
+        self.cuts_meant = False
         self.returns: List[Sym] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
-        self.effects: List[Sym] = []  # grades of the differentiable bindings, stores and returns made so far
+        # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
+        self.effects: List[Tuple[Optional[str], Sym]] = []
+        self.reads: Optional[Reads] = None  # what the body reads, in order: which bound names are read later
+        self.tensor_names: frozenset = frozenset()  # names the body uses as only tensors can be used
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -189,6 +201,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.info
         node = info.node
         positional = list(node.params.posonly_params) + list(node.params.params)
+        self.tensor_names = _used_as_tensors(node.body, self.analyzer.declared.callee_name_static)
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -201,6 +214,7 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
+        self.reads = Reads(node.body.body)
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -232,8 +246,10 @@ class FunctionInterpreter(CallSemantics):
         module_instance = cls is None and annotation is not None and self._is_module_type(annotation)
         if module_instance:
             grade = HIGH
-        if param.annotation is None:
-            grade = LOW
+        if param.annotation is None or (cls is not None and cls not in self.analyzer.declared.classes):
+            # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
+            # unless the body uses it as only a tensor can be used.
+            grade = MEDIUM if param.name.value in self.tensor_names else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
@@ -264,7 +280,7 @@ class FunctionInterpreter(CallSemantics):
             return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
         names = list(_annotation_names(node, self.analyzer.declared.type_aliases))
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
-        if any(q in api.TENSOR_TYPES or (q and q.endswith(".Tensor")) for q in qualnames):
+        if any(q in api.TENSOR_TYPES or (q and q.rpartition(".")[2] in api.TENSOR_TYPE_NAMES) for q in qualnames):
             return MEDIUM, None
         classes = [q for q in qualnames if q and q not in _TYPING_NAMES and top_level(q) not in api.LIBRARY_ROOTS]
         return NONE, (classes[0] if len(classes) == 1 else None)
@@ -332,58 +348,87 @@ class FunctionInterpreter(CallSemantics):
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
         self.decisions.append(value.decides)
-        self.effects.append(value.sym)
+        self.effects.append((None, value.sym))
         self.flow(value, ReturnUseMark(self.info.qualname))
 
     def run_if(self, node: cst.If) -> None:
         self.use(self.eval(node.test), BENIGN)
         when_true, when_false = narrowings(node.test, self.callee_name)
+        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
+        body_leaves = _always_leaves(node.body.body)
+        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
         before = dict(self.env)
-        self.narrow(when_true)
-        reporting = self.reporting
-        self.reporting = reporting or _asks_for_output(node.test)
+        narrowed = self.narrow(when_true)
+        meant = self.cuts_meant
+        self.cuts_meant = meant or _means_cuts(node.test)
         body_effects = self._run_branch(node.body.body)
-        self.reporting = reporting
+        self.cuts_meant = meant
+        if not else_leaves:
+            self._forget(narrowed, before)
         after_body = self.env
         self.env = dict(before)
-        self.narrow(when_false)
+        narrowed = self.narrow(when_false)
         if isinstance(node.orelse, cst.If):
             else_effects = self._run_branch([node.orelse])
         elif isinstance(node.orelse, cst.Else):
             else_effects = self._run_branch(node.orelse.body.body)
         else:
             else_effects = []
-        # A branch that always leaves (return, raise, continue, break) does not flow on past the ``if``.
-        body_leaves = _always_leaves(node.body.body)
-        else_leaves = node.orelse is not None and _always_leaves([node.orelse])
+        if not body_leaves:
+            self._forget(narrowed, before)
         if body_leaves and not else_leaves:
             pass
         elif else_leaves and not body_leaves:
             self.env = after_body
         else:
             self.env = _join_envs(after_body, self.env)
-        self._branch(node, node.test, body_effects, else_effects)
+        self._branch(node, node.test, body_effects, else_effects, before)
 
-    def narrow(self, narrowing: Narrowing) -> None:
+    def narrow(self, narrowing: Narrowing) -> Dict[str, Value]:
         """Bind what a condition tells about values: not a tensor (no gradient to cut), or a tensor."""
+        narrowed: Dict[str, Value] = {}
         for path, (kind, node) in narrowing.items():
             value = self.values.get(node, CONSTANT_VALUE)
             if kind == NOT_TENSOR:
-                narrowed = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
+                narrowed[path] = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
             else:
-                narrowed = value.with_sym(tensor_like(value.sym))
-            self.env[path] = narrowed
+                narrowed[path] = value.with_sym(tensor_like(value.sym))
+        self.env.update(narrowed)
+        return narrowed
 
-    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Sym]:
+    def _forget(self, narrowed: Dict[str, Value], before: Dict[str, Value]) -> None:
+        """Where both sides of an ``if`` flow on, what its condition told holds no more after it: the values it
+        narrowed and the branch left alone are what they were (joining them again and again would pile up)."""
+        for path, value in narrowed.items():
+            if self.env.get(path) is value:
+                if path in before:
+                    self.env[path] = before[path]
+                else:
+                    del self.env[path]
+
+    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Tuple[Optional[str], Sym]]:
         start = len(self.effects)
         self.run_block(body)
         return self.effects[start:]
 
-    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Sym], orelse: List[Sym]) -> None:
-        """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``)."""
+    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Tuple[Optional[str], Sym]],
+                orelse: List[Tuple[Optional[str], Sym]], before: Optional[Dict[str, Value]] = None) -> None:
+        """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``): what it
+        stores, returns, or binds to a name read after it. A name one side rebinds keeps, on the other side, the
+        value it had before (``if b < m: b = m`` chooses between two values; it skips no work)."""
         if not self.analyzer.branch_rules:
             return
-        work = _skipped_work(strongest(body), strongest(orelse))
+        live = self.reads.after(node) if self.reads is not None else None
+
+        def lasting(effects: List[Tuple[Optional[str], Sym]], other: List[Tuple[Optional[str], Sym]]) -> Sym:
+            kept = [sym for name, sym in effects if name is None or live is None or name in live]
+            bound_here = {name for name, _ in effects}
+            kept += [before[name].sym for name, _ in other
+                     if before is not None and name in before and name not in bound_here
+                     and (live is None or name in live)]
+            return strongest(kept)
+
+        work = _skipped_work(lasting(body, orelse), lasting(orelse, body))
         for rule in self.analyzer.branch_rules:
             rule.on_branch(node, test, work, self.ctx)
 
@@ -399,7 +444,7 @@ class FunctionInterpreter(CallSemantics):
             self.run_block(node.body.body)
             self.env = _join_envs(before, self.env)
         if isinstance(node, cst.While):
-            self._branch(node, node.test, self.effects[start:], [])
+            self._branch(node, node.test, self.effects[start:], [], before)
         if node.orelse is not None:
             self.run_block(node.orelse.body.body)
 
@@ -566,8 +611,8 @@ class FunctionInterpreter(CallSemantics):
         hands out values that exist already (``for p in model.parameters()``), which no region cuts."""
         if isinstance(target, cst.Name):
             value = self._cut_in_region(self._step(value, source), source if fresh else None)
-            if not value.is_constant():
-                self.effects.append(value.sym)
+            if not value.is_constant() and fresh and not _names(source):
+                self.effects.append((target.value, value.sym))
             self.env[target.value] = value
             if self.at_module:
                 self.analyzer.equation(GlobalRef(self.analyzer.module, target.value), value.sym)
@@ -595,8 +640,8 @@ class FunctionInterpreter(CallSemantics):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
             return
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
-        if not value.is_constant():
-            self.effects.append(value.sym)
+        if not value.is_constant() and not _names(source):
+            self.effects.append((None, value.sym))
         if owner.cls is not None:
             self.analyzer.equation(AttrRef(owner.cls, name), value.sym)
             self.flow(value, AttrUseMark(owner.cls, name))
@@ -620,7 +665,7 @@ class FunctionInterpreter(CallSemantics):
         owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
         if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
                               for element in target.slice):
-            value = self.recorded(value)
+            value = self.recorded(value, target)
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
@@ -660,13 +705,11 @@ class FunctionInterpreter(CallSemantics):
         mixed = [(value, others) for value, others in mixed if others]
         if not mixed:
             return joined
-        mark = self.analyzer.mix_mark(at if at is not None else self.statement)
+        mark = self.analyzer.node_mark(MixMark, at if at is not None else self.statement)
         fact = self.analyzer.use_fact(mark)
         linked: set = set()
         for value, others in mixed:
-            other = strongest(others)
-            condition = Sym(other.grade, other.refs)  # the chain is not needed: only the grade matters
-            fact.combined_with = condition if fact.combined_with is None else strongest((fact.combined_with, condition))
+            fact.combined_with = grade_of([*others, *([fact.combined_with] if fact.combined_with else [])])
             self.flow(value, mark)
             linked |= value.marks
         # The marks of earlier combinations reach their uses through this one: the result need not carry them.
@@ -750,7 +793,17 @@ class FunctionInterpreter(CallSemantics):
         return CONSTANT_VALUE
 
     eval_Integer = eval_Float = eval_Imaginary = eval_SimpleString = eval_Ellipsis = _constant
-    eval_ConcatenatedString = eval_Lambda = _constant
+    eval_ConcatenatedString = _constant
+
+    def eval_Lambda(self, node: cst.Lambda) -> Value:
+        """A function written inline: its body is evaluated with its parameters unknown, and what it returns is
+        handed to whoever calls it (code we cannot follow)."""
+        saved = dict(self.env)
+        for param in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
+            self.env[param.name.value] = Value(Sym(LOW, chain=(param,)))
+        self.use(self.eval(node.body), ESCAPES)
+        self.env = saved
+        return CONSTANT_VALUE
 
     def eval_FormattedString(self, node: cst.FormattedString) -> Value:
         for part in node.parts:
@@ -830,7 +883,7 @@ class FunctionInterpreter(CallSemantics):
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Value:
         left, right = self.eval(node.left), self.eval(node.right)
-        return _choice(left, right).deciding(strongest((left.decides, right.decides)))
+        return _choice(left, right).deciding(grade_of((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
         """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
@@ -839,7 +892,7 @@ class FunctionInterpreter(CallSemantics):
             self.use(value, BENIGN)
         if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
             return CONSTANT_VALUE
-        return CONSTANT_VALUE.deciding(strongest(
+        return CONSTANT_VALUE.deciding(grade_of(
             [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
@@ -852,7 +905,7 @@ class FunctionInterpreter(CallSemantics):
         self.narrow(when_false)
         orelse = self.eval(node.orelse)
         self.env = before
-        self._branch(node, node.test, [body.sym], [orelse.sym])
+        self._branch(node, node.test, [(None, body.sym)], [(None, orelse.sym)])
         return _choice(body, orelse)
 
     def eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
@@ -885,17 +938,20 @@ class FunctionInterpreter(CallSemantics):
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.recorded(self.eval(element.value)))
+                values.append(self.recorded(self.eval(element.value), element))
             else:
                 values.append(self.eval(element.value))
         joined = join(values) if values else CONSTANT_VALUE
         return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
 
-    def recorded(self, value: Value) -> Value:
-        """A value filed under a key (``{"loss": loss.item()}``, ``logs["error"] = err``): kept, as a record is.
-        What it came from takes that as its use, and is not told what becomes of the record."""
-        self.use(value, STORED)
-        return value.with_marks(frozenset())
+    def recorded(self, value: Value, node: cst.CSTNode) -> Value:
+        """A value filed under a key at ``node`` (``{"loss": loss.item()}``, ``logs["error"] = err``): what it came
+        from is used as the record is, but never more than a stored value (see :class:`RecordMark`)."""
+        if not value.marks:
+            return value
+        mark = self.analyzer.node_mark(RecordMark, node)
+        self.flow(value, mark)
+        return value.with_marks(frozenset({mark}))
 
     def _comprehension(self, node) -> Value:
         saved = dict(self.env)
@@ -954,21 +1010,26 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
     return cap(strongest((body, orelse)), LOW)
 
 
-# Words of flags that switch on output for people: what is computed under them is a report, not the program's result.
+# Words of flags under which cuts are meant: flags that switch on output for people (what is computed under them
+# is a report, not the program's result), and switches for a cut itself (the author made it optional).
 _OUTPUT_WORDS = frozenset("debug debugging verbose verbosity trace tracing printout print show plot plotting display "
                           "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
                           "inspect logging".split())
+_CUT_WORDS = frozenset("detach detached stopgrad stop freeze frozen nograd".split())
 
 
-def _asks_for_output(test: cst.BaseExpression) -> bool:
+def _means_cuts(test: cst.BaseExpression) -> bool:
     """Whether a condition tests a flag for debugging, tracing or verbose output (``if self.trace_pixel:``,
-    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``)."""
+    ``elif args.verbose > 1:``, ``if logger.isEnabledFor(logging.DEBUG):``) or a switch for the cut in its branch
+    (``if self.detach_inputs:``, ``if settings.detach_test_caches.on():``, ``if stop_gradient:``)."""
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
         name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
-        if name is not None and (set(name.lower().strip("_").split("_")) & _OUTPUT_WORDS or name == "isEnabledFor"):
-            return True
+        if name is not None:
+            words = set(name.lower().strip("_").split("_"))
+            if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
+                return True
         stack.extend(node.children)
     return False
 
@@ -1011,6 +1072,32 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
+
+
+def _used_as_tensors(body: cst.CSTNode, qualname) -> frozenset:
+    """The names a function body uses as only a tensor can be used: with a tensor's own attributes and methods
+    (``x.device``, ``x.detach()``, ``x.unsqueeze(0)``) or as an argument of a torch computation. A caller's tensor
+    of unknown ``requires_grad``, in library code: evidence, not proof."""
+    found = set()
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.attr.value in api.TENSOR_ONLY:
+            found.add(node.value.value)
+        elif isinstance(node, cst.Call) and any(isinstance(arg.value, cst.Name) for arg in node.args):
+            callee = qualname(node.func)
+            if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
+                    and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
+                found.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
+        stack.extend(node.children)
+    return frozenset(found)
+
+
+def _names(node: Optional[cst.CSTNode]) -> bool:
+    """Whether ``node`` only names a value computed elsewhere (``x = y``, ``self.a = config.a``): no work done."""
+    return isinstance(node, (cst.Name, cst.Attribute))
 
 
 def _computes(node: Optional[cst.CSTNode]) -> bool:
@@ -1071,7 +1158,7 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 cls=other.cls if other.cls == value.cls else None,
                 module_instance=other.module_instance and value.module_instance,
                 derived=other.derived or value.derived,
-                decides=strongest((other.decides, value.decides)),
+                decides=grade_of((other.decides, value.decides)),
                 keyed=other.keyed and value.keyed,
             )
     return merged

@@ -31,6 +31,7 @@ from gradlint.analysis.values import (
     AttrUseMark,
     CallRef,
     MixMark,
+    RecordMark,
     Clamped,
     GlobalRef,
     ParamRef,
@@ -40,9 +41,10 @@ from gradlint.analysis.values import (
     Sym,
     Via,
     clipped,
-    strongest,
+    grade_of,
 )
 from gradlint.findings import Confidence, Finding, Step
+from gradlint.fixes.base import for_use
 
 MAX_ROUNDS = 12
 # Call summaries are evaluated per call site down to this depth; deeper, the context-free result is used.
@@ -168,6 +170,7 @@ class Solver:
         self._canonical_refs: Dict[object, object] = {}
         self._dependency_memo: Dict[int, Tuple[Sym, set]] = {}
         self._free_dependencies: Dict[str, set] = {}
+        self._clamped: Dict[Clamped, Sym] = {}
         self._active: List[str] = []
         self._ref_order = RefOrder()
         # Each function's result with its parameters at their solved grades: the answer for recursive calls.
@@ -269,6 +272,14 @@ class Solver:
         self.solution[item] = best
         return best[0] > current[0]
 
+    def _inner(self, ref: Clamped) -> Sym:
+        """The grade a clamp applies to, one object per clamp: grades are memoised by identity, and a clamp is
+        shared by every grade joined from it (in a loop, again and again)."""
+        inner = self._clamped.get(ref)
+        if inner is None:
+            inner = self._clamped[ref] = Sym(NONE, ref.refs)
+        return inner
+
     # ---------------------------------------------------------------------------------- dependencies
     def _item_dependencies(self, item) -> set:
         if isinstance(item, _Returns):
@@ -286,7 +297,7 @@ class Solver:
         found: set = set()
         for ref in sym.refs:
             if isinstance(ref, Clamped):
-                found |= self._sym_dependencies(Sym(NONE, ref.refs))
+                found |= self._sym_dependencies(self._inner(ref))
             elif isinstance(ref, Via):
                 found |= self._sym_dependencies(ref.sym)
             elif isinstance(ref, CallRef):
@@ -352,7 +363,7 @@ class Solver:
             bound = env.bindings.get(key)
             return bound if bound is not None else self.solution.get(key, NO_GRADE)
         if isinstance(ref, Clamped):
-            grade = self.grade(Sym(NONE, ref.refs), env)
+            grade = self.grade(self._inner(ref), env)
             return (ref.apply(grade[0]), grade[1])
         if isinstance(ref, Via):
             return self.grade(ref.sym, env)
@@ -486,7 +497,7 @@ class UseSolver:
                 merged.level = max(merged.level, fact.level)
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
                 if fact.combined_with is not None:
-                    merged.combined_with = fact.combined_with if merged.combined_with is None else strongest(
+                    merged.combined_with = fact.combined_with if merged.combined_with is None else grade_of(
                         (merged.combined_with, fact.combined_with))
             for call in module.calls:
                 self.called.add(self.program.callee(call.function))
@@ -514,8 +525,8 @@ class UseSolver:
                         cls.fields[mark.index] if mark.index < len(cls.fields) else None)
                     return AttrUseMark(target, name) if name is not None else mark
                 init = program.method(target, "__init__")
-                if init is None:
-                    return ParamUseMark(target, mark.index)
+                if init is None:  # a constructor we cannot see keeps its arguments in the instance
+                    return ReturnUseMark(target)
                 index = mark.index + 1 if isinstance(mark.index, int) else mark.index
                 return self._param_mark(init, index)
             function = self.program.callee(target)
@@ -533,7 +544,7 @@ class UseSolver:
 
     def _default(self, mark) -> int:
         """The use of a mark no file said anything about."""
-        if isinstance(mark, ParamUseMark):
+        if isinstance(mark, (ParamUseMark, MixMark, RecordMark)):
             return UNUSED
         if isinstance(mark, ReturnUseMark):
             return UNUSED if mark.function in self.called else self._escape(mark)
@@ -548,7 +559,11 @@ class UseSolver:
         if isinstance(mark, AttrUseMark):
             declared = any(mark.name in program.classes[owner].number_fields
                            for owner in program.mro(mark.cls) if owner in program.classes)
-            return BENIGN if declared else STORED
+            if declared:
+                return BENIGN
+            cls = program.classes.get(mark.cls)
+            # A field of a record nobody reads here goes where its instances go (returned, say).
+            return max(STORED, self.level(ReturnUseMark(mark.cls))) if cls is not None and cls.is_dataclass else STORED
         return ESCAPES
 
     def _solve(self) -> None:
@@ -566,6 +581,8 @@ class UseSolver:
                 level = max(level, self._escape(mark))
             if isinstance(mark, MixMark) and level >= STORED and self._carries_gradient(fact):
                 level = COMPUTATION
+            elif isinstance(mark, RecordMark):
+                level = min(level, STORED)
             if level > self.levels.get(mark, -1):
                 self.levels[mark] = level
                 pending.extend(dependents.get(mark, ()))
@@ -583,6 +600,12 @@ class UseSolver:
 
     def of(self, fact: UseFact) -> int:
         return max([fact.level, *(self.level(self._canonical(via)) for via in fact.via)])
+
+    def handed_on(self, fact: UseFact) -> bool:
+        """Whether a cut value was handed as it is to code we cannot see (which keeps it, and may differentiate
+        it: a loss function that takes gradients of its inputs)."""
+        return any(isinstance(mark, ReturnUseMark) and mark.function not in self.program.functions
+                   for mark in (self._canonical(via) for via in fact.via))
 
 
 def findings(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> List[Finding]:
@@ -605,6 +628,8 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
     if candidate.gate is not None:
         grade = min(grade, solver.grade(candidate.gate)[0])
     use = uses.of(candidate.use)
+    if use < STORED and candidate.stored_cap > LOW and uses.handed_on(candidate.use):
+        use = STORED  # a tensor handed to unknown code is kept there; a number there is only a record
     caps = {ESCAPES: candidate.escape_cap, STORED: candidate.stored_cap}
     confidence = min(grade, caps.get(use, USE_CAP[use]))
     if confidence == NONE:
@@ -616,7 +641,8 @@ def _finding(candidate: Candidate, solver: Solver, uses: UseSolver) -> Optional[
         location=candidate.location,
         confidence=Confidence(confidence),
         chain=chain,
-        fix=candidate.fix,
+        fix=candidate.kept_fix if candidate.kept_fix and use in (UNUSED, BENIGN, STORED) else candidate.fix,
         source_line=candidate.source_line,
         use=USE_LABELS[use],
+        autofix=for_use(candidate.autofix, candidate.autofix_outside_computation, use == COMPUTATION),
     )

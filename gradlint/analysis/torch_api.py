@@ -72,6 +72,12 @@ VIEW_METHODS = frozenset(
 SHAPE_METHODS = frozenset(
     "repeat narrow select roll tile index_select gather chunk split tensor_split unfold".split()
 )
+# Attributes and methods only tensors have: a value read or called with them is a tensor.
+TENSOR_ONLY = frozenset(
+    "device requires_grad grad grad_fn is_leaf detach detach_ requires_grad_ backward register_hook cuda numel dim "
+    "unsqueeze contiguous new_zeros new_ones new_empty new_full new_tensor type_as expand_as view_as masked_fill "
+    "masked_fill_ clamp clamp_ softmax log_softmax float double half long bfloat16".split()
+)
 # Attributes of a tensor that are tensors carrying its gradient; any other attribute of a value that is not an
 # instance of a known class is something we cannot see.
 TENSOR_ATTRIBUTES = frozenset("T mT H mH real imag".split())
@@ -93,6 +99,10 @@ GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "t
 
 # Functions that differentiate their tensor arguments: a cut value handed to them is a cut that matters most.
 DIFFERENTIATING_FUNCTIONS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
+
+# Last names of annotations that say "a tensor" in the typing helpers of other libraries (torchtyping's
+# TensorType, jaxtyping's Float[Tensor, ...], tensor subclasses).
+TENSOR_TYPE_NAMES = frozenset({"Tensor", "TensorType", "Parameter"})
 
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 

@@ -143,6 +143,18 @@ class MixMark:
     index: int
 
 
+@dataclass(frozen=True)
+class RecordMark:
+    """Values filed under a key at one place of a file (``{"loss": loss.item()}``, ``logs["error"] = err``).
+
+    A record is kept: whatever becomes of it (returned, read back, printed), what was filed in it is used at
+    most as much as a stored value is. The filed values' uses go through this mark.
+    """
+
+    path: str
+    index: int
+
+
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,7 @@ class Value:
 
     def deciding(self, sym: Sym) -> Value:
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     strongest((self.decides, sym)), self.keyed)
+                     grade_of((self.decides, sym)), self.keyed)
 
 
 CONSTANT_VALUE = Value()
@@ -219,10 +231,33 @@ def strongest(syms: Iterable[Sym]) -> Sym:
 
 
 def plain_refs(refs: frozenset) -> frozenset:
-    """``refs`` with every ``Via`` replaced by the references it holds: what a grade depends on."""
+    """``refs`` with every ``Via`` replaced by the references it holds: what a grade depends on.
+
+    Joins in loops share their parts: each ``Via`` is opened once, however many paths lead to it.
+    """
     if not any(isinstance(ref, Via) for ref in refs):
         return refs
-    return frozenset(inner for ref in refs for inner in (plain_refs(ref.sym.refs) if isinstance(ref, Via) else (ref,)))
+    found: set = set()
+    opened: set = set()
+    pending = [refs]
+    while pending:
+        for ref in pending.pop():
+            if not isinstance(ref, Via):
+                found.add(ref)
+            elif id(ref) not in opened:
+                opened.add(id(ref))
+                pending.append(ref.sym.refs)
+    return frozenset(found)
+
+
+def grade_of(syms: Iterable[Sym]) -> Sym:
+    """What ``syms`` together depend on, without chains: a condition whose grade alone matters. Unlike
+    :func:`strongest`, joining it again and again (in a loop) never nests it."""
+    grade, refs = NONE, set()
+    for sym in syms:
+        grade = max(grade, sym.grade)
+        refs.update(plain_refs(sym.refs))
+    return Sym(grade, frozenset(refs))
 
 
 def join(values: Iterable[Value]) -> Value:

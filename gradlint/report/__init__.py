@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from gradlint.engine import PARSE_ERROR_CODE
-from gradlint.findings import Finding, Step
+from gradlint.findings import Finding, Location, Step
 from gradlint.suppressions import UNUSED_SUPPRESSION_CODE
 
 if TYPE_CHECKING:
@@ -80,6 +80,12 @@ def counts_by_rule(findings: Sequence[Finding]) -> list[RuleCount]:
     ]
 
 
+def position(location: Location) -> str:
+    """``path:line:column``; in a notebook ``path:cell 3:line:column``, as ruff writes it."""
+    cell = f"cell {location.cell}:" if location.cell is not None else ""
+    return f"{location.path}:{cell}{location.line}:{location.column}"
+
+
 def chain_text(finding: Finding) -> str:
     """The reasoning chain as ``cell_a ← self.cell_a (crystal.py:41) ← config.cell_a``: a step's place is
     shown when it is known and differs from the finding's own line."""
@@ -87,15 +93,18 @@ def chain_text(finding: Finding) -> str:
 
 
 def _step_text(step: Step, finding: Finding) -> str:
-    if step.line <= 0 or (step.path in ("", finding.location.path) and step.line == finding.location.line):
+    here = step.path in ("", finding.location.path)
+    if step.line <= 0 or (here and step.cell == finding.location.cell and step.line == finding.location.line):
         return step.code
-    if step.path in ("", finding.location.path):
-        return f"{step.code} (line {step.line})"
-    return f"{step.code} ({step.path}:{step.line})"
+    line = f"cell {step.cell}, line {step.line}" if step.cell is not None else f"line {step.line}"
+    if here:
+        return f"{step.code} ({line})"
+    return f"{step.code} ({step.path}:{line if step.cell is not None else step.line})"
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``1 file``, ``2 files``; ``nouns`` is the plural when it is not ``noun`` + s (``fixes``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def posix(path: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from gradlint.findings import Finding
-from gradlint.report import ReportContext, chain_text, plural, posix, ranked, severity
+from gradlint.report import ReportContext, chain_text, plural, position, posix, ranked, severity
 
 _COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -38,7 +38,7 @@ def annotation(finding: Finding) -> str:
         ("col", str(location.column) if single_line else ""),
         ("endLine", str(location.end_line)),
         ("endColumn", str(max(location.end_column - 1, location.column)) if single_line else ""),
-        ("title", f"{finding.code} {finding.rule}"),
+        ("title", f"{finding.code} {finding.rule}" + (f" (cell {location.cell})" if location.cell else "")),
     ]
     rendered = ",".join(f"{name}={_escape_property(value)}" for name, value in properties if value)
     return f"::{_COMMANDS[severity(finding)]} {rendered}::{_escape_data(_message(finding))}"
@@ -62,7 +62,7 @@ def step_summary(findings: Sequence[Finding], context: ReportContext) -> str:
     for finding in _ordered(findings, context):
         location = finding.location
         cells = (
-            f"`{posix(location.path)}:{location.line}:{location.column}`",
+            f"`{posix(position(location))}`",
             finding.code,
             finding.rule,
             finding.confidence.label,

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any, Sequence
 
 from gradlint import __version__
-from gradlint.findings import Finding
+from gradlint.findings import Finding, Location
 from gradlint.report import ReportContext, posix
 
 if TYPE_CHECKING:
@@ -31,13 +31,9 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
 
 
 def finding_object(finding: Finding) -> dict[str, Any]:
-    location = finding.location
     return {
-        "path": posix(location.path),
-        "line": location.line,
-        "column": location.column,
-        "end_line": location.end_line,
-        "end_column": location.end_column,
+        "path": posix(finding.location.path),
+        **_range(finding.location),
         "code": finding.code,
         "rule": finding.rule,
         "message": finding.message,
@@ -45,9 +41,20 @@ def finding_object(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix or None,
         "use": finding.use or None,
         "chain": [
-            {"code": step.code, "path": posix(step.path) or None, "line": step.line or None} for step in finding.chain
+            {"code": step.code, "path": posix(step.path) or None, "line": step.line or None, "cell": step.cell}
+            for step in finding.chain
         ],
+        "autofix": None if finding.autofix is None else {
+            "title": finding.autofix.title,
+            "safe": finding.autofix.safe,
+            "edits": [{**_range(edit.location), "content": edit.content} for edit in finding.autofix.edits],
+        },
     }
+
+
+def _range(location: Location) -> dict[str, Any]:
+    return {"line": location.line, "column": location.column, "end_line": location.end_line,
+            "end_column": location.end_column, "cell": location.cell}
 
 
 def catalogue(rules: Sequence[type[Rule]]) -> str:

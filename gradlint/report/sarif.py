@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import quote
 
 from gradlint import __version__, baseline
-from gradlint.findings import Confidence, Finding, Step
+from gradlint.findings import Confidence, Finding, Location, Step
 from gradlint.report import PROJECT_URL, RULES_DOC_URL, ReportContext, code_severity, posix, severity
 
 if TYPE_CHECKING:
@@ -114,12 +114,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, context: Report
             {
                 "physicalLocation": {
                     "artifactLocation": _artifact(location.path),
-                    "region": {
-                        "startLine": location.line,
-                        "startColumn": location.column,
-                        "endLine": location.end_line,
-                        "endColumn": location.end_column,
-                    },
+                    "region": _region(location),
                 }
             }
         ],
@@ -129,6 +124,10 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, context: Report
     }
     if finding.fix:
         result["properties"]["fix"] = finding.fix
+    if location.cell is not None:
+        result["properties"]["cell"] = location.cell
+    if finding.autofix is not None and location.cell is None:  # a tool would apply a cell's edit to the JSON
+        result["fixes"] = [_fix(finding)]
     if context.baseline_commit is not None:
         result["baselineState"] = "new"  # only findings absent at the baseline commit are reported
     related = [_related(position, step, finding) for position, step in enumerate(finding.chain) if step.line > 0]
@@ -137,8 +136,33 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, context: Report
     return result
 
 
-def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+def _region(location: Location) -> dict[str, int]:
+    return {"startLine": location.line, "startColumn": location.column, "endLine": location.end_line,
+            "endColumn": location.end_column}
+
+
+def _fix(finding: Finding) -> dict[str, Any]:
+    """The autofix as SARIF replacements (in a notebook, positions within the cell named by ``cell``)."""
+    autofix = finding.autofix
+    assert autofix is not None
     return {
+        "description": {"text": autofix.title + ("" if autofix.safe else " (unsafe)")},
+        "artifactChanges": [{
+            "artifactLocation": _artifact(finding.location.path),
+            "replacements": [
+                {
+                    "deletedRegion": _region(edit.location),
+                    "insertedContent": {"text": edit.content},
+                }
+                for edit in autofix.edits
+            ],
+        }],
+        "properties": {"safe": autofix.safe},
+    }
+
+
+def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
+    related: dict[str, Any] = {
         "id": position,
         "physicalLocation": {
             "artifactLocation": _artifact(step.path or finding.location.path),
@@ -146,6 +170,9 @@ def _related(position: int, step: Step, finding: Finding) -> dict[str, Any]:
         },
         "message": {"text": step.code},
     }
+    if step.cell is not None:
+        related["properties"] = {"cell": step.cell}
+    return related
 
 
 def _artifact(path: str) -> dict[str, str]:

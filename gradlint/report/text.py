@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import click
 
 from gradlint.findings import Confidence, Finding
-from gradlint.report import ReportContext, chain_text, counts_by_rule, plural, severity
+from gradlint.fixes.apply import applicable
+from gradlint.report import ReportContext, chain_text, counts_by_rule, plural, position, severity
 
 if TYPE_CHECKING:
     from gradlint.rules.base import Rule
@@ -26,7 +27,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         if context.show_source:
             lines.extend(_details(finding, style))
     if not context.quiet:
-        lines.append(_summary(findings, context))
+        lines.append(" ".join(part for part in (_summary(findings, context), _fixable_summary(findings)) if part))
     if context.statistics and findings:
         lines.extend(_statistics(findings))
     return "".join(line + "\n" for line in lines)
@@ -39,10 +40,11 @@ def catalogue(rules: Sequence[type[Rule]]) -> str:
 
 
 def _headline(finding: Finding, style: Style) -> str:
-    where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}:"
+    where = f"{position(finding.location)}:"
     code_color = "red" if severity(finding) == "error" else _CONFIDENCE_COLORS[finding.confidence]
     return (
-        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)} {_one_line(finding.message)} "
+        f"{style(where, bold=True)} {style(finding.code, fg=code_color, bold=True)}{_fixable(finding)} "
+        f"{_one_line(finding.message)} "
         f"{style(f'[{finding.confidence.label}]', dim=True)}"
     )
 
@@ -67,7 +69,26 @@ def _details(finding: Finding, style: Style) -> list[str]:
         lines.append(f"{gutter} = chain: {chain_text(finding)}")
     if finding.fix:
         lines.append(f"{gutter} = fix: {finding.fix}")
+    if finding.autofix is not None:
+        safety = "" if finding.autofix.safe else " (unsafe: with --unsafe-fixes)"
+        lines.append(f"{gutter} = autofix: {finding.autofix.title}{safety}")
     return lines
+
+
+def _fixable(finding: Finding) -> str:
+    """`` [*]`` after the code of a finding that ``--fix`` repairs, as ruff marks them."""
+    return " [*]" if applicable(finding, unsafe=False) else ""
+
+
+def _fixable_summary(findings: Sequence[Finding]) -> str:
+    safe = sum(applicable(finding, unsafe=False) for finding in findings)
+    unsafe = sum(applicable(finding, unsafe=True) for finding in findings) - safe
+    if not safe and not unsafe:
+        return ""
+    if not safe:
+        return f"{plural(unsafe, 'fix', 'fixes')} available with `--fix --unsafe-fixes`."
+    more = f" ({unsafe} more with `--fix --unsafe-fixes`)" if unsafe else ""
+    return f"[*] {safe} fixable with `--fix`{more}."
 
 
 def _summary(findings: Sequence[Finding], context: ReportContext) -> str:

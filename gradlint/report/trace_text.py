@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from gradlint import rank as ranking
 from gradlint.report import chain_text
 from gradlint.rank import Suspect, TraceEvidence
-from gradlint.trace.results import Frame, ParameterReport, TraceResult
+from gradlint.trace.results import Frame, Outcome, ParameterReport, Reason, TraceResult
 
 _REASONS = {
     "connected": "real gradient",
@@ -17,6 +17,9 @@ _REASONS = {
     "vanishing": "vanishes at one operation",
     "nonfinite": "NaN/inf arises in backward",
     "graph_reuse": "backward through a freed graph",
+    "wrong": "disagrees with finite differences",
+    "frozen": "frozen on purpose",
+    "copy": "copy kept out of backward",
     "unexplained": "no diagnosis",
 }
 
@@ -42,9 +45,23 @@ def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     return [indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
+def _why(report: ParameterReport) -> str:
+    why = _REASONS.get(report.reason.value, report.reason.value)
+    check = report.check
+    if report.reason is Reason.FROZEN:
+        return f"{why} at {_where(report.frozen_at)}"
+    if report.reason is Reason.COPY and report.copy_of:
+        return f"copy of {report.copy_of} kept out of backward"
+    if check is not None and check.verdict == "disagrees":
+        return f"{why}: {_number(check.autograd)} vs {_number(check.numeric)}"
+    if check is not None and check.verdict == "agrees":
+        return f"{why} (agrees with finite differences)"
+    return why
+
+
 def _parameter_row(report: ParameterReport) -> list[str]:
-    return [report.name, report.outcome.value, _REASONS.get(report.reason.value, report.reason.value),
-            _number(report.norm), _number(report.max_abs), _where(report.created)]
+    return [report.name, report.outcome.value, _why(report), _number(report.norm), _number(report.max_abs),
+            _where(report.created)]
 
 
 def render_parameters(result: TraceResult) -> str:
@@ -56,6 +73,20 @@ def render_parameters(result: TraceResult) -> str:
     if result.output_zero:
         lines.append("  The output (the tensor backward started from) was identically zero.")
     return "\n".join(lines)
+
+
+def notes(result: TraceResult) -> list[str]:
+    """What the trace did that the reader should know: reruns, compiled code run eagerly, exits intercepted."""
+    found = list(result.notes)
+    if result.compiled:
+        sites = ", ".join(_where(frame) for frame in result.compiled)
+        found.append(f"torch.compile'd code ran eagerly under the trace (compiled at {sites})")
+    return found
+
+
+def render_notes(result: TraceResult) -> str:
+    found = notes(result)
+    return "\n".join(["Notes:", *(f"  - {note}" for note in found)]) if found else ""
 
 
 def describe(evidence: TraceEvidence) -> str:
@@ -70,7 +101,10 @@ def describe(evidence: TraceEvidence) -> str:
         return (f"{origin.expression} = {_number(origin.value)} set here ({origin.kind.replace('_', ' ')}) "
                 f"fills the zero factor that zeroes the gradient of {params}")
     if evidence.kind == ranking.ZERO_FACTOR:
-        filled = f" from {source.origin.expression} = {_number(source.origin.value)}" if source.origin else ""
+        origin = source.origin
+        filled = f" from {origin.expression} = {_number(origin.value)}" if origin else ""
+        if origin is not None and origin.defined is not None:
+            filled += f", the {origin.kind.replace('_', ' ')} at {_where(origin.defined)}"
         return f"{evidence.op} created an identically zero tensor{filled}; it multiplies into the path of {params}"
     if evidence.kind == ranking.ZERO_PRODUCT:
         return f"{evidence.op} multiplies by that zero factor, so the gradient of {params} is exactly zero"
@@ -123,22 +157,25 @@ def render(result: TraceResult, suspects: Sequence[Suspect], limit: int = 10) ->
              + (f" (test {result.test_outcome})" if result.test_outcome else "")]
     if result.failure is not None:
         parts.append(result.failure.message)
-    parts += [render_parameters(result), render_suspects(suspects, limit)]
-    return "\n\n".join(parts) + "\n"
+    parts += [render_parameters(result), render_notes(result), render_suspects(suspects, limit)]
+    return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def render_test(nodeid: str, result: TraceResult, suspects: Sequence[Suspect], limit: int = 5) -> str:
     """One test's part of ``pytest --gradlint``: a line when all is well, else its table and suspects."""
     if not suspects and not result.bad_parameters:
         count = len(result.parameters)
-        return f"{nodeid}: {count} parameter{'s' if count != 1 else ''}, all with real gradients"
-    return f"{nodeid}\n{render_parameters(result)}\n{render_suspects(suspects, limit)}\n"
+        frozen = sum(p.outcome is Outcome.FROZEN for p in result.parameters)
+        kept = f" ({frozen} frozen on purpose)" if frozen else ""
+        return f"{nodeid}: {count} parameter{'s' if count != 1 else ''}{kept}, all with real gradients"
+    parts = [nodeid, render_parameters(result), render_notes(result), render_suspects(suspects, limit)]
+    return "\n".join(part for part in parts if part) + "\n"
 
 
 def render_summary_markdown(result: TraceResult, suspects: Sequence[Suspect], command: str,
                             versions: dict[str, str], limit: int = 10) -> str:
     lines = [f"# gradlint trace: `{result.target}`", "", f"- command: `{command}`",
-             f"- runtime: {result.duration:.2f} s ({result.passes} pass{'es' if result.passes > 1 else ''})"]
+             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} time{'s' if result.passes > 1 else ''})"]
     if result.test_outcome:
         lines.append(f"- test: {result.test_outcome}")
     lines.append("- versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()))
@@ -150,6 +187,9 @@ def render_summary_markdown(result: TraceResult, suspects: Sequence[Suspect], co
         lines += ["| " + " | ".join(_parameter_row(p)) + " |" for p in result.parameters]
     else:
         lines.append("No parameter requiring grad was observed.")
+    found = notes(result)
+    if found:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in found)]
     lines += ["", "## Top suspects", ""]
     if not suspects:
         lines.append("None.")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar, Optional, Sequence
 
 from gradlint.analysis.values import COMPUTATION, tensor_like
 from gradlint.findings import Confidence
+from gradlint.fixes.base import FixKind
 
 SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
 # Rules whose operations are everywhere (branches, assignments in ``__init__``) look only in files that mention
@@ -61,12 +62,21 @@ class Rule:
     # container that is not followed further. A detached tensor kept may be computed with later; a Python number
     # kept is a record (a metric, a log, a dict of diagnostics).
     stored_confidence: ClassVar[Confidence] = Confidence.MEDIUM
+    # The fix hint where the cut value is only kept or looked at (a metric, a log, a record): there the cut is
+    # usually right, and keeping the tensor instead would keep every step's graph alive. Empty: the same hint.
+    kept_fix: ClassVar[str] = ""
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+    # The fix this rule offers (gradlint.fixes), if any; its docstring's "Fix safety" section documents it.
+    autofix: ClassVar[Optional[FixKind]] = None
 
     @classmethod
     def summary(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].strip()
+
+    def with_fix(self, mark, ctx, *args):
+        """``mark``, with this rule's fix offered for it (built from ``args``) when the rule has one."""
+        return ctx.offer_fix(mark, self.autofix, *args) if self.autofix is not None else mark
 
     @classmethod
     def sections(cls) -> dict[str, str]:
@@ -107,7 +117,7 @@ class TensorMethodRule(Rule):
         if not self.applies(site):
             return None
         method = site.tensor_method
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=tensor_like(self.receiver(site, ctx)),
@@ -116,3 +126,4 @@ class TensorMethodRule(Rule):
             fix=self.fix.replace("{method}", method),
             use=COMPUTATION if method in self.in_place else None,
         )
+        return self.with_fix(mark, ctx, site)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import COMPUTATION
-from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
 
@@ -63,6 +63,38 @@ def polarization(intensity: torch.Tensor, kahn: torch.Tensor, psi: torch.Tensor)
             line=4,
             column=8,
         ),
+        Invalid(
+            """\
+import torch
+
+def mosaic(vectors: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
+    has_mosaic = torch.any(spread > 0)
+    if has_mosaic:
+        vectors = vectors * torch.cos(spread)
+    return vectors
+""",
+            line=5,
+            column=8,
+        ),
+        Invalid(
+            """\
+import torch
+
+class Detector:
+    def __init__(self, distance: torch.Tensor) -> None:
+        self.distance = distance
+
+    def _is_default(self) -> bool:
+        return bool(self.distance == 100.0)
+
+    def place(self, x: torch.Tensor) -> torch.Tensor:
+        if self._is_default():
+            return x
+        return x * self.distance
+""",
+            line=11,
+            column=12,
+        ),
     ]
     VALID = [
         Valid(
@@ -75,6 +107,32 @@ def mosaic(vectors: torch.Tensor, spread: torch.Tensor, domains: int) -> torch.T
     if vectors.shape[0] > 4:
         vectors = vectors[:4]
     return vectors
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def rotate(vectors: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    if (angle <= 0).any():
+        raise ValueError("angles must be positive")
+    return vectors * torch.cos(angle)
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def add_noise(mean: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    noisy = mean.clone()
+    small = mean < 12
+    if small.any():
+        small_means = mean[small]
+        noisy[small] = torch.poisson(small_means)
+    bound = low
+    if bound < mean.max():
+        bound = mean.max()
+    return noisy * bound
 """
         ),
     ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import COMPUTATION
 from gradlint.findings import Confidence
-from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
 _MEMOISERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})

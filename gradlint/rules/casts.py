@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import COMPUTATION
-from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis.values import strongest
-from gradlint.rules import lazy_cst as cst
+from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
 
 _COPYING_CONSTRUCTORS = frozenset(
@@ -36,6 +37,7 @@ class TensorOfTensor(Rule):
     code = "GL040"
     name = "tensor-of-tensor"
     tokens = ("tensor(", "Tensor(")
+    autofix = DifferentiableCopy()
     INVALID = [
         Invalid(
             """\
@@ -72,7 +74,7 @@ def default_cell() -> torch.Tensor:
         node, value = first
         if isinstance(node, (cst.List, cst.Tuple)):
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=ctx.precut(value),
@@ -80,6 +82,7 @@ def default_cell() -> torch.Tensor:
             message=f"`{site.callee}({{subject}})` copies the values into a new tensor without their gradient",
             fix="use `{subject}` itself, `{subject}.to(dtype=..., device=...)` to convert, or `.clone()` to copy",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class TensorFromList(Rule):
@@ -101,6 +104,7 @@ class TensorFromList(Rule):
     code = "GL041"
     name = "tensor-from-list"
     tokens = ("tensor(", "Tensor(")
+    autofix = StackElements()
     INVALID = [
         Invalid(
             """\
@@ -137,7 +141,7 @@ def origin() -> torch.Tensor:
         node, value = first
         if not isinstance(node, (cst.List, cst.Tuple)) or value.items is None:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=strongest(ctx.precut(item) for item in value.items),
@@ -145,6 +149,7 @@ def origin() -> torch.Tensor:
             message=f"`{site.callee}` of a list copies its elements as numbers: their gradients stop here",
             fix="assemble the tensor with `torch.stack([...])` (or `torch.cat`) to keep the gradients",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class NewTensorOfTensor(Rule):
@@ -164,6 +169,7 @@ class NewTensorOfTensor(Rule):
     code = "GL042"
     name = "new-tensor-of-tensor"
     tokens = ("new_tensor",)
+    autofix = NewTensorCopy()
     INVALID = [
         Invalid(
             """\
@@ -189,7 +195,7 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         node = site.node.args[0].value
         value = site.args[0]
         receiver = strongest(ctx.precut(item) for item in value.items) if value.items else ctx.precut(value)
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=receiver,
@@ -197,3 +203,4 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
             message="`new_tensor({subject})` copies the values into a new tensor without their gradient",
             fix="use `{subject}.to(other)` to match another tensor's dtype and device, or `torch.stack` for lists",
         )
+        return self.with_fix(mark, ctx, site)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.analysis.values import COMPUTATION, tensor_like
+from gradlint.fixes.data_attr import UseTensor
 from gradlint.rules.base import Invalid, Rule, Valid
 
 
@@ -26,6 +27,7 @@ class DataRead(Rule):
     code = "GL020"
     name = "data-read"
     tokens = (".data",)
+    autofix = UseTensor()
     INVALID = [
         Invalid(
             """\
@@ -58,7 +60,7 @@ def decay(weights: torch.nn.Parameter) -> None:
     def on_attribute(self, node, base, ctx):
         if node.attr.value != "data" or (base.cls is not None and not base.module_instance):
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             node,
             receiver=tensor_like(base.sym),
@@ -66,6 +68,7 @@ def decay(weights: torch.nn.Parameter) -> None:
             message="`.data` hands out `{subject}` without its autograd history: its gradient stops here",
             fix="use `{subject}` itself, or `{subject}.detach()` where a stop-gradient is really meant",
         )
+        return self.with_fix(mark, ctx, node)
 
 
 class DataWrite(Rule):

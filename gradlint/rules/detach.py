@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import CandidateMark
 from gradlint.findings import Confidence
-from gradlint.rules import lazy_cst as cst
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 
 
@@ -43,6 +43,8 @@ class DetachOnDifferentiable(TensorMethodRule):
     message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
                "depends on")
     fix = "use `{subject}` itself; detach only what must not be differentiated (targets, logged values)"
+    kept_fix = ("detaching what is only recorded or logged is right (it lets the step's graph go); to compute with "
+                "it, use `{subject}` itself")
     INVALID = [
         Invalid(
             """\
@@ -155,7 +157,7 @@ _Path = Tuple[int, str]
 def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
     """The values a detached expression reads."""
     found: Set[_Path] = set()
-    for current, _ in _walk(node):
+    for current, _ in _walk(node, ctx.qualname):
         path = _path(current, ctx)
         if path is not None:
             found.add(path)
@@ -181,7 +183,7 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     a detached entropy while the actor uses the live one, a normaliser of a loss term.
     """
     uses: Dict[_Path, Set[cst.CSTNode]] = {}
-    for node, statement in _walk(function.body):
+    for node, statement in _walk(function.body, ctx.qualname):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "detach", "detach_"):
             continue
@@ -191,9 +193,11 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     return uses
 
 
-def _walk(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
-    """Every node under ``root`` with its statement, except what is detached, assigned to, or read for its
-    shape, dtype or device, and except nested functions and classes."""
+def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]
+          ) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+    """Every node under ``root`` with its statement, except what is detached, assigned to, only looked at
+    (compared, formatted, printed, its type or length asked) or read for its shape, dtype or device, and except
+    nested functions and classes."""
     stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
     while stack:
         node, statement = stack.pop()
@@ -202,6 +206,9 @@ def _walk(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode
         yield node, statement
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "detach", "detach_"):
+            continue
+        if isinstance(node, (cst.Comparison, cst.FormattedString)) or (
+                isinstance(node, cst.Call) and qualname(node.func) in api.BENIGN_FUNCTIONS):
             continue
         if isinstance(node, cst.Attribute) and node.attr.value in api.NON_DIFFERENTIABLE_ATTRIBUTES:
             continue

@@ -26,8 +26,14 @@ Confidence: **high**, the cut value certainly carries a gradient (it comes from 
 from a tensor-annotated argument or field), or it escapes to code gradlint cannot see; **low**, gradlint cannot
 tell, or the value is only looked at.
 
-gradlint changes no file unless asked to (`--add-noqa` adds suppression comments).
+gradlint changes no file unless asked to: `--add-noqa` adds suppression comments, and `--fix` applies the fixes
+that some rules offer to repair the cut mechanically. `gradlint --fix` applies the safe ones (which change
+nothing but the gradient), `--fix --unsafe-fixes` the unsafe ones too (which may also change values in their
+last bits, shapes or types in cases gradlint cannot rule out), and `--diff` shows them without writing. A
+rule's **Fix safety** section says which, and when. Findings at low confidence are never fixed.
 """
+NO_FIX = ("No automatic fix: how to keep the gradient depends on what the code means. The fix that each "
+          "finding suggests is a starting point.")
 
 
 def render_rule_page(rule: Type[Rule]) -> str:
@@ -44,12 +50,21 @@ def render_rule_page(rule: Type[Rule]) -> str:
         parts += ["### Example", "", "```python", example.code.rstrip(), "```", ""]
         parts += ["### Use instead", "", "```python", example.fixed.rstrip(), "```", ""]
     parts += ["### When it is fine", "", sections.get("When it is fine", ""), ""]
+    parts += ["### Fix safety", "", _fix_safety(rule), ""]
     return "\n".join(parts)
 
 
+def _fix_safety(rule: Type[Rule]) -> str:
+    if rule.autofix is None:
+        return NO_FIX
+    summary, safety = rule.autofix.documentation()
+    return f"The fix rewrites {summary[0].lower()}{summary[1:]}\n\n{safety}"
+
+
 def render_catalogue() -> str:
-    index = ["| Code | Name | Summary |", "| --- | --- | --- |"]
-    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} |" for rule in CATALOGUE]
+    index = ["| Code | Name | Summary | Fix |", "| --- | --- | --- | --- |"]
+    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} | {'yes' if rule.autofix else ''} |"
+              for rule in CATALOGUE]
     pages = [render_rule_page(rule) for rule in CATALOGUE]
     return "\n".join([_INTRODUCTION, *index, "", *pages]).rstrip("\n") + "\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlint.fixes.fills import FillByBroadcast
 from gradlint.rules.base import Invalid, Rule
 
 # Where the fill value is: (position, keyword), for functions called by name and for tensor methods.
@@ -30,6 +31,7 @@ class DifferentiableFill(Rule):
     code = "GL090"
     name = "differentiable-fill"
     tokens = ("full", "fill_")
+    autofix = FillByBroadcast()
     INVALID = [
         Invalid(
             """\
@@ -57,7 +59,7 @@ def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
         if found is None:
             return None
         arg, value = found
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=ctx.precut(value),
@@ -65,3 +67,4 @@ def structure_factors(h: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
             message="the fill value `{subject}` is read as a number: the filled tensor carries no gradient to it",
             fix="broadcast instead: `{subject} * torch.ones_like(x)` or `{subject}.expand_as(x)`",
         )
+        return self.with_fix(mark, ctx, site, arg)

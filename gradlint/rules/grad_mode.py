@@ -70,6 +70,30 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> f
     return (predictions == labels).float().mean().item()
 """
         ),
+        Valid(
+            """\
+import torch
+import torch.nn.functional as F
+
+def td_loss(online: torch.nn.Module, target: torch.nn.Module, obs: torch.Tensor, rewards: torch.Tensor,
+            next_obs: torch.Tensor) -> torch.Tensor:
+    q = online(obs).max(dim=1).values
+    with torch.no_grad():
+        bootstrap = rewards + 0.99 * target(next_obs).max(dim=1).values
+    return F.smooth_l1_loss(q, bootstrap)
+"""
+        ),
+        Valid(
+            """\
+import torch
+import torch.nn.functional as F
+
+def distill(student: torch.nn.Module, teacher: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        teacher_logits = teacher(x)
+    return F.kl_div(F.log_softmax(student(x), dim=1), F.softmax(teacher_logits, dim=1), reduction="batchmean")
+"""
+        ),
     ]
 
     def on_grad_disabled(self, node, ctx, *, decorator):
@@ -138,6 +162,17 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor) -> None:
     print(model(x).mean())
 """
         ),
+        Valid(
+            """\
+import torch
+import torch.nn.functional as F
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
+    logits = model(x)
+    return {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
+"""
+        ),
     ]
 
     def on_grad_disabled(self, node, ctx, *, decorator):
@@ -147,5 +182,6 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor) -> None:
             self,
             node,
             message="this function runs without grad mode: what it returns carries no gradient to its inputs",
-            fix="remove the decorator, or wrap only the calls that must not be differentiated",
+            fix="keep the decorator where the function evaluates; where a gradient is needed, call an undecorated "
+            "version of it (the decorator turns grad mode off inside the function even under `enable_grad()`)",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
 from gradlint.findings import Confidence
+from gradlint.fixes.twins import TorchTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -30,6 +31,8 @@ class NumpyMethod(TensorMethodRule):
     methods = frozenset({"numpy"})
     message = "`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here"
     fix = "stay in torch: most NumPy functions have a torch counterpart of the same name"
+    kept_fix = ("to plot, save or log the values, this is the right form (`.detach().cpu().numpy()`); to compute "
+                "with them, stay in torch")
     INVALID = [
         Invalid(
             """\
@@ -61,6 +64,18 @@ def save(image: torch.Tensor, path: str) -> None:
     np.save(path, image.detach().cpu().numpy())
 """
         ),
+        Valid(
+            """\
+import matplotlib.pyplot as plt
+import torch
+
+def show(image: torch.Tensor, reconstruction: torch.Tensor) -> None:
+    figure, axes = plt.subplots(1, 2)
+    axes[0].imshow(image.detach().cpu().numpy())
+    axes[1].imshow(reconstruction.detach().cpu().numpy())
+    figure.savefig("reconstruction.png")
+"""
+        ),
     ]
 
     def receiver(self, site, ctx):
@@ -87,6 +102,7 @@ class NumpyFunctionOnTensor(Rule):
     code = "GL031"
     name = "numpy-function-on-tensor"
     tokens = ("np.", "numpy", "scipy")
+    autofix = TorchTwin()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -127,7 +143,7 @@ def grid(size: int) -> torch.Tensor:
         if not live:
             return None
         arg, value = live[0]
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=value.sym,
@@ -135,6 +151,7 @@ def grid(size: int) -> torch.Tensor:
             message=f"`{site.callee}()` converts `{{subject}}` to a NumPy array: its gradient stops here",
             fix="use the torch function of the same name on the tensor",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class FromNumpyOfTensor(Rule):

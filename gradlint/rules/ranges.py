@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlint.fixes.ranges import GridFromEnds
 from gradlint.rules.base import Invalid, Rule
 
 # Which arguments (position, keyword) are values rather than counts.
@@ -31,6 +32,7 @@ class DifferentiableRange(Rule):
     code = "GL050"
     name = "differentiable-range"
     tokens = ("linspace", "logspace", "arange")
+    autofix = GridFromEnds()
     INVALID = [
         Invalid(
             """\
@@ -71,5 +73,5 @@ def phi_steps(phi0: torch.Tensor, oscillation: torch.Tensor, steps: int) -> torc
                 fix="build the grid from an integer range: `start + (end - start) * torch.arange(n) / (n - 1)`",
             )
             if mark is not None:
-                return mark
+                return self.with_fix(mark, ctx, site)
         return None

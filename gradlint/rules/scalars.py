@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from gradlint.analysis import torch_api as api
 from gradlint.findings import Confidence
+from gradlint.fixes.scalars import KeepTensor
+from gradlint.fixes.twins import MathTwin
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
+
+# Where a number taken from a tensor is only recorded, the conversion is right; keeping the tensor would keep
+# every step's graph alive.
+RECORDED = ("to record or log the value, this is the right form (take it after `backward()`: it keeps no graph); "
+            "to compute with it, keep the tensor")
 
 
 class ItemOnDifferentiable(TensorMethodRule):
@@ -30,8 +37,10 @@ class ItemOnDifferentiable(TensorMethodRule):
     tokens = (".item(",)
     stored_confidence = Confidence.LOW  # a number kept is a record
     methods = frozenset({"item"})
+    autofix = KeepTensor()
     message = "`.item()` turns `{subject}` into a Python number: its gradient stops here"
     fix = "keep the tensor: use `{subject}` (a 0-dim tensor broadcasts like a number)"
+    kept_fix = RECORDED
     INVALID = [
         Invalid(
             """\
@@ -65,6 +74,37 @@ def train_step(model: torch.nn.Module, x: torch.Tensor, history: list) -> torch.
     return loss
 """
         ),
+        Valid(
+            """\
+import torch
+
+def train(model: torch.nn.Module, batches: list, optimizer: torch.optim.Optimizer, meter) -> list:
+    history = []
+    for x in batches:
+        loss = model(x).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+        meter.update(loss.item())
+    return history
+"""
+        ),
+        Valid(
+            """\
+import torch
+from typing import Union
+
+def check(computed: torch.Tensor, expected: Union[float, torch.Tensor], tolerance: float) -> tuple:
+    error = abs(computed - expected)
+    details = {
+        "computed": computed.item(),
+        "expected": expected.item() if isinstance(expected, torch.Tensor) else expected,
+        "error": error.item(),
+    }
+    return bool(error < tolerance), details
+"""
+        ),
     ]
 
 
@@ -93,6 +133,7 @@ class TolistOnDifferentiable(TensorMethodRule):
     methods = frozenset({"tolist"})
     message = "`.tolist()` turns `{subject}` into Python numbers: its gradient stops here"
     fix = "keep the tensor and index it (`{subject}[0]`), or unpack with `.unbind()`"
+    kept_fix = RECORDED
     INVALID = [
         Invalid(
             """\
@@ -148,6 +189,8 @@ class PythonScalarOfTensor(Rule):
     code = "GL012"
     name = "python-scalar-of-tensor"
     tokens = ("float(", "int(", "complex(")
+    kept_fix = RECORDED
+    autofix = KeepTensor()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -182,7 +225,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -190,6 +233,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
             message=f"`{site.callee}()` turns `{{subject}}` into a Python number: its gradient stops here",
             fix="keep the tensor: use `{subject}` directly, or `.to(dtype)` to change its type",
         )
+        return self.with_fix(mark, ctx, site)
 
 
 class MathOnTensor(Rule):
@@ -212,6 +256,7 @@ class MathOnTensor(Rule):
     code = "GL013"
     name = "math-on-tensor"
     tokens = ("math",)
+    autofix = MathTwin()
     stored_confidence = Confidence.LOW  # a number kept is a record
     INVALID = [
         Invalid(
@@ -262,7 +307,7 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     def on_call(self, site, ctx):
         if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
             return None
-        return ctx.report(
+        mark = ctx.report(
             self,
             site.node,
             receiver=site.args[0].sym,
@@ -272,3 +317,4 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
             if site.callee.split(".", 1)[1] not in ("radians", "degrees")
             else "use `torch.deg2rad` / `torch.rad2deg`, or multiply by `torch.pi / 180`",
         )
+        return self.with_fix(mark, ctx, site)

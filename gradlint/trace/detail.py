@@ -15,6 +15,7 @@ reused after backward, and in ``watch()`` blocks.
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Optional, Sequence
@@ -71,7 +72,7 @@ class Detail:
         for value in values:
             if isinstance(value, torch.Tensor):
                 factor = self.zeros.lookup(value)
-                if factor is not None and value.numel() and not bool(value.detach().any()):
+                if factor is not None and value.numel() and is_all_zero(value):
                     return factor
         return None
 
@@ -79,7 +80,7 @@ class Detail:
                     start: FrameType) -> None:
         if not (result.is_floating_point() or result.is_complex()) or not result.numel() or result.is_meta:
             return
-        if bool(result.detach().any()):
+        if not is_all_zero(result):
             self.zeros.unmark(result)
         elif zero_input is not None or self.zeros.lookup(result) is None:
             self.zeros.mark(result, zero_input or self._new_zero(func, args, start))
@@ -137,14 +138,26 @@ class Detail:
         )
 
 
+_PROBE = 1024
+
+
+def is_all_zero(tensor: torch.Tensor) -> bool:
+    """Whether every value is zero; most tensors show a non-zero value among their first elements already."""
+    values = tensor.detach()
+    if values.is_contiguous() and values.numel() > _PROBE and bool(values.view(-1)[:_PROBE].any()):
+        return False
+    return not bool(values.any())
+
+
 def _summary(grads: Sequence[Optional[torch.Tensor]]) -> tuple[bool, bool]:
-    """(some value non-zero, every value finite)."""
+    """(some value non-zero, every value finite), from one reduction per gradient: its largest absolute value."""
     nonzero, finite = False, True
     for grad in grads:
         if grad is None or not grad.numel():
             continue
-        nonzero = nonzero or bool(grad.any())
-        finite = finite and bool(torch.isfinite(grad).all())
+        largest = float(torch.linalg.vector_norm(grad.detach(), ord=math.inf))
+        nonzero = nonzero or largest != 0.0
+        finite = finite and math.isfinite(largest)
     return nonzero, finite
 
 

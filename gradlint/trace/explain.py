@@ -11,6 +11,10 @@ def _reason(report: ParameterReport, result: TraceResult) -> Reason:
     name = report.name
     if report.outcome is Outcome.OK:
         return Reason.CONNECTED
+    if report.outcome is Outcome.FROZEN:
+        return report.reason
+    if report.outcome is Outcome.WRONG:
+        return Reason.WRONG
     if report.outcome is Outcome.ERROR:
         return Reason.GRAPH_REUSE if any(name in r.parameters for r in result.graph_reuse) else Reason.UNEXPLAINED
     if report.outcome is Outcome.MISSING:

@@ -34,6 +34,10 @@ _TEMPLATES = {
         "No parameter of the trace target {target!r} is called {detail}. The parameters seen were: {known}. "
         "Pass one of these names with --param, or none to report them all."
     ),
+    FailureKind.INTERRUPTED: (
+        "The trace of {target!r} was interrupted ({detail}) before the target finished. The gradients and "
+        "severing operations observed until then are reported; the output log shows where the target was."
+    ),
     FailureKind.NO_TORCH: (
         "Tracing runs the target under torch, which is not installed here. Install it (for example "
         "pip install 'torch-gradlint[trace]') and trace again."

@@ -25,6 +25,10 @@ TORCH = 3       # torch itself: calls from here are torch's own machinery
 GRADLINT = 4    # this package
 
 MAX_CHAIN = 12
+# gradlint's modules that pass the program's own calls on to torch (the function mode, the hooks): an
+# operation called from one of them is the program's. An operation called from any other gradlint code is
+# gradlint's own work (an outer trace must not report it).
+_PASS_THROUGH = ("mode.py", "creation.py", "engine.py", "finite_differences.py")
 # Category of each file name, per set of user paths: files do not move between traces.
 _FILE_CATEGORIES: dict[tuple[str, ...], dict[str, int]] = {}
 _DISPLAY_PATHS: dict[str, dict[str, str]] = {}     # per trace root: file name -> display path
@@ -52,6 +56,8 @@ class CodeMap:
         self.root = os.path.abspath(root)
         self.user_paths = tuple(os.path.abspath(p) for p in user_paths)
         self._gradlint = _package_dir(gradlint.__file__)
+        self._pass_through = frozenset(os.path.join(self._gradlint, "trace", name) for name in _PASS_THROUGH)
+        self._pass_through_files: dict[str, bool] = {}
         torch_file = getattr(sys.modules.get("torch"), "__file__", None)
         self._torch = _package_dir(torch_file) if torch_file else None
         self._libraries = _library_prefixes()
@@ -107,20 +113,31 @@ class CodeMap:
         return Frame(self.display_path(code.co_filename), frame.f_lineno, code.co_name)
 
     def entry(self, frame: Optional[FrameType], wrappers: tuple[str, ...] = ()) -> Optional[FrameType]:
-        """The frame that called the operation being handled, or None when torch itself called it.
+        """The frame that called the operation being handled, or None when torch or gradlint itself called it.
 
-        Skips gradlint's frames, torch's dispatch to the mode (``handle_torch_function`` and the API
-        function that called it), and torch files named in ``wrappers`` (context-manager plumbing).
+        Skips gradlint's pass-through frames (the function modes and hooks, nested traces' included), torch's
+        dispatch to a mode (``handle_torch_function`` and the API function that called it), and torch files
+        named in ``wrappers`` (plumbing between the API and the operation, such as context managers).
         """
-        while frame is not None and self.category(frame.f_code) == GRADLINT:
-            frame = frame.f_back
-        if frame is not None and frame.f_code is self._dispatch_code:
-            frame = frame.f_back.f_back if frame.f_back is not None else None
-        while wrappers and frame is not None and frame.f_code.co_filename.replace(os.sep, "/").endswith(wrappers):
-            frame = frame.f_back
+        while frame is not None:
+            code = frame.f_code
+            if self.category(code) == GRADLINT:
+                if not self._passes_through(code.co_filename):
+                    return None
+            elif code is self._dispatch_code:
+                frame = frame.f_back  # and then the API function that dispatched
+            elif not (wrappers and code.co_filename.replace(os.sep, "/").endswith(wrappers)):
+                break
+            frame = frame.f_back if frame is not None else None
         if frame is None or self.category(frame.f_code) == TORCH:
             return None
         return frame
+
+    def _passes_through(self, filename: str) -> bool:
+        found = self._pass_through_files.get(filename)
+        if found is None:
+            found = self._pass_through_files[filename] = os.path.abspath(filename) in self._pass_through
+        return found
 
     def user_frame(self, frame: Optional[FrameType]) -> Optional[FrameType]:
         """The first user frame from ``frame`` outward; failing that the first non-library one."""

@@ -22,7 +22,8 @@ def children(node: Node) -> Iterator[tuple[int, Node]]:
 
 
 def leaf_variable(node: Node) -> Optional[torch.Tensor]:
-    return getattr(node, "variable", None)
+    """The leaf tensor of an ``AccumulateGrad`` node (the only nodes without inputs that hold one)."""
+    return None if getattr(node, "next_functions", ()) else getattr(node, "variable", None)
 
 
 Origin = object  # a differentiable value's graph node, or the leaf tensor itself
@@ -94,19 +95,21 @@ class LeafIndex:
 
 def reachable_leaves(roots: Iterable[Node]) -> list[torch.Tensor]:
     """The leaf tensors requiring grad that a graph reaches (a plain walk, no per-node sets)."""
-    seen: set[Node] = set()
     stack = [node for node in roots if node is not None]
+    seen: set[Node] = set(stack)
     leaves = []
     while stack:
         node = stack.pop()
-        if node in seen:
+        following = getattr(node, "next_functions", ())
+        if not following:
+            variable = getattr(node, "variable", None)
+            if variable is not None:
+                leaves.append(variable)
             continue
-        seen.add(node)
-        variable = leaf_variable(node)
-        if variable is not None:
-            leaves.append(variable)
-            continue
-        stack.extend(child for child, _ in node.next_functions if child is not None and child not in seen)
+        for child, _ in following:
+            if child is not None and child not in seen:
+                seen.add(child)
+                stack.append(child)
     return leaves
 
 

@@ -24,14 +24,19 @@ from gradlint.trace.frames import GRADLINT, LIBRARY, TORCH, CodeMap
 
 @dataclass(frozen=True)
 class Randomness:
+    """The random states a run starts from: torch's CPU (and, once initialized, CUDA) generators, Python's and
+    numpy's global ones."""
+
     torch_state: torch.Tensor
     python_state: Any
     numpy_state: Optional[Any]
+    cuda_states: Optional[list[torch.Tensor]]
 
     @classmethod
     def capture(cls) -> Randomness:
         numpy = sys.modules.get("numpy")
-        return cls(torch.get_rng_state(), random.getstate(), numpy.random.get_state() if numpy else None)
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        return cls(torch.get_rng_state(), random.getstate(), numpy.random.get_state() if numpy else None, cuda)
 
     def apply(self) -> None:
         torch.set_rng_state(self.torch_state)
@@ -39,6 +44,8 @@ class Randomness:
         numpy = sys.modules.get("numpy")
         if numpy is not None and self.numpy_state is not None:
             numpy.random.set_state(self.numpy_state)
+        if self.cuda_states is not None:
+            torch.cuda.set_rng_state_all(self.cuda_states)
 
 
 def _module_file(module: ModuleType) -> Optional[str]:

@@ -73,7 +73,7 @@ def _handler_table(mode_class: type[TraceMode], tables: OpTables) -> dict[Any, H
         (tables.factories, mode_class._factory), (tables.construct, mode_class._construct),
         (tables.ranges, mode_class._range), (tables.scalar, mode_class._scalar), (tables.numpy, mode_class._numpy),
         (tables.truth, mode_class._truth), (tables.bool_result, mode_class._bool_result),
-        (tables.backward, mode_class._backward), (tables.grad_resets, mode_class._grad_reset),
+        (tables.grad_resets, mode_class._grad_reset),
     ]
     for functions, handler in groups:
         handlers.update(dict.fromkeys(functions, handler))
@@ -83,7 +83,6 @@ def _handler_table(mode_class: type[TraceMode], tables: OpTables) -> dict[Any, H
     handlers[tables.requires_grad_method] = mode_class._requires_grad_method
     handlers[tables.detach_inplace] = mode_class._detach_inplace
     handlers[tables.set_grad_enabled] = mode_class._set_grad_enabled
-    handlers[tables.autograd_grad] = mode_class._autograd_grad
     return handlers
 
 
@@ -124,7 +123,7 @@ class TraceMode(TorchFunctionMode):
         sources: list[object] = []  # differentiable tensors, and origins of those behind region values
         taint: Optional[Taint] = None
         taint_is_data = False
-        for position, tensor in enumerate(_tensors((*args, *kwargs.values()) if kwargs else args)):
+        for position, tensor in enumerate(_tensors(self._value_arguments(func, args, kwargs))):
             if tensor.requires_grad:
                 sources.append(tensor)
                 continue
@@ -154,6 +153,13 @@ class TraceMode(TorchFunctionMode):
             taints.mark(result, taint)
         elif taint.kind == "cast" and (taint_is_data or func not in self.tables.indexing):
             recorder.cast_reentered(taint, sys._getframe())
+
+    def _value_arguments(self, func: Any, args: tuple, kwargs: Mapping[str, Any]) -> tuple:
+        """The arguments whose values ``func`` reads: not those it reads only for shape, dtype or device."""
+        first_metadata = self.tables.metadata_args.get(func)
+        if first_metadata is not None:
+            return (*args[:first_metadata], *(value for key, value in kwargs.items() if key != "other"))
+        return (*args, *kwargs.values()) if kwargs else args
 
     # ---- handlers ---------------------------------------------------------------------------------
 
@@ -204,13 +210,11 @@ class TraceMode(TorchFunctionMode):
 
     def _truth(self, func, args, kwargs):
         if args and isinstance(args[0], Tensor):
-            self.recorder.branch(args[0], op_name(func), sys._getframe())
+            self.recorder.branch(args[:1], op_name(func), sys._getframe())
         return func(*args, **kwargs)
 
     def _bool_result(self, func, args, kwargs):
-        sources = [t for t in _tensors((*args, *kwargs.values())) if t.requires_grad]
-        if sources:
-            self.recorder.event(EventKind.BRANCH, op_name(func), sources, sys._getframe())
+        self.recorder.branch(_tensors((*args, *kwargs.values())), op_name(func), sys._getframe())
         return func(*args, **kwargs)
 
     def _data_get(self, func, args, kwargs):
@@ -230,8 +234,8 @@ class TraceMode(TorchFunctionMode):
     def _set_requires_grad(self, func, tensor: Any, flag: bool, call: Callable[[], Any]) -> Any:
         if not isinstance(tensor, Tensor):
             return call()
-        if tensor.requires_grad and not flag:
-            self.recorder.event(EventKind.REQUIRES_GRAD, op_name(func), (tensor,), sys._getframe())
+        if not flag:
+            self.recorder.switching_off(tensor, op_name(func), sys._getframe())
         result = call()
         if flag:
             self.recorder.created_parameter(tensor, short_name(func), sys._getframe())
@@ -258,36 +262,6 @@ class TraceMode(TorchFunctionMode):
         before = torch.is_grad_enabled()
         result = func(*args, **kwargs)
         self.recorder.grad_mode_changed(before, torch.is_grad_enabled(), sys._getframe())
-        return result
-
-    def _backward(self, func, args, kwargs):
-        roots = args[0] if args else kwargs.get("tensors", kwargs.get("self"))
-        roots = [roots] if isinstance(roots, Tensor) else list(roots or ())
-        return self._run_backward(func, args, kwargs, roots, None)
-
-    def _autograd_grad(self, func, args, kwargs):
-        outputs = args[0] if args else kwargs.get("outputs")
-        inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
-        outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs or ())
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
-        return self._run_backward(func, args, kwargs, outputs, inputs)
-
-    def _run_backward(self, func, args, kwargs, roots: list, inputs: Optional[list]):
-        call = self.recorder.before_backward(roots, sys._getframe())
-        if call is None:  # run by torch itself (gradcheck): only its gradients are of interest
-            result = func(*args, **kwargs)
-            if inputs is not None:
-                self.recorder.internal_gradients(dict(zip(map(id, inputs), result)))
-            return result
-        try:
-            result = func(*args, **kwargs)
-        except RuntimeError as error:
-            self.recorder.backward_failed(call, error)
-            raise
-        returned = None
-        if inputs is not None:
-            returned = {id(tensor): grad for tensor, grad in zip(inputs, result)}
-        self.recorder.after_backward(call, roots, returned)
         return result
 
 

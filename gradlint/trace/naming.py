@@ -30,6 +30,8 @@ def name_at_creation(frame: FrameType, op: str,
     current, last = frame, frame
     for _ in range(_MAX_RETURN_HOPS):
         name, returned, receiver = source.binding_at(current, op)
+        if op == "requires_grad" and receiver:  # x.requires_grad = True names x
+            return receiver, current
         if name:
             return name, current
         if op == "requires_grad_" and not returned and receiver:

@@ -7,6 +7,7 @@ per-operation work is one dict lookup.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -17,13 +18,27 @@ from gradlint.trace.results import EventKind
 _TensorBase = torch._C.TensorBase
 
 
+# Factories that make a parameter when called with ``requires_grad=True``.
+FACTORY_NAMES = (
+    "zeros", "ones", "full", "empty", "rand", "randn", "randint", "eye", "arange", "linspace", "logspace",
+    "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "tensor", "as_tensor", "asarray", "scalar_tensor", "empty_strided", "normal",
+)
+NEW_METHODS = ("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "new")
+
+
+def _original(function: Any) -> Any:
+    """What a gradlint hook (``gradlint.trace.creation``) wraps: the object torch passes to function modes."""
+    return getattr(function, "__wrapped__", function) if getattr(function, "gradlint_hook", False) else function
+
+
 def _methods(*names: str) -> list[Any]:
-    return [getattr(_TensorBase, name, None) or getattr(torch.Tensor, name) for name in names
+    return [_original(getattr(_TensorBase, name, None) or getattr(torch.Tensor, name)) for name in names
             if hasattr(_TensorBase, name) or hasattr(torch.Tensor, name)]
 
 
 def _functions(*names: str) -> list[Any]:
-    return [getattr(torch, name) for name in names if hasattr(torch, name)]
+    return [_original(getattr(torch, name)) for name in names if hasattr(torch, name)]
 
 
 def _getset(name: str, accessor: str) -> Any:
@@ -42,6 +57,8 @@ class OpTables:
     casts: frozenset = field(default_factory=frozenset)        # may turn floats into integers
     indexing: frozenset = field(default_factory=frozenset)     # integer tensors used as indices here
     passive: frozenset = field(default_factory=frozenset)      # never a cut (metadata, fresh tensors)
+    # Arguments read only for their shape, dtype or device: the position of the first one (and ``other=``).
+    metadata_args: dict = field(default_factory=dict)
     data_get: Any = None
     data_set: Any = None
     requires_grad_set: Any = None
@@ -49,19 +66,11 @@ class OpTables:
     grad_resets: frozenset = field(default_factory=frozenset)  # in-place zeroing (of gradients, maybe)
     detach_inplace: Any = None
     set_grad_enabled: Any = None
-    backward: frozenset = field(default_factory=frozenset)
-    autograd_grad: Any = None
 
 
 def build() -> OpTables:
     getsets = [value for value in vars(_TensorBase).values() if type(value).__name__ == "getset_descriptor"]
     accessors = [getattr(value, name) for value in getsets for name in ("__get__", "__set__")]
-    factory_names = (
-        "zeros", "ones", "full", "empty", "rand", "randn", "randint", "eye", "arange", "linspace", "logspace",
-        "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
-        "tensor", "as_tensor", "asarray", "scalar_tensor", "empty_strided", "normal",
-    )
-    new_methods = ("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "new")
     return OpTables(
         scalar=frozenset(_methods("item", "tolist", "__float__", "__int__", "__index__", "__complex__")),
         numpy=frozenset(_methods("numpy", "__array__")),
@@ -70,14 +79,15 @@ def build() -> OpTables:
         construct={**{f: 0 for f in _functions("tensor", "as_tensor", "asarray")},
                    **{m: 1 for m in _methods("new_tensor")}},
         ranges=frozenset(_functions("linspace", "logspace", "arange")),
-        factories=frozenset(_functions(*factory_names) + _methods(*new_methods)),
+        factories=frozenset(_functions(*FACTORY_NAMES) + _methods(*NEW_METHODS)),
         casts=frozenset(_methods("long", "int", "short", "char", "byte", "to", "type")),
         indexing=frozenset(_methods("__getitem__", "index_select", "gather", "take", "take_along_dim",
                                     "index_put_", "index_put", "scatter", "scatter_add", "index_add")
                            + _functions("index_select", "gather", "take", "take_along_dim")),
-        passive=frozenset(accessors + _functions(*factory_names) + _methods(*new_methods)
+        passive=frozenset(accessors + _functions(*FACTORY_NAMES) + _methods(*NEW_METHODS)
                           + _methods("__repr__", "__format__", "__str__", "__deepcopy__", "__reduce_ex__",
                                      "__setstate__", "register_hook")),
+        metadata_args=dict.fromkeys(_methods("expand_as", "view_as", "reshape_as", "type_as", "resize_as_", "to"), 1),
         data_get=_getset("data", "__get__"),
         data_set=_getset("data", "__set__"),
         requires_grad_set=_getset("requires_grad", "__set__"),
@@ -85,9 +95,13 @@ def build() -> OpTables:
         grad_resets=frozenset(_methods("zero_") + _functions("_foreach_zero_")),
         detach_inplace=_TensorBase.detach_,
         set_grad_enabled=torch._C._set_grad_enabled,
-        backward=frozenset((torch.Tensor.backward, torch.autograd.backward)),
-        autograd_grad=torch.autograd.grad,
     )
+
+
+@functools.cache
+def tables() -> OpTables:
+    """The tables, built once (after the first trace imported torch)."""
+    return build()
 
 
 _NAMES: dict[Any, str] = {}

@@ -1,7 +1,9 @@
 """Where a constant came from: the field or parameter default an expression like ``cfg.default_F`` read.
 
-Only attribute chains of plain names are followed, with ``inspect.getattr_static`` (no property or
-``__getattr__`` code runs); anything else keeps just the expression text and value.
+The expression is followed through conversions (``float(...)``, ``int(...)``, ``abs(...)``), signs and
+arithmetic (into the zero factor of a product) down to an attribute chain of plain names, read with
+``inspect.getattr_static`` (no property or ``__getattr__`` code runs); anything else keeps just the expression
+text and value.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import ast
 import builtins
 import dataclasses
 import inspect
+import operator
 from types import FrameType
 from typing import Any, Callable, Optional
 
@@ -100,9 +103,36 @@ def _parameter_default(frame: FrameType, name: str, value: Any) -> Optional[tupl
     return None
 
 
+# Conversions the value goes through unchanged in the sense that matters here (zero stays zero).
+_CONVERSIONS = {"float": float, "int": int, "abs": abs, "complex": complex}
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_SIGNS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def _conversion(expression: ast.expr) -> Optional[ast.expr]:
+    """The argument of ``float(x)``, ``int(x)``, ``abs(x)``, ``complex(x)``."""
+    if (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
+            and expression.func.id in _CONVERSIONS and len(expression.args) == 1 and not expression.keywords):
+        return expression.args[0]
+    return None
+
+
 def _static_value(frame: FrameType, expression: ast.expr) -> Any:
+    """The value of a constant, an attribute chain of names, or conversions and arithmetic of those.
+
+    Attributes are read with ``inspect.getattr_static``: no property or ``__getattr__`` code runs.
+    """
     if isinstance(expression, ast.Constant):
         return expression.value
+    inner = _conversion(expression)
+    if inner is not None:
+        return _apply(_CONVERSIONS[expression.func.id], _static_value(frame, inner))  # type: ignore[attr-defined]
+    if isinstance(expression, ast.UnaryOp) and type(expression.op) in _SIGNS:
+        return _apply(_SIGNS[type(expression.op)], _static_value(frame, expression.operand))
+    if isinstance(expression, ast.BinOp) and type(expression.op) in _ARITHMETIC:
+        return _apply(_ARITHMETIC[type(expression.op)], _static_value(frame, expression.left),
+                      _static_value(frame, expression.right))
     names = _chain(expression)
     if names is None:
         return _MISSING
@@ -112,6 +142,36 @@ def _static_value(frame: FrameType, expression: ast.expr) -> Any:
             break
         value = inspect.getattr_static(value, name, _MISSING)
     return value
+
+
+def _apply(function: Callable[..., Any], *values: Any) -> Any:
+    """``function`` of plain numbers; anything else (a tensor, a missing value) stays unknown."""
+    if not all(isinstance(v, (int, float, complex)) and not isinstance(v, bool) for v in values):
+        return _MISSING
+    try:
+        return function(*values)
+    except (ArithmeticError, TypeError, ValueError):
+        return _MISSING
+
+
+def _source(frame: FrameType, expression: ast.expr, value: Any) -> ast.expr:
+    """The part of ``expression`` the value comes from: through conversions and signs, into the zero factor of
+    a product, into the one operand that is not a literal of other arithmetic."""
+    while True:
+        inner = _conversion(expression)
+        if inner is None and isinstance(expression, ast.UnaryOp) and type(expression.op) in _SIGNS:
+            inner = expression.operand
+        if inner is None and isinstance(expression, ast.BinOp) and type(expression.op) in _ARITHMETIC:
+            operands = [expression.left, expression.right]
+            if isinstance(expression.op, ast.Mult) and _same(value, 0):
+                zeros = [o for o in operands if _same(_static_value(frame, o), 0)]
+                inner = zeros[0] if zeros else None
+            else:
+                variable = [o for o in operands if not isinstance(o, ast.Constant)]
+                inner = variable[0] if len(variable) == 1 else None
+        if inner is None:
+            return expression
+        expression = inner
 
 
 def operand_with_value(frame: FrameType, expression: Optional[ast.expr], value: Any) -> Optional[ast.expr]:
@@ -158,6 +218,9 @@ def resolve(frame: FrameType, expression: Optional[ast.expr], value: Any,
     """
     if expression is None:
         return None
+    expression = _source(frame, expression, value)
+    known = _static_value(frame, expression)
+    value = known if known is not _MISSING else value
     number = float(value) if _same(value, value) else None
     names = _chain(expression)
     found: Optional[tuple[str, int, str, str]] = None

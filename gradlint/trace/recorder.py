@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Sequenc
 
 import torch
 
-from gradlint.trace import graph, naming, outcome
+from gradlint.trace import graph, naming, outcome, source
 from gradlint.trace.frames import GRADLINT, OTHER, TORCH, USER, CodeMap
 from gradlint.trace.marks import Marks
 from gradlint.trace.outcome import GradSnapshot
@@ -25,8 +25,10 @@ from gradlint.trace.results import EventKind, Frame, Outcome
 
 if TYPE_CHECKING:
     from gradlint.trace.detail import BackwardProbe, Detail, NodeInfo
+    from gradlint.trace.engine import Backward
 
 GRAD_MODE_FILES = ("torch/autograd/grad_mode.py", "torch/utils/_contextlib.py")
+BACKWARD_FILES = ("torch/autograd/graph.py", "torch/autograd/__init__.py", "torch/_tensor.py")  # down to the engine
 _WALK_LIMIT = 50            # per event site: later firings only count, they do not walk the graph again
 _REGION_LIMIT = 10_000      # candidate values remembered per no-grad region
 _GRAPH_REUSE = re.compile(r"backward through the graph a second time")
@@ -42,6 +44,16 @@ class ParamRecord:
     # The gradient a successful backward left (and its version then), summarized lazily.
     pending: Optional[tuple[Optional[torch.Tensor], int]] = None
     failed: bool = False                 # implicated in a backward that raised
+    provisional: bool = False            # named after a module attribute: a name found in the frames is better
+    ordinal: int = 0                     # among the parameters created at the same site, in creation order
+    frozen_at: Optional[Frame] = None    # where the program switched its gradient off on purpose
+    copy_of: Optional[int] = None        # id of the parameter it is a deep copy of
+    rewritten: bool = False              # its gradient was changed in place after its backward
+
+    @property
+    def key(self) -> Optional[tuple[str, int, int]]:
+        """Identifies the parameter across runs of the same program: creation site and ordinal there."""
+        return (self.created.path, self.created.line, self.ordinal) if self.created is not None else None
 
 
 @dataclass
@@ -116,7 +128,9 @@ class Recorder:
         self.output_zero = False
         self.reuse: list[ReuseRecord] = []
         self.detail: Optional[Detail] = None      # when diagnosing
-        self._roots: dict[tuple[object, int], list[object]] = {}     # backward site -> its latest graph
+        self.on_created: Optional[Callable[[ParamRecord], None]] = None  # told of each parameter made
+        self._created_at: dict[Optional[Frame], int] = {}            # creation site -> parameters made there
+        self._roots: dict[tuple[str, int], list[object]] = {}        # backward site -> its latest graph
         self._differentiated: Optional[set[object]] = None            # nodes those graphs hold, when asked
         self._last_roots: list[torch.Tensor] = []
         self._grad_owners: dict[int, ParamRecord] = {}                 # id of a pending gradient -> its param
@@ -132,14 +146,71 @@ class Recorder:
         _see_leaf(self.params, tensor)
 
     def created_parameter(self, tensor: torch.Tensor, op: str, start: FrameType) -> None:
-        if not (tensor.requires_grad and tensor.grad_fn is None) or id(tensor) in self.params:
+        """``op`` returned a leaf that requires grad (or switched its gradient on).
+
+        It is named after what the statement binds it to when the user's code called ``op`` itself; made
+        inside a library (a module's parameters), it gets the site of the user's call only.
+        """
+        if not (tensor.requires_grad and tensor.grad_fn is None):
+            return
+        record = self.params.get(id(tensor))
+        if record is not None:
+            record.frozen_at = None
             return
         user = self.codes.user_frame(start)
         name, created = None, None
         if user is not None:
-            name, binder = naming.name_at_creation(user, op, self._next_user)
+            binder = user
+            if self.codes.entry(start) is user:
+                name, binder = naming.name_at_creation(user, op, self._next_user)
             created = self.codes.frame(binder)
-        self.params[id(tensor)] = ParamRecord(tensor, name, created, len(self.params))
+        ordinal = self._created_at.get(created, 0)
+        self._created_at[created] = ordinal + 1
+        record = self.params[id(tensor)] = ParamRecord(tensor, name, created, len(self.params), ordinal=ordinal)
+        if self.on_created is not None:
+            self.on_created(record)
+
+    def registered_parameter(self, module: torch.nn.Module, attribute: str, tensor: torch.Tensor,
+                             start: FrameType) -> None:
+        """A module registered ``tensor`` as its parameter ``attribute``: a name until the frames give a better one.
+
+        In the module's own ``__init__`` the name is the attribute; a library module gets the name its user
+        binds it to (``self.fc = nn.Linear(...)`` names ``fc.weight``).
+        """
+        record = self.params.get(id(tensor))
+        user = self.codes.user_frame(start)
+        if record is None or record.name is not None or user is None:
+            return
+        owner = user.f_locals.get("self")
+        if owner is module:
+            record.name = attribute
+        else:
+            bound, _, _ = source.binding_at(user, "")
+            record.name = f"{bound}.{attribute}" if bound else None
+        record.provisional = record.name is not None
+
+    def switching_off(self, tensor: torch.Tensor, op: str, start: FrameType) -> None:
+        """The program is about to switch off ``tensor``'s gradient.
+
+        On a module parameter (``nn.Parameter``) that is a freeze on purpose (fine-tuning, a target network),
+        not a cut; on any other tensor that requires grad it cuts it.
+        """
+        if not tensor.requires_grad:
+            return
+        if isinstance(tensor, torch.nn.Parameter) and tensor.grad_fn is None:
+            self.see_leaf(tensor)
+            user = self.codes.user_frame(start)
+            self.params[id(tensor)].frozen_at = self.codes.frame(user) if user is not None else None
+        else:
+            self.event(EventKind.REQUIRES_GRAD, op, (tensor,), start)
+
+    def copied(self, copy: torch.Tensor, original: torch.Tensor) -> None:
+        """``copy`` is a deep copy of the parameter ``original`` (a target network's, say)."""
+        if copy.requires_grad and original.requires_grad:
+            self.see_leaf(original)
+            record = self.params.get(id(copy))
+            if record is not None:
+                record.copy_of = id(original)
 
     def _next_user(self, frame: FrameType) -> Optional[FrameType]:
         return self.codes.user_frame(frame.f_back)
@@ -149,16 +220,17 @@ class Recorder:
         params = self.params
 
         def wanted(tensor: torch.Tensor) -> bool:
-            if not tensor.requires_grad or tensor.grad_fn is not None:
-                return False
             record = params.get(id(tensor))
-            return record is None or record.name is None
+            if record is not None:  # a parameter frozen since is still named
+                return record.name is None or record.provisional
+            return tensor.requires_grad and tensor.grad_fn is None
 
         user = self.codes.user_frame(start)
         frames = [user, *self.codes.callers(user)] if user is not None else []
         for key, (name, tensor) in naming.tensors_in_frames(frames, wanted).items():
             self.see_leaf(tensor)
             params[key].name = name
+            params[key].provisional = False
 
     # ---- severing events ----------------------------------------------------------------------
 
@@ -247,13 +319,25 @@ class Recorder:
         if user is not None:
             record.relate(self.codes.frame(user))
 
-    def branch(self, tensor: torch.Tensor, op: str, start: FrameType) -> None:
-        if tensor.requires_grad:
-            self.event(EventKind.BRANCH, op, (tensor,), start)
+    def branch(self, values: Sequence[torch.Tensor], op: str, start: FrameType) -> None:
+        """Python took the truth value of ``values`` (differentiable, or computed from differentiable ones).
+
+        The condition of a validation (an ``assert``, an ``if`` that only raises) is no cut: the program goes
+        on with the same values either way.
+        """
+        sources: list[object] = []
+        for tensor in values:
+            taint = None if tensor.requires_grad else self.taints.lookup(tensor)
+            if tensor.requires_grad:
+                sources.append(tensor)
+            elif taint is not None:
+                sources.extend(taint.origins)
+        if not sources:
             return
-        taint = self.taints.lookup(tensor)
-        if taint is not None:
-            self.event(EventKind.BRANCH, op, taint.origins, start)
+        frame = self.codes.entry(start)
+        if frame is not None and source.only_validates(frame):
+            return
+        self.event(EventKind.BRANCH, op, sources, start)
 
     # ---- grad-disabled regions ----------------------------------------------------------------
 
@@ -314,18 +398,18 @@ class Recorder:
 
     # ---- backward -----------------------------------------------------------------------------
 
-    def before_backward(self, roots: Sequence[torch.Tensor], start: FrameType) -> Optional[BackwardCall]:
+    def before_backward(self, backward: Backward, start: FrameType) -> Optional[BackwardCall]:
         """None when torch itself runs this backward (gradcheck and the like): it is not recorded."""
-        site = self.codes.entry(start)
+        site = self.codes.entry(start, BACKWARD_FILES)
         if site is None:
             return None
-        nodes = [root.grad_fn for root in roots if isinstance(root, torch.Tensor) and root.grad_fn is not None]
+        nodes = [root.grad_fn for root in backward.roots if root.grad_fn is not None]
         call = BackwardCall(nodes, site)
         if self.detail is not None:
             call.probe = self.detail.probe(nodes)
         return call
 
-    def after_backward(self, call: BackwardCall, roots: Sequence[torch.Tensor],
+    def after_backward(self, call: BackwardCall, backward: Backward,
                        returned: Optional[dict[int, Optional[torch.Tensor]]] = None) -> None:
         """``returned``: for ``torch.autograd.grad``, the gradients it returned by input id.
 
@@ -338,7 +422,7 @@ class Recorder:
         self._discover(call)
         sequence = max((graph.sequence_number(node) for node in call.roots), default=-1)
         self.last_backward_sequence = max(self.last_backward_sequence, sequence)
-        self._last_roots = [root for root in roots if isinstance(root, torch.Tensor)]
+        self._last_roots = backward.roots
         if returned is None:
             updates = [(record, record.tensor.grad) for record in self.params.values()]
         else:
@@ -372,10 +456,16 @@ class Recorder:
         self.settle([r for r, t in zip(records, tensors) if r is not None and r.pending and r.pending[0] is t])
 
     def settle(self, records: Optional[Iterable[ParamRecord]] = None) -> None:
-        """Summarize pending gradients (of ``records``, default all)."""
+        """Summarize pending gradients (of ``records``, default all).
+
+        A gradient the program changed in place since its backward (without a function mode, nothing tells
+        before it zeroes one) is marked ``rewritten``: its outcome is that of what the program left.
+        """
         chosen = [r for r in (self.params.values() if records is None else records) if r.pending is not None]
         for record, snap in zip(chosen, outcome.snapshot([r.pending[0] for r in chosen])):
-            self._grad_owners.pop(id(record.pending[0]), None)
+            gradient, version = record.pending  # type: ignore[misc]
+            self._grad_owners.pop(id(gradient), None)
+            record.rewritten = gradient is not None and gradient._version != version
             record.snapshot, record.pending = snap, None
 
     def backward_failed(self, call: BackwardCall, error: BaseException) -> None:
@@ -396,7 +486,8 @@ class Recorder:
     def _discover(self, call: BackwardCall) -> None:
         """Remember the latest graph of each backward call site; scan its live frames the first time."""
         site = call.site
-        key = (site.f_code, site.f_lineno) if site is not None else (None, 0)
+        # By file and line: a code object's hash is recomputed from its contents on every lookup.
+        key = (site.f_code.co_filename, site.f_lineno) if site is not None else ("", 0)
         first = key not in self._roots
         self._roots[key] = call.roots
         if first:

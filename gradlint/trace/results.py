@@ -57,11 +57,13 @@ class Outcome(str, enum.Enum):
     ZERO = "zero"            # exactly zero everywhere
     NONFINITE = "nonfinite"  # contains NaN or infinity
     ERROR = "error"          # the backward that should have produced it raised
+    WRONG = "wrong"          # finite and non-zero, but it disagrees with finite differences
     OK = "ok"                # finite, not all zero
+    FROZEN = "frozen"        # no gradient, on purpose: switched off, or a copy kept out of backward
 
     @property
     def is_bad(self) -> bool:
-        return self is not Outcome.OK
+        return self not in (Outcome.OK, Outcome.FROZEN)
 
 
 class Reason(str, enum.Enum):
@@ -74,7 +76,28 @@ class Reason(str, enum.Enum):
     VANISHING = "vanishing"          # connected, but one operation passes back zero
     NONFINITE = "nonfinite"          # a backward node turns finite gradients into NaN/inf
     GRAPH_REUSE = "graph_reuse"      # backward went through a graph freed by an earlier backward
+    WRONG = "wrong"                  # disagrees with central finite differences on the same program
+    FROZEN = "frozen"                # the program switched the gradient of this module parameter off
+    COPY = "copy"                    # a deep copy of another parameter that receives no gradient (a target network)
     UNEXPLAINED = "unexplained"      # bad outcome without a diagnosis (e.g. diagnosis pass did not reproduce)
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """A parameter's autograd gradient against central finite differences of the same program.
+
+    Both are directional derivatives of the loss of the program's first backward along the direction where
+    they disagree most (the parameter itself, for a scalar; a random unit direction, for a tensor).
+    """
+
+    autograd: float
+    numeric: float
+    error: float                         # |autograd - numeric| / max(|autograd|, |numeric|)
+    directions: int                      # directions compared
+    step: float                          # the finite-difference step along a unit direction
+    dtype: str                           # the precision of the comparison, e.g. "float64"
+    runs: int                            # runs of the program it took
+    verdict: str                         # "agrees", "disagrees", "unstable" (no verdict) or "unchecked"
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,9 @@ class ParameterReport:
     reason: Reason
     norm: Optional[float] = None
     max_abs: Optional[float] = None
+    frozen_at: Optional[Frame] = None    # where its gradient was switched off, or where it was copied
+    copy_of: Optional[str] = None        # the parameter it is a deep copy of
+    check: Optional[GradientCheck] = None  # with --check-gradients
 
 
 @dataclass(frozen=True)
@@ -145,6 +171,7 @@ class FailureKind(str, enum.Enum):
     NO_PARAMETERS = "no_parameters"      # no leaf tensor requiring grad was seen
     UNKNOWN_PARAMETER = "unknown_parameter"  # a name given with --param was not found
     NO_TORCH = "no_torch"                # torch is not installed
+    INTERRUPTED = "interrupted"          # SIGINT or SIGTERM stopped the trace (detail: the signal's name)
 
 
 @dataclass(frozen=True)
@@ -152,6 +179,9 @@ class Failure:
     kind: FailureKind
     message: str                         # one paragraph: what happened and what to do
     detail: str = ""                     # the exception line, when there was one
+
+
+RECORD_CHOICES = ("auto", "always", "never")  # when the target runs under the recording trace (gradlint.trace.passes)
 
 
 class TargetKind(str, enum.Enum):
@@ -174,8 +204,10 @@ class TraceResult:
     executed_lines: Optional[Mapping[str, frozenset[int]]] = None  # only the lines asked for
     failure: Optional[Failure] = None
     test_outcome: str = ""               # pytest targets: "passed", "failed" or "skipped"
-    duration: float = 0.0                # seconds, first pass
-    passes: int = 1                      # 2 when a diagnosis pass re-ran the target
+    duration: float = 0.0                # seconds, all passes
+    passes: int = 1                      # how many times the target ran
+    compiled: tuple[Frame, ...] = ()     # where torch.compile was called: that code ran eagerly
+    notes: tuple[str, ...] = ()          # what the reader should know: reruns, an exit intercepted ...
     log: str = field(default="", repr=False)   # the target's captured stdout and stderr
     bundle: Optional[str] = None         # the report folder written, if any
 

@@ -23,7 +23,7 @@ def _guess_kind(target: str) -> TargetKind:
     return TargetKind.SCRIPT if target.endswith(".py") else TargetKind.FUNCTION
 
 
-def _final_failure(result: TraceResult, params: Sequence[str]) -> Optional[Failure]:
+def _final_failure(result: TraceResult) -> Optional[Failure]:
     found = result.failure
     if found is not None:
         if found.kind is FailureKind.RAISED and result.graph_reuse:
@@ -31,18 +31,7 @@ def _final_failure(result: TraceResult, params: Sequence[str]) -> Optional[Failu
         return found
     if not result.parameters:
         return failure(FailureKind.NO_PARAMETERS, result.target)
-    known = [p.name for p in result.parameters]
-    unknown = [name for name in params if name not in known]
-    if unknown:
-        return failure(FailureKind.UNKNOWN_PARAMETER, result.target, ", ".join(map(repr, unknown)), known=known)
     return None
-
-
-def _select(result: TraceResult, params: Sequence[str]) -> TraceResult:
-    if not params:
-        return result
-    by_name = {p.name: p for p in result.parameters}
-    return dataclasses.replace(result, parameters=tuple(by_name[n] for n in params if n in by_name))
 
 
 def _command(target: str, args: Sequence[str], params: Sequence[str]) -> str:
@@ -63,9 +52,19 @@ def run(
     pythonpath: Sequence[str] = (),
     echo: bool = True,
     command: str = "",
+    record: str = "auto",
+    check_gradients: bool = False,
+    directions: int = 3,
 ) -> TraceResult:
-    """Trace ``target`` (see ``gradlint.trace`` for the options). Never raises for a bad target."""
+    """Trace ``target`` (see ``gradlint.trace`` for the options). Never raises for a bad target.
+
+    An unwritable ``report_dir`` raises ``OSError`` before the target runs.
+    """
+    from gradlint.trace import bundle
+
     started = time.perf_counter()
+    command = command or _command(target, args, params)
+    folder = bundle.prepare(Path(report_dir), target, command) if report_dir is not None else None
     log = io.StringIO()
     try:
         from gradlint.trace import passes
@@ -74,15 +73,14 @@ def run(
             raise
         result = TraceResult(target, _guess_kind(target), failure=failure(FailureKind.NO_TORCH, target))
     else:
-        options = passes.Options(tuple(args), tuple(user_paths), root, tuple(pythonpath), executed_lines)
+        options = passes.Options(tuple(args), tuple(user_paths), root, tuple(pythonpath), executed_lines,
+                                 tuple(params), record, check_gradients, directions)
         result = passes.trace(target, _guess_kind(target), options, log, echo)
-    result = dataclasses.replace(_select(result, params), failure=_final_failure(result, params),
-                                 log=log.getvalue(), duration=time.perf_counter() - started)
-    if report_dir is not None:
+    result = dataclasses.replace(result, failure=_final_failure(result), log=log.getvalue(),
+                                 duration=time.perf_counter() - started)
+    if folder is not None:
         from gradlint.rank import rank  # the ranking imports this package: import it only when needed
-        from gradlint.trace import bundle
 
-        suspects = rank(findings, result)
-        folder = bundle.write(Path(report_dir), result, suspects, command or _command(target, args, params))
+        bundle.write(folder, result, rank(findings, result), command)
         result = dataclasses.replace(result, bundle=str(folder))
     return result

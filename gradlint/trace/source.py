@@ -23,6 +23,8 @@ class _Parsed:
     parents: dict[ast.AST, ast.AST]
     spans: dict[tuple[int, int, int, int], ast.expr]     # exact source span -> expression
     calls_by_line: dict[int, list[ast.Call]]
+    functions: list[ast.AST]                              # function definitions
+    conditions: list[ast.AST]                             # if statements and asserts
 
 
 _CACHE: dict[str, Optional[_Parsed]] = {}
@@ -39,13 +41,19 @@ def parse(filename: str) -> Optional[_Parsed]:
             parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
             spans: dict[tuple[int, int, int, int], ast.expr] = {}
             calls_by_line: dict[int, list[ast.Call]] = {}
+            functions: list[ast.AST] = []
+            conditions: list[ast.AST] = []
             for node in ast.walk(tree):
                 if isinstance(node, _EXPRESSIONS):
                     span = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
                     spans.setdefault(span, node)  # type: ignore[arg-type]
                     if isinstance(node, ast.Call):
                         calls_by_line.setdefault(node.lineno, []).append(node)
-            _CACHE[filename] = _Parsed(tree, parents, spans, calls_by_line)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.append(node)
+                elif isinstance(node, (ast.If, ast.Assert)):
+                    conditions.append(node)
+            _CACHE[filename] = _Parsed(tree, parents, spans, calls_by_line, functions, conditions)
     return _CACHE[filename]
 
 
@@ -158,10 +166,11 @@ def binding_at(frame: FrameType, op: str) -> Binding:
 
 
 def receiver_name(call: ast.expr) -> Optional[str]:
-    """For ``x.requires_grad_()``: the text of ``x``."""
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-        text = ast.unparse(call.func.value)
-        return text.removeprefix("self.")
+    """For ``x.requires_grad_()`` (and the attribute stored in ``x.requires_grad = True``): the text of ``x``."""
+    if isinstance(call, ast.Call):
+        call = call.func
+    if isinstance(call, ast.Attribute):
+        return ast.unparse(call.value).removeprefix("self.")
     return None
 
 
@@ -177,11 +186,71 @@ def argument(call: ast.expr, position: int, keyword: str) -> Optional[ast.expr]:
     return None
 
 
+_DIAGNOSTIC_CALLS = frozenset({"warn", "print", "debug", "info", "warning", "error", "exception", "critical", "log"})
+_CONDITIONS: dict[tuple[int, int], tuple[CodeType, bool]] = {}
+
+
+def _is_diagnostic(statement: ast.stmt) -> bool:
+    """A statement that only reports: raise, a warning, logging or printing (and what they import)."""
+    if isinstance(statement, (ast.Raise, ast.Pass, ast.Import, ast.ImportFrom)):
+        return True
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+            and called_name(statement.value) in _DIAGNOSTIC_CALLS)
+
+
+def _only_reports(body: list[ast.stmt], alternative: list[ast.stmt]) -> bool:
+    """Whether a branch ``body`` only reports, so that choosing it changes no value the program goes on with.
+
+    A body that raises stops the program whatever the alternative; one that only warns or logs must have no
+    alternative.
+    """
+    if not body or not all(_is_diagnostic(statement) for statement in body):
+        return False
+    return any(isinstance(statement, ast.Raise) for statement in body) or not alternative
+
+
+def _contains(outer: ast.expr, position: tuple[int, int, int, int]) -> bool:
+    line, end_line, column, end_column = position
+    return ((outer.lineno, outer.col_offset) <= (line, column)
+            and (end_line, end_column) <= (outer.end_lineno, outer.end_col_offset))  # type: ignore[operator]
+
+
+def _condition_only_validates(parsed: _Parsed, frame: FrameType) -> bool:
+    position = _position(frame)
+    for node in parsed.conditions:
+        test = node.test  # type: ignore[attr-defined]
+        if position is None:
+            inside = test.lineno <= frame.f_lineno <= test.end_lineno  # type: ignore[operator]
+        else:  # the jump on the condition is positioned at the whole statement
+            inside = _contains(test, position) or position == (node.lineno, node.end_lineno, node.col_offset,
+                                                                node.end_col_offset)
+        if inside:
+            return isinstance(node, ast.Assert) or (_only_reports(node.body, node.orelse)
+                                                    or _only_reports(node.orelse, node.body))
+    return False
+
+
+def only_validates(frame: FrameType) -> bool:
+    """Whether the frame is testing the condition of an ``assert``, or of an ``if`` whose one side only raises
+    (or, with no other side, only warns): a validation, which changes no value the program goes on with.
+
+    Cached per code position.
+    """
+    code = frame.f_code
+    key = (id(code), frame.f_lasti)
+    cached = _CONDITIONS.get(key)
+    if cached is not None and cached[0] is code:
+        return cached[1]
+    parsed = parse(code.co_filename)
+    found = parsed is not None and _condition_only_validates(parsed, frame)
+    _CONDITIONS[key] = (code, found)
+    return found
+
+
 def enclosing_function(filename: str, line: int) -> Optional[ast.AST]:
     """The innermost function definition whose body contains ``line``."""
     parsed = parse(filename)
     if parsed is None:
         return None
-    functions = [node for node in ast.walk(parsed.tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    enclosing = [node for node in functions if node.lineno <= line <= node.end_lineno]
+    enclosing = [node for node in parsed.functions if node.lineno <= line <= node.end_lineno]  # type: ignore
     return max(enclosing, key=lambda node: node.lineno, default=None)

@@ -17,13 +17,15 @@ import runpy
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Protocol, Sequence, Union
 
 import torch
 
+from gradlint.trace.exits import TargetExit
 from gradlint.trace.failures import failure
+from gradlint.trace.frames import OTHER, USER, CodeMap
+from gradlint.trace.recorder import Recorder
 from gradlint.trace.results import Failure, FailureKind, TargetKind
-from gradlint.trace.session import TraceSession
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,43 @@ class Execution:
     test_outcome: str = ""
 
 
-def _report_exception(target: Target, error: BaseException, kind: FailureKind = FailureKind.RAISED) -> Failure:
+class Session(Protocol):
+    """What a target runs under: a trace session, or a pass of the gradient check."""
+
+    recorder: Recorder
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+def _raise_site(error: BaseException, codes: CodeMap) -> str:
+    """`` at path:line`` of the innermost frame of the user's code the error passed through, if any."""
+    site = ""
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        if codes.category(frame.f_code) in (USER, OTHER):
+            site = f" at {codes.display_path(frame.f_code.co_filename)}:{line}"
+    return site
+
+
+def _report_exception(target: Target, error: BaseException, session: Session,
+                      kind: FailureKind = FailureKind.RAISED) -> Failure:
     traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     detail = f"{type(error).__name__}: {error}".strip().splitlines()[0]
-    return failure(kind, target.text, detail)
+    return failure(kind, target.text, detail + _raise_site(error, session.recorder.codes))
 
 
-def _call_backward(value: Any, session: TraceSession) -> bool:
+def _exited(target: Target, error: BaseException, session: Session) -> Optional[Failure]:
+    """The target ended the program with ``sys.exit``/``os._exit``: a failure unless its status is 0."""
+    code = error.code
+    if code in (None, 0):
+        return None
+    if isinstance(error, TargetExit):
+        return failure(FailureKind.RAISED, target.text, f"os._exit({code})")
+    return _report_exception(target, error, session)
+
+
+def _call_backward(value: Any, session: Session) -> bool:
     """Backward on a returned loss; False when there is nothing to call it on."""
     if session.recorder.backward_calls:
         return True
@@ -78,7 +110,7 @@ def _call_backward(value: Any, session: TraceSession) -> bool:
     return True
 
 
-def _run_function(target: Target, session: TraceSession) -> Execution:
+def _run_function(target: Target, session: Session) -> Execution:
     sys.path.insert(0, os.getcwd())  # as ``python -m`` would; the isolation restores sys.path
     with session:
         try:
@@ -86,43 +118,48 @@ def _run_function(target: Target, session: TraceSession) -> Execution:
         except ModuleNotFoundError as error:
             if error.name and target.module.startswith(error.name):
                 return Execution(failure(FailureKind.NOT_FOUND, target.text, f"no module named {error.name!r}"))
-            return Execution(_report_exception(target, error, FailureKind.IMPORT_ERROR))
+            return Execution(_report_exception(target, error, session, FailureKind.IMPORT_ERROR))
         except Exception as error:  # noqa: BLE001 - any import-time error of user code
-            return Execution(_report_exception(target, error, FailureKind.IMPORT_ERROR))
+            return Execution(_report_exception(target, error, session, FailureKind.IMPORT_ERROR))
         function = getattr(module, target.function, None)
         if not callable(function):
             detail = f"module {target.module!r} has no function {target.function!r}"
             return Execution(failure(FailureKind.NOT_FOUND, target.text, detail))
         try:
-            returned = function()
-            called = _call_backward(returned, session)
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - the target's own errors are reported
-            return Execution(_report_exception(target, error))
+            called = _call_backward(function(), session)
+        except (SystemExit, TargetExit) as error:  # a command-line entry point ends with sys.exit(0)
+            ended = _exited(target, error, session)
+            if ended is not None:
+                return Execution(ended)
+            called = bool(session.recorder.backward_calls)
+        except Exception as error:  # noqa: BLE001 - the target's own errors are reported
+            return Execution(_report_exception(target, error, session))
     if not called:
         return Execution(failure(FailureKind.NO_BACKWARD, target.text))
     return Execution()
 
 
-def _run_script(target: Target, args: Sequence[str], session: TraceSession) -> Execution:
+def _run_script(target: Target, args: Sequence[str], session: Session) -> Execution:
     path = os.path.abspath(target.path)
     sys.argv[:] = [target.path, *args]
     sys.path.insert(0, os.path.dirname(path))
     with session:
         try:
             runpy.run_path(path, run_name="__main__")
-        except SystemExit as error:
-            if error.code not in (None, 0):
-                return Execution(_report_exception(target, error))
+        except (SystemExit, TargetExit) as error:
+            ended = _exited(target, error, session)
+            if ended is not None:
+                return Execution(ended)
         except (SyntaxError, ImportError) as error:
-            return Execution(_report_exception(target, error, FailureKind.IMPORT_ERROR))
+            return Execution(_report_exception(target, error, session, FailureKind.IMPORT_ERROR))
         except Exception as error:  # noqa: BLE001 - the target's own errors are reported
-            return Execution(_report_exception(target, error))
+            return Execution(_report_exception(target, error, session))
     if not session.recorder.backward_calls:
         return Execution(failure(FailureKind.NO_BACKWARD, target.text))
     return Execution()
 
 
-def _run_test(target: Target, args: Sequence[str], session: TraceSession) -> Execution:
+def _run_test(target: Target, args: Sequence[str], session: Session) -> Execution:
     import pytest
 
     from gradlint.trace.pytest_support import RunLoopTracer
@@ -130,6 +167,8 @@ def _run_test(target: Target, args: Sequence[str], session: TraceSession) -> Exe
     tracer = RunLoopTracer(session)
     code = pytest.main([target.text, "-p", "no:cacheprovider", *args], plugins=[tracer])
     outcome = "failed" if "failed" in tracer.outcomes else "skipped" if "skipped" in tracer.outcomes else "passed"
+    if tracer.interrupted is not None:
+        raise tracer.interrupted
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         return Execution(failure(FailureKind.NOT_FOUND, target.text, "pytest found no test with this node id"))
     if code == pytest.ExitCode.INTERRUPTED:
@@ -137,11 +176,13 @@ def _run_test(target: Target, args: Sequence[str], session: TraceSession) -> Exe
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return Execution(failure(FailureKind.RAISED, target.text, "an internal pytest error"))
     if not session.recorder.backward_calls and outcome != "skipped":
+        if tracer.crash:  # it raised before any backward
+            return Execution(failure(FailureKind.RAISED, target.text, tracer.crash), outcome)
         return Execution(failure(FailureKind.NO_BACKWARD, target.text), outcome)
     return Execution(test_outcome=outcome)
 
 
-def execute(target: Target, args: Sequence[str], session: TraceSession) -> Execution:
+def execute(target: Target, args: Sequence[str], session: Session) -> Execution:
     if target.kind is TargetKind.PYTEST:
         return _run_test(target, args, session)
     if target.kind is TargetKind.SCRIPT:

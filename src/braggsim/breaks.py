@@ -8,7 +8,9 @@ the edit cuts, and ``outcome`` is what they end with:
 - ``"none"``: their ``.grad`` is None (the graph no longer reaches them);
 - ``"zero"``: their ``.grad`` is exactly zero although the graph is intact;
 - ``"error"``: the workload's second ``backward()`` raises (a graph kept from the first iteration);
-  ``parameters`` are then the ones whose gradient needs that stale graph.
+  ``parameters`` are then the ones whose gradient needs that stale graph;
+- ``"wrong"`` (``WRONG_GRADIENT_BREAKS`` only): their gradients are finite and non-zero but wrong, because the
+  edit cuts one of several paths from them to the image.
 
 Every other parameter keeps a finite, non-zero gradient. Apply a break to a copy of the package only.
 """
@@ -32,7 +34,7 @@ FAMILIES = (
     "branching",
     "zero_forward",
 )
-OUTCOMES = ("none", "zero", "error")
+OUTCOMES = ("none", "zero", "error", "wrong")
 
 CELL = frozenset({"cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma"})
 MISSET = frozenset({"misset_x", "misset_y", "misset_z"})
@@ -274,5 +276,33 @@ BREAKS: tuple[Break, ...] = (
         outcome="zero",
         description="The default structure factor becomes 0: the image is all zero, so is every gradient, "
         "although the graph is intact.",
+    ),
+)
+
+
+# Edits whose gradients stay finite and non-zero but are wrong: a cut on one of several paths from the cell
+# constants to the image. Only a comparison with finite differences shows them.
+WRONG_GRADIENT_BREAKS: tuple[Break, ...] = (
+    Break(
+        id="item_cell_volume",
+        family="scalars",
+        path="geometry.py",
+        old="                cell_volume(lengths, cosines) / (a * b * sin_gamma),",
+        new="                cell_volume(lengths, cosines).item() / (a * b * sin_gamma),",
+        parameters=CELL,
+        outcome="wrong",
+        description=".item() on the cell volume in the z component of c: the cell constants still reach the image "
+        "through the other components, with wrong gradients.",
+    ),
+    Break(
+        id="detach_reciprocal_volume",
+        family="detach",
+        path="geometry.py",
+        old="    volume = (a * crossed[..., 0, :]).sum(-1)",
+        new="    volume = (a * crossed[..., 0, :]).sum(-1).detach()",
+        parameters=CELL,
+        outcome="wrong",
+        description="The volume dividing the reciprocal vectors is detached, as if it were a constant "
+        "normalization: the cell constants' gradients come out wrong.",
     ),
 )

@@ -190,6 +190,21 @@ def test_a_number_kept_in_a_container_is_a_record(scan):
                                (19, "GL030", "low")]
 
 
+def test_a_record_is_used_at_most_as_a_stored_value(scan):
+    findings = scan({"pkg/stats.py": """\
+        import torch
+
+        def summary(x: torch.Tensor) -> dict:
+            return {"mean": x.mean().detach()}
+
+        def show(x: torch.Tensor) -> None:
+            report = {"index": torch.floor(x).long()}
+            print(report)
+    """})
+    assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
+        (4, "GL001", "medium", "stored"), (7, "GL070", "low", "benign")]
+
+
 # --- intent ---------------------------------------------------------------------------------------------------
 
 def test_a_cut_value_set_against_a_prediction_in_a_loss_is_its_target(scan):
@@ -231,7 +246,7 @@ def test_a_value_detached_on_one_path_and_used_on_another_is_a_stop_gradient(sca
     assert brief(findings) == [(6, "GL001", "low"), (11, "GL001", "medium")]
 
 
-def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
+def test_what_is_computed_under_a_debug_flag_is_a_report_and_a_switch_for_a_cut_means_it(scan):
     findings = scan({"pkg/sim.py": """\
         import torch
 
@@ -240,6 +255,12 @@ def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
                 self.trace_pixel = trace_pixel
                 self.verbose = verbose
 
+            def cached(self, x: torch.Tensor, settings) -> torch.Tensor:
+                cache = x.exp()
+                if settings.detach_test_caches.on():
+                    cache = cache.detach()
+                return cache
+
             def run(self, intensity: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
                 if self.trace_pixel:
                     peak = torch.tensor(intensity.max().item()) * scale
@@ -247,7 +268,7 @@ def test_what_is_computed_under_a_debug_flag_is_a_report(scan):
                     self.last_peak = peak
                 return intensity * scale
     """})
-    assert brief(findings) == [(9, "GL100", "low"), (10, "GL040", "low"), (10, "GL010", "low")]
+    assert brief(findings) == [(11, "GL001", "low"), (16, "GL040", "low"), (16, "GL010", "low")]
 
 
 def test_a_no_grad_function_cuts_only_what_leaves_it(scan):
@@ -302,3 +323,170 @@ def test_a_flag_and_a_helper_decided_on_differentiable_values_decide_the_branch(
                     raise ValueError("angles must be positive")
     """})
     assert brief(findings) == [(13, "GL100", "medium"), (18, "GL100", "medium")]
+
+
+# --- cost -----------------------------------------------------------------------------------------------------
+
+def test_grades_joined_again_and_again_in_nested_loops_stay_shared(scan):
+    """Loops are interpreted twice and their values joined: the parts of a grade are shared, and every step that
+    walks them (narrowing, branches, positions, the solve) must open each part once, not once per path. This
+    shape, from a real kernel's backward, did not finish in minutes when they were walked as trees."""
+    findings = scan({"pkg/kernel.py": """\
+        import torch
+
+
+        def backward(ctx, grad):
+            grad_F = grad_Y = grad_R = None
+            if ctx.needs[0]:
+                grad_F = grad.new_zeros(3)
+            if ctx.needs[1]:
+                grad_Y = grad.new_zeros(3)
+            if ctx.needs[2]:
+                grad_R = grad.new_zeros(3)
+            for i, row_out in enumerate(ctx.rows_out):
+                for j, row_in in enumerate(ctx.rows_in):
+                    if not row_in:
+                        continue
+                    if (grad_Y is not None) or (grad_F is not None):
+                        sub_R = ctx.R[i, j]
+                    if grad_R is not None:
+                        sub_grad_R = grad_R[i].clone()
+                    if grad_F is not None:
+                        sub_grad_F = grad_F[j].clone()
+                    if (grad_Y is not None) or (grad_R is not None):
+                        sub_F = ctx.F[j]
+                    for k, weight in enumerate(row_in):
+                      for m, scale in enumerate(weight):
+                        if grad_F is not None:
+                            sub_grad_F += scale * grad * sub_R
+                        if grad_Y is not None:
+                            grad_Y[k] += scale * grad * sub_F
+                        if grad_F is not None:
+                            sub_grad_F += weight * grad * sub_R
+                        if grad_Y is not None:
+                            grad_Y[k] += weight * grad * sub_F
+                        if grad_R is not None:
+                            sub_grad_R[k] = weight * grad * sub_F
+                    if grad_F is not None:
+                        grad_F[j] = sub_grad_F.detach()
+                    if grad_R is not None:
+                        grad_R[i] += sub_grad_R
+            return grad_F, grad_Y, grad_R
+    """})
+    assert brief(findings) == [(37, "GL001", "medium")]
+
+
+def test_a_branch_decides_only_what_it_leaves_behind(scan):
+    """A branch whose differentiable intermediate is dropped (sampling noise from a slice of the mean), or that
+    only picks one value instead of another (clipping to a bound), decides no differentiable work."""
+    findings = scan({"pkg/noise.py": """\
+        import torch
+
+        def add_noise(mean: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+            noisy = mean.clone()
+            small = mean < 12
+            if small.any():
+                small_means = mean[small]
+                noisy[small] = torch.poisson(small_means)
+            bound = low
+            if bound < mean.max():
+                bound = mean.max()
+            if low.sum() > 0:
+                noisy = noisy + low.exp()
+            return noisy * bound
+    """})
+    assert brief(findings) == [(10, "GL100", "low"), (12, "GL100", "medium")]
+
+
+def test_the_fix_hint_of_a_recorded_value_keeps_it_recorded(scan):
+    """Suggesting to keep the tensor where it is only recorded would keep every step's graph alive."""
+    findings = scan({"pkg/loop.py": """\
+        import torch
+
+        def step(model: torch.nn.Module, x: torch.Tensor, history: dict) -> torch.Tensor:
+            loss = model(x).square().mean()
+            history["loss"] = loss.item()
+            return x * loss.item()
+    """})
+    hints = {f.location.line: f.fix for f in findings}
+    assert hints[5].startswith("to record or log the value, this is the right form")
+    assert hints[6].startswith("keep the tensor")
+
+
+def test_library_code_receives_its_callers_tensors(scan):
+    """An unannotated parameter used as only a tensor can be, torch's results on unknown inputs, and an instance
+    that keeps its arguments (a named tuple of losses) are what a caller differentiates."""
+    findings = scan({"pkg/losses.py": """\
+        import math
+        from typing import NamedTuple
+
+        import torch
+
+        class RateLoss(NamedTuple):
+            rate: torch.Tensor
+            total: torch.Tensor
+
+        def rate_loss(probabilities, scale: float) -> RateLoss:
+            pixels = -math.log(2) * scale
+            bits = [float(torch.log(p).sum() / pixels) for p in probabilities]
+            rate = torch.tensor(bits).sum()
+            return RateLoss(rate, torch.tensor([rate * scale]))
+
+        def lengths(points):
+            return points.norm(dim=-1).detach().unsqueeze(-1)
+    """})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
+        (12, "GL012", "medium"), (13, "GL040", "medium"), (14, "GL041", "medium"), (17, "GL001", "medium")]
+
+
+def test_annotations_of_other_libraries_and_unknown_classes_do_not_hide_a_tensor(scan):
+    """torchtyping's TensorType says tensor; a type imported from elsewhere (a tensor alias of another module) is
+    unknown, not a plain object; a lambda's body is code too."""
+    findings = scan({"pkg/envs.py": """\
+        import torch
+        from torchtyping import TensorType
+        from pkg.types import T
+
+        class Env:
+            def logprobs(self, policy_outputs: TensorType["n", "m"], mask) -> torch.Tensor:
+                logits = policy_outputs.clone().detach()
+                logits[mask] = -torch.inf
+                return torch.log_softmax(logits, dim=-1)
+
+        def message(edge_net, x_i: T, x_j: T) -> T:
+            return edge_net(torch.cat((x_i, x_j), dim=1).detach()) * x_j
+
+        def hook(store, output):
+            store.latents = apply(lambda t: t.clone().detach(), output)
+    """, "pkg/types.py": "import torch\nT = torch.Tensor\n"})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
+        (7, "GL001", "medium"), (12, "GL001", "medium"), (15, "GL001", "medium")]
+
+
+def test_a_tensor_handed_as_it_is_to_unknown_code_is_kept_there(scan):
+    """A metric that detaches what it hands to a user's loss function also cuts what that function differentiates
+    (a gradient penalty); a number handed on is only a record."""
+    findings = scan({"pkg/metric.py": """\
+        import torch
+
+        class Loss:
+            def __init__(self, loss_fn) -> None:
+                self._loss_fn = loss_fn
+
+            def update(self, prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> None:
+                self.last = self._loss_fn(prediction.detach(), target.detach())
+                report(weights.sum().item())
+    """})
+    assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
+        (8, "GL001", "medium", "stored"), (8, "GL001", "medium", "stored"), (9, "GL010", "low", "unused")]
+
+
+def test_a_loss_is_computed_to_be_differentiated(scan):
+    findings = scan({"pkg/balance.py": """\
+        import torch
+
+        def balance_loss(model, weight: float):
+            losses = [layer.gate.get_loss(clear=False) for layer in model.layers]
+            return torch.tensor(losses, device=losses[0].device).mean() * weight
+    """})
+    assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [(5, "GL040", "medium")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,11 @@ def traced():
         return session.result(function.__name__, TargetKind.BLOCK)
 
     return trace
+
+
+@pytest.fixture
+def quiet_torch_warnings():
+    """torch warns when a tensor that requires grad becomes a number: the toys do that on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield

@@ -60,3 +60,30 @@ def test_static_findings_and_the_trace_agree_on_the_break(tmp_path):
     top = rank(findings, result)[0]
     assert (top.path, top.line, top.tier, top.static_missed) == (f"braggsim/{brk.path}", edited_line, 1, False)
     assert top.codes and top.trace
+
+
+@pytest.mark.parametrize("brk", breaks.WRONG_GRADIENT_BREAKS, ids=lambda brk: brk.id)
+def test_a_wrong_but_non_zero_gradient_is_found_by_the_gradient_check_and_its_cut_ranked_first(tmp_path, brk):
+    edited_line = breaks.apply(brk, package_copy(tmp_path))
+    unchecked = trace_copy(tmp_path)
+    assert unchecked.bad_parameters == ()  # every gradient is finite and non-zero: only a check can tell
+    result = run(WORKLOAD, user_paths=[str(tmp_path)], root=str(tmp_path), pythonpath=[str(tmp_path)], echo=False,
+                 check_gradients=True)
+    assert {p.name for p in result.parameters if p.outcome is Outcome.WRONG} == set(brk.parameters)
+    assert set(result.bad_parameters) == set(brk.parameters)
+    for report in result.parameters:
+        assert report.check.verdict == ("disagrees" if report.name in brk.parameters else "agrees"), report
+        assert report.check.dtype == "float64"
+    top = rank(None, result)[0]
+    assert (top.path, top.line, top.tier) == (f"braggsim/{brk.path}", edited_line, 1)
+    assert any("--check-gradients ran the target" in note for note in result.notes)
+
+
+def test_the_intact_simulator_agrees_with_finite_differences(tmp_path):
+    package_copy(tmp_path)
+    result = run(WORKLOAD, user_paths=[str(tmp_path)], root=str(tmp_path), pythonpath=[str(tmp_path)], echo=False,
+                 check_gradients=True, params=["cell_*", "wavelength"])
+    assert [p.name for p in result.parameters] == [
+        "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma", "wavelength"]
+    assert {p.check.verdict for p in result.parameters} == {"agrees"}
+    assert result.bad_parameters == () and result.passes == 1 + 1 + 2 * 7  # first, the check's first, two per parameter

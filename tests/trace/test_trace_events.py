@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 import weakref
 
 import pytest
@@ -15,11 +14,7 @@ CUTS = "trace_toys/cuts.py"
 REGIONS = "trace_toys/regions.py"
 
 
-@pytest.fixture(autouse=True)
-def _quiet_torch_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_torch_warnings")
 
 
 def outcomes(result):

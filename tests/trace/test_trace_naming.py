@@ -21,8 +21,9 @@ def test_names_from_assignment_helper_return_keyword_dict_key_receiver_and_modul
         "keyword": Frame(TOY, line("naming", "keyword"), here),
         "in_dict": Frame(TOY, line("naming", "in dict"), here),
         "flagged": Frame(TOY, line("naming", "flagged"), here),
-        "model.weight": None,  # created by torch before it was seen: named from the frame's locals
-        "model.bias": None,
+        # Made by torch inside the module: the site where the user built it, named from the frame's locals.
+        "model.weight": Frame(TOY, line("naming", "module"), here),
+        "model.bias": Frame(TOY, line("naming", "module"), here),
     }
 
 
@@ -38,3 +39,8 @@ def test_explicitly_named_parameters_keep_their_names():
         (weight**2 / 2).sum().backward()
     result = session.result("block", TargetKind.BLOCK)
     assert [(p.name, p.created, p.norm, p.max_abs) for p in result.parameters] == [("the weight", None, 5.0, 4.0)]
+
+
+def test_a_parameter_made_again_after_the_backward_does_not_replace_the_one_differentiated(traced):
+    result = traced(naming.recreated_after_backward)
+    assert [(p.name, p.norm) for p in result.parameters] == [("weight", 3.0)]

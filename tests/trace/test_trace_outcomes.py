@@ -119,3 +119,15 @@ def test_gradcheck_outcomes_combine_every_jacobian_slice(traced):
     result = traced(checked)
     assert table(result) == {"used": (Outcome.OK, Reason.CONNECTED), "ignored": (Outcome.MISSING, Reason.SEVERED)}
     assert result.parameter("used").max_abs == 2.0
+
+
+@pytest.mark.parametrize(("toy", "fill"), [(outcomes.zero_fill_through_float, "fill through float"),
+                                           (outcomes.zero_fill_through_arithmetic, "fill through arithmetic")])
+def test_the_default_of_a_zero_fill_is_found_through_conversions_and_arithmetic(traced, line, toy, fill):
+    result = traced(toy, detail=True)
+    assert table(result) == {"cell": (Outcome.ZERO, Reason.ZERO_FORWARD)}
+    factor = result.zero_factors[0]
+    assert factor.site == Frame(TOY, line("outcomes", fill), factor.site.function)
+    assert factor.origin == ValueOrigin("self.config.default_F", 0.0,
+                                        Frame(TOY, line("outcomes", "structure factor default"),
+                                              "CrystalSettings.default_F"), "dataclass_default")

@@ -122,3 +122,24 @@ def test_ranking_reporting_and_the_plugin_import_without_torch():
     code = ("import sys, gradlint.rank, gradlint.trace, gradlint.trace.serialize, gradlint.report.trace_text, "
             "gradlint.pytest_plugin; sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_cut_behind_a_wrong_gradient_explains_it_and_ranks_before_one_that_only_touches_bad_parameters():
+    trace = TraceResult(
+        "t", TargetKind.FUNCTION,
+        parameters=(parameter("a", Outcome.WRONG), parameter("b", Outcome.ZERO)),
+        events=(event(30, ("b",)), event(20, ("a",))),
+    )
+    first, second = rank(None, trace)
+    assert (first.line, first.trace[0].explains, first.trace[0].priority) == (20, ("a",), 1)
+    assert (second.line, second.trace[0].explains, second.trace[0].priority) == (30, (), 3)
+
+
+def test_cuts_of_frozen_parameters_alone_are_not_suspects():
+    trace = TraceResult(
+        "t", TargetKind.FUNCTION,
+        parameters=(parameter("online", Outcome.OK), parameter("target", Outcome.FROZEN),
+                    parameter("other", Outcome.MISSING)),
+        events=(event(20, ("target",)), event(30, ("online", "target")), event(40, ("other", "target"))),
+    )
+    assert sites(rank(None, trace)) == [(40, 1), (30, 2)]

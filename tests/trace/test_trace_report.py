@@ -69,7 +69,7 @@ Suspects, most likely first:
      called from: src/sim.py:30 main
      static: GL002 .item() cuts the gradient (high)
   3. src/sim.py:18 in image  [tier 1]
-     trace: torch.full created an identically zero tensor from cfg.scale = 0; it multiplies into the path of gain
+     trace: torch.full created an identically zero tensor from cfg.scale = 0, the dataclass default at src/config.py:4; it multiplies into the path of gain
      parameters with a bad gradient: gain
   4. src/sim.py:20 in image  [tier 1]
      trace: MulBackward0 multiplies by that zero factor, so the gradient of gain is exactly zero
@@ -100,7 +100,8 @@ def test_json_dicts_are_plain_and_keep_non_finite_numbers_as_strings():
     assert trace["bad_parameters"] == ["angle", "gain", "width"]
     assert trace["parameters"][2] == {"name": "width", "created": {"path": SIM, "line": 5, "function": "main"},
                                       "shape": [], "outcome": "nonfinite", "reason": "unexplained",
-                                      "norm": "nan", "max_abs": "inf"}
+                                      "norm": "nan", "max_abs": "inf", "frozen_at": None, "copy_of": None,
+                                      "check": None}
     assert trace["events"][0]["kind"] == "scalar"
     assert trace["vanishing"][0]["zero_factor"]["origin"]["kind"] == "dataclass_default"
     assert "log" not in trace

@@ -10,6 +10,8 @@ import sys
 import pytest
 import torch
 
+from conftest import TRACE_TESTS
+
 from gradlint.trace import run
 from gradlint.trace.results import EventKind, FailureKind, Frame, Outcome, Reason, TargetKind
 
@@ -26,8 +28,11 @@ def test_function_returning_a_loss_gets_its_backward_called():
     assert (result.kind, result.failure, result.passes) == (TargetKind.FUNCTION, None, 1)
     (weight,) = result.parameters
     assert (weight.name, weight.outcome, weight.norm, weight.max_abs) == ("weight", Outcome.OK, 5.0, 4.0)
-    (event,) = result.events
-    assert (event.kind, event.parameters) == (EventKind.DETACH, ("weight",))
+    # A healthy target runs once, without the recording trace: its harmless detach is seen only when recording.
+    assert result.events == ()
+    recorded = run(f"{FUNCTIONS}:returns_loss", echo=False, record="always")
+    (event,) = recorded.events
+    assert (recorded.passes, event.kind, event.parameters) == (1, EventKind.DETACH, ("weight",))
 
 
 def test_script_runs_as_main_with_its_arguments(line, capsys):
@@ -67,8 +72,9 @@ def test_pytest_node_id_of_a_passing_test():
         ("no_such_module:main", FailureKind.NOT_FOUND, "no module named 'no_such_module'"),
         (f"{FUNCTIONS}:nope", FailureKind.NOT_FOUND, f"module '{FUNCTIONS}' has no function 'nope'"),
         ("not a target", FailureKind.NOT_FOUND, "it is neither an existing file nor of the form module:function"),
-        ("trace_toys.broken_import:main", FailureKind.IMPORT_ERROR, "RuntimeError: cannot import me"),
-        (f"{FUNCTIONS}:raises", FailureKind.RAISED, "ValueError: bad configuration"),
+        ("trace_toys.broken_import:main", FailureKind.IMPORT_ERROR,
+         "RuntimeError: cannot import me at trace_toys/broken_import.py:3"),
+        (f"{FUNCTIONS}:raises", FailureKind.RAISED, "ValueError: bad configuration at trace_toys/scripts_and_tests.py:24"),
         (f"{FUNCTIONS}:returns_nothing", FailureKind.NO_BACKWARD, ""),
         (f"{FUNCTIONS}:no_parameters", FailureKind.NO_PARAMETERS, ""),
     ],
@@ -132,7 +138,9 @@ def test_report_bundle(tmp_path):
     summary = (folder / "summary.md").read_text()
     assert "- command: `gradlint trace trace_toys/fit_script.py -- 2`" in summary
     assert f"torch {torch.__version__}" in summary
-    assert (folder / "output.log").read_text() == "steps 2 loss 14.0\n"
+    # slope is missing, so the script ran a second time, recording: its output is logged after a separator.
+    assert (folder / "output.log").read_text() == (
+        "steps 2 loss 14.0\n\n---- gradlint recording pass (the target ran again) ----\nsteps 2 loss 14.0\n")
 
 
 def test_report_bundle_is_written_for_a_failed_target(tmp_path):
@@ -171,3 +179,42 @@ def test_without_torch_the_result_says_so_and_the_bundle_is_written(tmp_path):
     (folder,) = tmp_path.iterdir()
     assert "- versions: python" in (folder / "summary.md").read_text()
     assert "torch not installed" in (folder / "summary.md").read_text()
+
+
+def test_the_first_run_sees_a_parameter_switched_on_by_attribute_that_no_frame_holds_at_backward():
+    result = run(f"{FUNCTIONS}:flagged_by_attribute", echo=False)
+    assert [(p.name, p.outcome) for p in result.parameters] == [("scale", Outcome.MISSING), ("offset", Outcome.OK)]
+    assert result.passes == 2 and [e.op for e in result.events] == ["Tensor.item"]
+
+
+def test_record_never_reports_outcomes_from_one_run_and_always_records_in_one_run():
+    never = run("trace_toys/fit_script.py", args=["1"], echo=False, record="never")
+    assert (never.passes, never.events, never.bad_parameters) == (1, (), ("slope",))
+    always = run("trace_toys/fit_script.py", args=["1"], echo=False, record="always")
+    assert (always.passes, [e.op for e in always.events], always.bad_parameters) == (1, ["Tensor.item"], ("slope",))
+    assert always.notes == ()
+
+
+def test_the_recording_run_draws_the_same_random_numbers_as_the_first():
+    result = run(f"{FUNCTIONS}:random_cuts", echo=False)
+    assert result.passes == 2 and result.bad_parameters
+    assert not any("other gradients" in note for note in result.notes)
+    assert "the target ran again under the recording trace, with the same random seeds" in result.notes[0]
+
+
+def test_a_target_that_is_not_deterministic_is_called_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(TRACE_TESTS))
+    result = run(f"{FUNCTIONS}:cut_on_first_run_only", echo=False)
+    assert any(note.startswith("the recording run saw other gradients than the first (is the target "
+                               "deterministic?): weight (missing in the first run, ok when recorded)")
+               for note in result.notes)
+
+
+def test_a_gradient_zeroed_in_place_after_backward_is_settled_by_the_recording_run():
+    result = run("trace_toys.outcomes:zeroed_in_place", echo=False)
+    assert [(p.name, p.outcome, p.norm) for p in result.parameters] == [("weight", Outcome.OK, 5.0)]
+    assert result.passes == 2
+    assert any(note.startswith("the program changed gradients in place after their last backward") and
+               note.endswith(": weight") for note in result.notes)
+    assert not any("deterministic" in note for note in result.notes)

@@ -58,3 +58,32 @@ def test_the_fixture_watches_the_test_body(gradlint_watch):
     (weight.detach() * weight).sum().backward()
     gradlint_watch.assert_gradients("weight")
     assert [e.op for e in gradlint_watch.events] == ["Tensor.detach"]
+
+
+def test_check_gradients_finds_a_partial_cut_and_assert_gradients_then_fails():
+    weight = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    bias = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+
+    def loss() -> torch.Tensor:
+        norm = weight.norm().item()  # a cut on one of two paths from weight to the loss
+        return (weight * norm).sum() + bias**2
+
+    with gradlint.watch() as block:
+        loss().backward()
+    block.assert_gradients()  # finite and non-zero: it looks fine
+    block.check_gradients(loss)
+    report = {p.name: p for p in block.parameters}
+    assert (report["weight"].outcome, report["weight"].check.verdict) == (Outcome.WRONG, "disagrees")
+    assert (report["bias"].outcome, report["bias"].check.verdict) == (Outcome.OK, "agrees")
+    assert report["bias"].check.autograd == pytest.approx(0.5)
+    assert torch.equal(weight.detach(), torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64))  # put back
+    with pytest.raises(AssertionError, match="bad gradient: weight is wrong"):
+        block.assert_gradients()
+
+
+def test_check_gradients_is_refused_inside_the_block():
+    weight = torch.tensor(1.0, requires_grad=True)
+    with gradlint.watch() as block:
+        (weight * 2).backward()
+        with pytest.raises(RuntimeError, match="after the watch block"):
+            block.check_gradients(lambda: weight * 2)

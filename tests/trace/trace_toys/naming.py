@@ -21,7 +21,7 @@ def bound_in_many_ways() -> None:
     table = {"in_dict": torch.tensor(4.0, requires_grad=True)}  # <- in dict
     flagged = torch.ones(2)
     flagged.requires_grad_()  # <- flagged
-    model = torch.nn.Linear(2, 1)
+    model = torch.nn.Linear(2, 1)  # <- module
     loss = direct + through_helper + settings.values["keyword"] + table["in_dict"] + model(flagged).sum()
     loss.backward()
 
@@ -29,3 +29,10 @@ def bound_in_many_ways() -> None:
 def loop_of_parameters() -> None:
     weights = [torch.tensor(float(i + 1), requires_grad=True) for i in range(2)]  # <- comprehension
     (weights[0] * weights[1]).backward()
+
+
+def recreated_after_backward() -> None:
+    for differentiate in (True, False):  # the second is a fresh copy to compare with: never differentiated
+        weight = leaf(2.0)
+        if differentiate:
+            (weight * 3).backward()

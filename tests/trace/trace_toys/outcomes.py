@@ -29,6 +29,36 @@ def zero_forward() -> None:
     loss.backward()
 
 
+@dataclass
+class CrystalSettings:
+    cell: float = 10.0
+    default_F: float = 0.0  # <- structure factor default
+
+
+class StructureModel:
+    def __init__(self, config: CrystalSettings) -> None:
+        self.config = config
+
+    def structure_factor(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(h, float(self.config.default_F))  # <- fill through float
+
+    def scattering(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.full((3,), 2.5 * -int(self.config.default_F))  # <- fill through arithmetic
+
+
+def zero_fill_through_float() -> None:
+    crystal = StructureModel(CrystalSettings())
+    cell = torch.tensor(2.0, requires_grad=True)
+    h = torch.sin(cell * torch.arange(3.0))
+    (crystal.structure_factor(h) * h).sum().backward()
+
+
+def zero_fill_through_arithmetic() -> None:
+    crystal = StructureModel(CrystalSettings())
+    cell = torch.tensor(2.0, requires_grad=True)
+    (crystal.scattering(cell) * cell).sum().backward()
+
+
 def vanishing_round() -> None:
     position = torch.tensor(2.3, requires_grad=True)
     width = torch.tensor(0.5, requires_grad=True)
