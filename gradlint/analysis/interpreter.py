@@ -24,6 +24,7 @@ from gradlint.analysis.declarations import Declarations, FunctionInfo, target_na
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
+from gradlint.analysis.nodes import children
 from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
@@ -110,7 +111,7 @@ class FileAnalyzer:
             self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
         module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)
         module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
-        module_interpreter.reads = Reads(self.tree.body)
+        module_interpreter.reads = Reads(self.tree.body, self.declared.callee_name_static)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
         for info in declared.functions:
@@ -185,8 +186,8 @@ class FunctionInterpreter(CallSemantics):
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
         self.effects: List[Tuple[Optional[str], Sym]] = []
-        self.reads: Optional[Reads] = None  # what the body reads, in order: which bound names are read later
-        self.tensor_names: frozenset = frozenset()  # names the body uses as only tensors can be used
+        # What the body reads, in order (which bound names are read later), and which names it uses as tensors.
+        self.reads: Optional[Reads] = None
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -194,7 +195,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.info
         node = info.node
         positional = list(node.params.posonly_params) + list(node.params.params)
-        self.tensor_names = _used_as_tensors(node.body, self.analyzer.declared.callee_name_static)
+        self.reads = Reads(node.body.body, self.analyzer.declared.callee_name_static)
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -207,7 +208,6 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
-        self.reads = Reads(node.body.body)
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -242,7 +242,7 @@ class FunctionInterpreter(CallSemantics):
         if param.annotation is None or (cls is not None and cls not in self.analyzer.declared.classes):
             # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
             # unless the body uses it as only a tensor can be used.
-            grade = MEDIUM if param.name.value in self.tensor_names else LOW
+            grade = MEDIUM if self.reads is not None and param.name.value in self.reads.tensors else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
@@ -770,7 +770,7 @@ class FunctionInterpreter(CallSemantics):
 
     def eval_children(self, node: cst.CSTNode) -> Value:
         """Unknown expression kinds: the join of their sub-expressions."""
-        values = [self.eval(child) for child in node.children if isinstance(child, cst.BaseExpression)]
+        values = [self.eval(child) for child in children(node) if isinstance(child, cst.BaseExpression)]
         return self.combine(values)
 
     def eval_Name(self, node: cst.Name) -> Value:
@@ -1019,7 +1019,7 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
             words = set(name.lower().strip("_").split("_"))
             if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
                 return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 
@@ -1061,27 +1061,6 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
-
-
-def _used_as_tensors(body: cst.CSTNode, qualname) -> frozenset:
-    """The names a function body uses as only a tensor can be used: with a tensor's own attributes and methods
-    (``x.device``, ``x.detach()``, ``x.unsqueeze(0)``) or as an argument of a torch computation. A caller's tensor
-    of unknown ``requires_grad``, in library code: evidence, not proof."""
-    found = set()
-    stack: List[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.attr.value in api.TENSOR_ONLY:
-            found.add(node.value.value)
-        elif isinstance(node, cst.Call) and any(isinstance(arg.value, cst.Name) for arg in node.args):
-            callee = qualname(node.func)
-            if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
-                    and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
-                found.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
-        stack.extend(node.children)
-    return frozenset(found)
 
 
 def _names(node: Optional[cst.CSTNode]) -> bool:

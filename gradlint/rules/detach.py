@@ -6,6 +6,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
+from gradlint.analysis.nodes import children
 from gradlint.analysis.values import CandidateMark
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
@@ -218,7 +219,7 @@ def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[s
             continue
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
             continue
-        for child in node.children:
+        for child in children(node):
             if _is_target(node, child):
                 continue
             stack.append((child, statement))
@@ -241,7 +242,7 @@ def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
         if (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute)
                 and current.func.value is call and current.func.attr.value == "requires_grad_"):
             return True
-        stack.extend(current.children)
+        stack.extend(children(current))
     return False
 
 
@@ -265,7 +266,7 @@ def _sums(node: cst.CSTNode) -> Iterator[list]:
             yield terms
             stack.extend(terms)
         else:
-            stack.extend(current.children)
+            stack.extend(children(current))
 
 
 def _terms(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
@@ -296,7 +297,7 @@ def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optio
             if isinstance(current.func, cst.Attribute) and qualname(current.func) is None:
                 stack.append(current.func.value)  # a method's receiver
         else:
-            stack.extend(current.children)
+            stack.extend(children(current))
     return found
 
 
