@@ -27,6 +27,7 @@ from gradlint.analysis.values import (
     cap,
     collected,
     join,
+    strongest,
 )
 
 # Functions named like questions answer with a bool.
@@ -40,6 +41,13 @@ _COLLECTING_CALLS = frozenset(
 # Methods of a module that hand out its own leaves, and those that hand out its submodules.
 _MODULE_LEAVES = frozenset({"parameters", "named_parameters", "buffers", "named_buffers"})
 _MODULE_CHILDREN = frozenset({"modules", "named_modules", "children", "named_children"})
+
+
+def _thresholded(name: str, inputs: List[Value]) -> Value:
+    """The result of an index or order comparison of ``inputs``: a constant, stepped in them (see ``Value``)."""
+    if name not in api.THRESHOLDS:
+        return CONSTANT_VALUE
+    return Value(stepped=strongest(value.sym for value in inputs))
 
 
 def is_true(node: Optional[cst.BaseExpression]) -> bool:
@@ -197,7 +205,7 @@ class CallSemantics:
         if callee in api.NON_DIFFERENTIABLE_FUNCTIONS:
             for value in args:
                 self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return _thresholded(last, site.args[:1])
         if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
             return CONSTANT_VALUE
         if last.endswith("_") and not last.startswith("_"):
@@ -229,7 +237,7 @@ class CallSemantics:
             self.use(receiver, BENIGN)
             for value in args:
                 self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return _thresholded(method, [receiver])
         if site.casts_to_integer:
             return Value(CONSTANT, receiver.marks, derived=True, integer=True)
         if method in api.VIEW_METHODS or method in api.SHAPE_METHODS:

@@ -56,6 +56,7 @@ _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
 _LIBRARY_ROOTS = ("torch",) + api.NUMPY_MODULES + api.MATH_MODULES
+_ORDER_COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
 
 class _MutableCandidate:
@@ -731,9 +732,11 @@ class FunctionInterpreter(CallSemantics):
         return _choice(self.eval(node.left), self.eval(node.right))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
-        self.use(self.eval(node.left), BENIGN)
-        for target in node.comparisons:
-            self.use(self.eval(target.comparator), BENIGN)
+        operands = [self.eval(node.left), *(self.eval(target.comparator) for target in node.comparisons)]
+        for value in operands:
+            self.use(value, BENIGN)
+        if all(isinstance(target.operator, _ORDER_COMPARISONS) for target in node.comparisons):
+            return Value(stepped=strongest(value.sym for value in operands))
         return CONSTANT_VALUE
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:

@@ -32,7 +32,7 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
         "count_nonzero bucketize searchsorted bincount histc unique unique_consecutive logical_and logical_or "
         "logical_not logical_xor any all result_type promote_types can_cast get_default_dtype "
         "broadcast_shapes nn.init._calculate_fan_in_and_fan_out nn.init._calculate_correct_fan "
-        "nn.init.calculate_gain"
+        "nn.init.calculate_gain nn.functional.one_hot"
     ).split()
 )
 
@@ -44,6 +44,9 @@ NON_DIFFERENTIABLE_METHODS = frozenset(
         "logical_and logical_or logical_xor is_set_to is_shared is_pinned untyped_storage"
     ).split()
 )
+
+# Of those, the results piecewise constant in their first input: the position of an extreme, an order comparison.
+THRESHOLDS = frozenset("argmax argmin gt lt ge le greater less greater_equal less_equal".split())
 
 NON_DIFFERENTIABLE_ATTRIBUTES = frozenset(
     (

@@ -138,6 +138,9 @@ class Value:
     module_instance: bool = False  # an instance of a ``torch.nn`` module (calling it is a computation)
     derived: bool = False  # computed from other tensors here, as opposed to a leaf, parameter or attribute
     integer: bool = False  # an integer (a count, size or index): passed to torch, it is a shape, not a value
+    # An order comparison or an argmax: the grade of what it was computed from. As a number (``(x > 0).float()``,
+    # ``x.argmax().float()``) it is a constant, though it changes in steps with those inputs.
+    stepped: Sym = CONSTANT
 
     @property
     def grade(self) -> int:
@@ -147,7 +150,8 @@ class Value:
         return self.sym.is_constant()
 
     def with_sym(self, sym: Sym) -> Value:
-        return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer)
+        return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
+                     self.stepped)
 
 
 CONSTANT_VALUE = Value()

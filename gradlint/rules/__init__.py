@@ -16,10 +16,12 @@ from gradlint.rules import (
     numpy,
     ranges,
     scalars,
+    zero_gradient,
 )
 from gradlint.rules.base import Rule
 
-FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching)
+FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
+            zero_gradient)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(

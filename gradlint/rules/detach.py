@@ -150,8 +150,8 @@ def _straight_through(call: cst.Call, statement: cst.CSTNode,
     """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
     for terms in _sums(statement):
         if any(term is call for term in terms):
-            detached = _variables(call.func.value, qualname)  # type: ignore[attr-defined]
-            return any(_variables(term, qualname) & detached for term in terms if term is not call)
+            detached = variables_read(call.func.value, qualname)  # type: ignore[attr-defined]
+            return any(variables_read(term, qualname) & detached for term in terms if term is not call)
     return False
 
 
@@ -176,7 +176,7 @@ def _terms(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield node
 
 
-def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> set:
+def variables_read(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> set:
     """The names of the values ``node`` reads (not functions, modules or attribute names)."""
     found = set()
     stack = [node]
@@ -186,7 +186,7 @@ def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optio
             found.add(current.value)
         elif isinstance(current, cst.Attribute):
             if qualname(current) is None:  # ``self.scale``, ``x.mT``; not ``torch.pi``
-                dotted = _dotted(current)
+                dotted = dotted_name(current)
                 if dotted is not None:
                     found.add(dotted)  # ``self.bias`` and ``self.weight`` are different values
                 else:
@@ -200,11 +200,11 @@ def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optio
     return found
 
 
-def _dotted(node: cst.BaseExpression) -> Optional[str]:
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     """``self.scale`` for a chain of attributes on a name, else None."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
+        base = dotted_name(node.value)
         return f"{base}.{node.attr.value}" if base is not None else None
     return None

@@ -1,0 +1,343 @@
+"""Operations whose gradient is zero almost everywhere, used as values: rounding, signs, thresholds, argmax."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.values import strongest
+from gradlint.findings import Confidence
+from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.detach import variables_read
+
+_STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
+_STEP_FUNCTIONS = frozenset("torch." + name for name in _STEP_NAMES | {"special.round"})
+_DIVISIONS = frozenset({"torch.div", "torch.divide"})
+_FLOAT_CASTS = frozenset("float double half bfloat16".split())
+_FLOAT_DTYPES = frozenset("torch." + name for name in
+                          "float float16 float32 float64 double half bfloat16 get_default_dtype".split())
+
+
+class ZeroGradientStep(Rule):
+    """A rounding, sign or threshold of a differentiable value, used as a value.
+
+    What it does:
+        Reports `floor`, `ceil`, `round`, `trunc`, `fix`, `sign` and `sgn` (as functions or methods) and rounding
+        division (`torch.div(t, k, rounding_mode="floor")`) applied to a value computed from differentiable
+        inputs, when the result goes on into computation or is returned.
+
+    Why it cuts gradients:
+        These functions are piecewise constant: their derivative is zero wherever it exists. Autograd does not
+        fail, it silently returns zeros, so every parameter behind `t` gets an exactly zero gradient through
+        the step (an image metric that rounds to 8-bit levels before its statistics cannot be used as a loss).
+        (`t // k` and `torch.heaviside` are not reported: their backward raises instead of returning zeros.)
+
+    When it is fine:
+        Rounded values used as indices, sizes, masks for indexing or in comparisons (reported at low
+        confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
+        read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
+        (`hard - soft.detach() + soft`), and a step combined with the same inputs it rounds (`x - x.floor()`,
+        `torch.sign(x) * x.abs()`), through which the gradient still flows. Nor is a step of a detached value.
+    """
+
+    code = "GL110"
+    name = "zero-gradient-step"
+    tokens = ("floor", "ceil", "round", "trunc", "fix(", "sign", "sgn(", "rounding_mode")
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    y = rgb[:, 0] * 0.299 + rgb[:, 1] * 0.587 + rgb[:, 2] * 0.114
+    return (y * 255.0).round()
+""",
+            line=5,
+            column=12,
+        ),
+        Invalid(
+            """\
+import torch
+
+def phase(offset: torch.Tensor, period: float) -> torch.Tensor:
+    cycles = torch.div(offset, period, rounding_mode="floor")
+    return torch.cos(cycles * period)
+""",
+            line=4,
+            column=14,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def round_ste(z: torch.Tensor) -> torch.Tensor:
+    zhat = z.round()
+    return z + (zhat - z).detach()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    index = torch.floor(h).long()
+    return table[index] * h
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def fractional(x: torch.Tensor) -> torch.Tensor:
+    return x - x.floor()
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        subject = _stepped_subject(site)
+        if subject is None or _deliberate(site.node, subject[0], ctx):
+            return None
+        node, receiver = subject
+        return ctx.report(
+            self,
+            site.node,
+            receiver=receiver,
+            subject=node,
+            message="the result is piecewise constant in `{subject}`: its gradient is zero almost everywhere",
+            fix="keep the continuous value where a gradient is needed; round only indices, or use a "
+                "straight-through estimator (`x + (x.round() - x).detach()`) on purpose",
+        )
+
+
+class ThresholdAsValue(Rule):
+    """An order comparison or an `argmax` of a differentiable value, cast to a float and computed with.
+
+    What it does:
+        Reports `(t > k).float()`, `torch.gt(t, k).to(torch.float32)`, `t.argmax(-1).float()` and relatives
+        (`.double()`, `.half()`, `.type_as(x)`) where `t` is computed from differentiable inputs and the float
+        goes on into computation with differentiable values.
+
+    Why it cuts gradients:
+        A comparison or an index has no gradient: it changes in steps as `t` changes, and autograd sees a
+        constant. A hard threshold used as a weight (`(score > 0.5).float() * loss`) or a predicted class used
+        as a number gives the parameters behind `t` no gradient through it; a soft version
+        (`torch.sigmoid((t - k) / temperature)`, `softmax(t) @ positions`) keeps it.
+
+    When it is fine:
+        Masks and indices used to select, equality tests (`(pred == label).float().mean()` for accuracy) and
+        other metrics, a mask that multiplies the value it was computed from (`x * (x > 0).float()`, a
+        ReLU), a threshold inside a straight-through estimator, and masks returned to the caller (reported at
+        low confidence, hidden by default).
+    """
+
+    code = "GL111"
+    name = "threshold-as-value"
+    tokens = (".float(", ".double(", ".half(", ".bfloat16(", ".to(", ".type(", "type_as(")
+    escape_confidence = Confidence.LOW
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def coverage(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    hits = (scores > 0.5).float()
+    return (hits * weights).sum()
+""",
+            line=4,
+            column=12,
+        ),
+        Invalid(
+            """\
+import torch
+
+def bin_error(logits: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    best = logits.argmax(dim=-1)
+    return (best.float() - centers).abs().mean()
+""",
+            line=5,
+            column=13,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def coverage(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    hits = torch.sigmoid((scores - 0.5) / 0.05)
+    return (hits * weights).sum()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(dim=-1) == labels).float().mean()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def rectify(x: torch.Tensor) -> torch.Tensor:
+    return x * (x > 0).float()
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        receiver = site.receiver
+        if receiver is None or receiver.stepped.is_constant() or not _casts_to_float(site, ctx):
+            return None
+        subject = site.node.func.value
+        if _deliberate(site.node, subject, ctx):
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=receiver.stepped,
+            subject=subject,
+            message="`{subject}` is a comparison or an index: as a number it is a constant with no gradient",
+            fix="use a soft version (`torch.sigmoid((t - k) / temperature)`, `softmax` weights) where a "
+                "gradient is needed; keep hard masks for selecting",
+        )
+
+
+def _stepped_subject(site):
+    """(the stepped expression, the grade it is piecewise constant in) when ``site`` is a step, else None."""
+    method = site.tensor_method
+    if method in _STEP_NAMES and site.receiver is not None:
+        return site.node.func.value, site.receiver.sym
+    if site.callee in _STEP_FUNCTIONS or (site.callee in _DIVISIONS and _rounds(site)):
+        return (site.node.args[0].value, site.args[0].sym) if site.args else None
+    if method == "div" and _rounds(site):
+        return site.node.func.value, site.receiver.sym
+    return None
+
+
+def _rounds(site) -> bool:
+    found = site.argument(None, "rounding_mode")
+    return found is not None and not (isinstance(found[0].value, cst.Name) and found[0].value.value == "None")
+
+
+def _casts_to_float(site, ctx) -> bool:
+    if site.method in _FLOAT_CASTS:
+        return True
+    if site.method in ("to", "type") and site.node.args:
+        dtype = site.argument(0, "dtype")
+        return dtype is not None and ctx.qualname(dtype[0].value) in _FLOAT_DTYPES
+    return site.method == "type_as"
+
+
+def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx) -> bool:
+    """A straight-through estimator, a step kept as an index, or a step combined with its own inputs."""
+    statement = ctx.statement
+    if statement is None:
+        return False
+    function = ctx.function.node
+    detached = _detached_names(function if function is not None else statement, ctx)
+    if _inside_detach(step, statement) or _bound_name(step, statement) in detached:
+        return True
+    if _cast_to_integer(step, statement, ctx):
+        return True
+    inputs = variables_read(subject, ctx.qualname)
+    for operation in _enclosing_arithmetic(step, statement):
+        for operand in _operands(operation):
+            if not _contains(operand, step) and (inputs & variables_read(operand, ctx.qualname) or _is_detach(operand)):
+                return True
+    return False
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+    return any(current is target for current in _walk(node))
+
+
+def _is_detach(node: cst.CSTNode) -> bool:
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("detach", "detach_"))
+
+
+def _detach_receivers(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for node in _walk(root):
+        if _is_detach(node):
+            yield node.func.value
+
+
+def _inside_detach(step: cst.CSTNode, statement: cst.CSTNode) -> bool:
+    return any(_contains(receiver, step) for receiver in _detach_receivers(statement))
+
+
+def _detached_names(root: cst.CSTNode, ctx) -> set:
+    """The names ``root`` reads inside a `.detach()`, or in a sum with a detached term (straight-through)."""
+    names = {name for receiver in _detach_receivers(root) for name in variables_read(receiver, ctx.qualname)}
+    for node in _walk(root):
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            terms = list(_operands(node))
+            if any(_is_detach(term) for term in terms):
+                names.update(name for term in terms for name in variables_read(term, ctx.qualname))
+    return names
+
+
+def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
+    """The name ``statement`` binds to the value of ``step`` (``zhat = z.round()``)."""
+    if isinstance(statement, cst.Assign) and statement.value is step and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    return None
+
+
+def _cast_to_integer(step: cst.CSTNode, statement: cst.CSTNode, ctx) -> bool:
+    """``x.floor().long()``: the step is an index from the start."""
+    for node in _walk(statement):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.value is step:
+            method = node.func.attr.value
+            if method in api.INTEGER_CAST_METHODS or (method in ("to", "type") and any(
+                    ctx.qualname(arg.value) in api.INTEGER_DTYPES for arg in node.args)):
+                return True
+    return False
+
+
+def _enclosing_arithmetic(step: cst.CSTNode, statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
+    """The binary operations of ``statement`` that have ``step`` as an operand, through parentheses and casts."""
+    for node in _walk(statement):
+        if isinstance(node, cst.BinaryOperation) and node is not step and any(
+                _operand_is(operand, step) for operand in (node.left, node.right)):
+            yield node
+
+
+def _operand_is(operand: cst.CSTNode, step: cst.CSTNode) -> bool:
+    """``operand`` is ``step`` itself or ``step`` cast or viewed (``step.float()``, ``step.to(x)``)."""
+    while True:
+        if operand is step:
+            return True
+        if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute) and (
+                operand.func.attr.value in api.VIEW_METHODS):
+            operand = operand.func.value
+        elif isinstance(operand, cst.BinaryOperation) and isinstance(
+                operand.operator, (cst.Add, cst.Subtract, cst.Multiply)):
+            return _operand_is(operand.left, step) or _operand_is(operand.right, step)
+        else:
+            return False
+
+
+def _operands(operation: cst.BinaryOperation) -> Iterator[cst.CSTNode]:
+    """The terms (or factors) of a chain of the same kind of arithmetic, parentheses looked through."""
+    for side in (operation.left, operation.right):
+        if isinstance(side, cst.BinaryOperation) and type(side.operator) is type(operation.operator):
+            yield from _operands(side)
+        else:
+            yield side
