@@ -15,13 +15,14 @@ from gradlint.rules import (
     grad_mode,
     numpy,
     ranges,
+    sampling,
     scalars,
     zero_gradient,
 )
 from gradlint.rules.base import Rule
 
 FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
-            zero_gradient)
+            zero_gradient, sampling)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(

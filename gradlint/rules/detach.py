@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import libcst as cst
 
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
+from gradlint.rules.syntax import sums, variables_read
 
 
 class DetachOnDifferentiable(TensorMethodRule):
@@ -148,63 +149,8 @@ def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
 def _straight_through(call: cst.Call, statement: cst.CSTNode,
                       qualname: Callable[[cst.BaseExpression], Optional[str]]) -> bool:
     """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
-    for terms in _sums(statement):
+    for terms in sums(statement):
         if any(term is call for term in terms):
             detached = variables_read(call.func.value, qualname)  # type: ignore[attr-defined]
             return any(variables_read(term, qualname) & detached for term in terms if term is not call)
     return False
-
-
-def _sums(node: cst.CSTNode) -> Iterator[list]:
-    """The terms of every outermost chain of ``+`` and ``-`` in ``node``, parentheses looked through."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.Add, cst.Subtract)):
-            terms = list(_terms(current))
-            yield terms
-            stack.extend(terms)
-        else:
-            stack.extend(current.children)
-
-
-def _terms(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
-        yield from _terms(node.left)
-        yield from _terms(node.right)
-    else:
-        yield node
-
-
-def variables_read(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> set:
-    """The names of the values ``node`` reads (not functions, modules or attribute names)."""
-    found = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        elif isinstance(current, cst.Attribute):
-            if qualname(current) is None:  # ``self.scale``, ``x.mT``; not ``torch.pi``
-                dotted = dotted_name(current)
-                if dotted is not None:
-                    found.add(dotted)  # ``self.bias`` and ``self.weight`` are different values
-                else:
-                    stack.append(current.value)
-        elif isinstance(current, cst.Call):
-            stack.extend(arg.value for arg in current.args)
-            if isinstance(current.func, cst.Attribute) and qualname(current.func) is None:
-                stack.append(current.func.value)  # a method's receiver
-        else:
-            stack.extend(current.children)
-    return found
-
-
-def dotted_name(node: cst.BaseExpression) -> Optional[str]:
-    """``self.scale`` for a chain of attributes on a name, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted_name(node.value)
-        return f"{base}.{node.attr.value}" if base is not None else None
-    return None

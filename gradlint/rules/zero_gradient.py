@@ -10,11 +10,12 @@ from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, Valid
-from gradlint.rules.detach import variables_read
+from gradlint.rules.syntax import contains, is_method_call, sums, variables_read, walk
 
 _STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
 _STEP_FUNCTIONS = frozenset("torch." + name for name in _STEP_NAMES | {"special.round"})
 _DIVISIONS = frozenset({"torch.div", "torch.divide"})
+_DETACH = ("detach", "detach_")
 _FLOAT_CASTS = frozenset("float double half bfloat16".split())
 _FLOAT_DTYPES = frozenset("torch." + name for name in
                           "float float16 float32 float64 double half bfloat16 get_default_dtype".split())
@@ -242,53 +243,28 @@ def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx) -> bool:
         return False
     function = ctx.function.node
     detached = _detached_names(function if function is not None else statement, ctx)
-    if _inside_detach(step, statement) or _bound_name(step, statement) in detached:
+    if any(contains(node.func.value, step) for node in walk(statement) if is_method_call(node, *_DETACH)):
         return True
-    if _cast_to_integer(step, statement, ctx):
+    if _bound_name(step, statement) in detached or _cast_to_integer(step, statement, ctx):
         return True
     inputs = variables_read(subject, ctx.qualname)
     for operation in _enclosing_arithmetic(step, statement):
         for operand in _operands(operation):
-            if not _contains(operand, step) and (inputs & variables_read(operand, ctx.qualname) or _is_detach(operand)):
+            if not contains(operand, step) and (
+                    inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
                 return True
     return False
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
-def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
-    return any(current is target for current in _walk(node))
-
-
-def _is_detach(node: cst.CSTNode) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in ("detach", "detach_"))
-
-
-def _detach_receivers(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for node in _walk(root):
-        if _is_detach(node):
-            yield node.func.value
-
-
-def _inside_detach(step: cst.CSTNode, statement: cst.CSTNode) -> bool:
-    return any(_contains(receiver, step) for receiver in _detach_receivers(statement))
-
-
 def _detached_names(root: cst.CSTNode, ctx) -> set:
     """The names ``root`` reads inside a `.detach()`, or in a sum with a detached term (straight-through)."""
-    names = {name for receiver in _detach_receivers(root) for name in variables_read(receiver, ctx.qualname)}
-    for node in _walk(root):
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
-            terms = list(_operands(node))
-            if any(_is_detach(term) for term in terms):
-                names.update(name for term in terms for name in variables_read(term, ctx.qualname))
+    names = set()
+    for node in walk(root):
+        if is_method_call(node, *_DETACH):
+            names |= variables_read(node.func.value, ctx.qualname)
+    for terms in sums(root):
+        if any(is_method_call(term, *_DETACH) for term in terms):
+            names.update(name for term in terms for name in variables_read(term, ctx.qualname))
     return names
 
 
@@ -302,7 +278,7 @@ def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
 
 def _cast_to_integer(step: cst.CSTNode, statement: cst.CSTNode, ctx) -> bool:
     """``x.floor().long()``: the step is an index from the start."""
-    for node in _walk(statement):
+    for node in walk(statement):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.value is step:
             method = node.func.attr.value
             if method in api.INTEGER_CAST_METHODS or (method in ("to", "type") and any(
@@ -313,7 +289,7 @@ def _cast_to_integer(step: cst.CSTNode, statement: cst.CSTNode, ctx) -> bool:
 
 def _enclosing_arithmetic(step: cst.CSTNode, statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
     """The binary operations of ``statement`` that have ``step`` as an operand, through parentheses and casts."""
-    for node in _walk(statement):
+    for node in walk(statement):
         if isinstance(node, cst.BinaryOperation) and node is not step and any(
                 _operand_is(operand, step) for operand in (node.left, node.right)):
             yield node
