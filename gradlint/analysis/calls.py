@@ -94,6 +94,10 @@ class CallSemantics:
         result = self.call_result(site)
         if marks:
             result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
+            if callee in api.FILLS_FIRST_ARGUMENT and site.args:
+                # What the rules said about the call is said about what it filled: its later uses decide.
+                filled = site.args[0]
+                self._rebind(node.args[0].value, Value(filled.sym, filled.marks | marks, derived=filled.derived))
         return result
 
     def call_result(self, site: CallSite) -> Value:

@@ -180,6 +180,8 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
+        if self._defines_gradient():
+            self.grad_enabled = False
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -199,6 +201,12 @@ class FunctionInterpreter(CallSemantics):
             mark = rule.on_grad_disabled(node, self.ctx, decorator=decorator)
             if mark is not None:
                 self.region = mark
+
+    def _defines_gradient(self) -> bool:
+        """A method of a ``torch.autograd.Function``: PyTorch runs its ``forward`` and ``backward`` without grad,
+        and the gradient is what its ``backward`` says."""
+        cls_info = self.analyzer.declared.classes.get(self.info.cls or "")
+        return cls_info is not None and any(base in api.CUSTOM_FUNCTION_BASES for base in cls_info.bases)
 
     def _param_value(self, param: cst.Param, index: Optional[int]) -> Value:
         info = self.info

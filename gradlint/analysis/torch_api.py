@@ -94,6 +94,16 @@ GRAD_SWITCH = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enab
                          "torch.autograd.grad_mode.set_grad_enabled"})
 GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
 
+# Collectives that write their result into their first argument (a tensor, or a list of tensors).
+FILLS_FIRST_ARGUMENT = frozenset(
+    "torch.distributed." + name
+    for name in "all_reduce reduce all_gather all_gather_into_tensor reduce_scatter reduce_scatter_tensor "
+    "all_to_all all_to_all_single broadcast".split()
+)
+
+# Bases of classes that define their own gradient.
+CUSTOM_FUNCTION_BASES = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
+
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 # Annotations that say "this is a tensor".

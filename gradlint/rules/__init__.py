@@ -11,6 +11,7 @@ from gradlint.rules import (
     construct,
     data_attr,
     detach,
+    distributed,
     fills,
     grad_mode,
     numpy,
@@ -22,7 +23,7 @@ from gradlint.rules import (
 from gradlint.rules.base import Rule
 
 FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
-            zero_gradient, sampling)
+            zero_gradient, sampling, distributed)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(
