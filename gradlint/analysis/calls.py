@@ -93,11 +93,18 @@ class CallSemantics:
                 marks = marks | {mark}
         result = self.call_result(site)
         if marks:
-            result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
+            # The cut value is a constant, unless the call makes a new leaf that requires grad.
+            fresh = any(arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
+                        for arg in node.args)
+            result = Value(result.sym if fresh else CONSTANT, result.marks | marks, derived=True,
+                           integer=result.integer)
+            # What the rules said of a call that changes a tensor in place is said of that tensor: its later uses
+            # decide.
             if callee in api.FILLS_FIRST_ARGUMENT and site.args:
-                # What the rules said about the call is said about what it filled: its later uses decide.
                 filled = site.args[0]
                 self._rebind(node.args[0].value, Value(filled.sym, filled.marks | marks, derived=filled.derived))
+            elif method in ("requires_grad_", "detach_"):
+                self._rebind(func.value, Value(CONSTANT, result.marks, receiver.cls))  # type: ignore[union-attr]
         return result
 
     def call_result(self, site: CallSite) -> Value:

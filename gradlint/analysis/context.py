@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis.declarations import FunctionInfo
-from gradlint.analysis.values import CONSTANT_VALUE, LOW, CandidateMark, Sym, Value, cap, strongest
+from gradlint.analysis.values import (
+    CONSTANT_VALUE,
+    LOW,
+    AttrRef,
+    CandidateMark,
+    ParamRef,
+    Sym,
+    Value,
+    cap,
+    strongest,
+)
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
@@ -83,6 +93,20 @@ class Context:
             self.precut(self.value(node)) if compared else cap(self.precut(self.value(node)), LOW)
             for node, compared in _condition_operands(test, self, compared=False)
         )
+
+    def received(self, value: Value) -> bool:
+        """Whether ``value`` is one of this function's parameters as the caller passed it (not a computation on
+        it): changing it in place changes the caller's tensor."""
+        own = self.function.qualname
+        return (not value.derived and value.items is None and not value.module_instance
+                and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
+
+    def local_grade(self, value: Value) -> int:
+        """The grade this file gives ``value`` by itself, before the whole-program solve: its concrete grade or,
+        for an attribute (``self.log_alpha``), the strongest concrete grade this file has assigned to it so far."""
+        attributes = {ref for ref in value.sym.refs if isinstance(ref, AttrRef)}
+        assigned = [sym.grade for ref, sym in self._interpreter.analyzer.equations if ref in attributes]
+        return max([value.sym.grade, *assigned])
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)

@@ -504,12 +504,14 @@ class FunctionInterpreter(CallSemantics):
 
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
         owner = self.eval(target.value)
-        for rule in self.analyzer.store_rules:
-            rule.on_store(target, owner, value, source, self.ctx)
+        marks = frozenset(filter(None, (rule.on_store(target, owner, value, source, self.ctx)
+                                        for rule in self.analyzer.store_rules)))
         name = target.attr.value
         if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
             if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
+            elif marks:  # switched off, as the rules said: the later uses of the tensor decide
+                self.env[target.value.value] = Value(CONSTANT, owner.marks | marks, owner.cls)
             return
         value = self._cut_in_region(self._step(value, source), source)
         if not value.is_constant():

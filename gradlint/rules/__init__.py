@@ -16,6 +16,7 @@ from gradlint.rules import (
     grad_mode,
     numpy,
     ranges,
+    requires_grad,
     sampling,
     scalars,
     zero_gradient,
@@ -23,7 +24,7 @@ from gradlint.rules import (
 from gradlint.rules.base import Rule
 
 FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
-            zero_gradient, sampling, distributed)
+            requires_grad, zero_gradient, sampling, distributed)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(

@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from gradlint.analysis.values import MEDIUM, Sym, strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 from gradlint.rules.syntax import sums, variables_read
@@ -22,7 +23,8 @@ class DetachOnDifferentiable(TensorMethodRule):
         `.detach()` returns a tensor that shares storage with its input but has no autograd history, and
         `.detach_()` strips the history in place. Everything computed from the result is a constant to
         autograd, so the parameters it came from get no gradient along this path, and a `None` gradient when
-        it was their only path.
+        it was their only path. `.detach_()` of a tensor the function was passed strips the caller's tensor:
+        it is reported at medium confidence at least, whatever the tensor's annotation.
 
     When it is fine:
         Detaching targets, running statistics, values that are only logged or printed, or a deliberate
@@ -65,6 +67,15 @@ def scale(weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return x * norm
 """,
             line=5,
+            column=5,
+        ),
+        Invalid(
+            """\
+def normalise(weights, x):
+    weights.detach_()
+    return x * weights / weights.sum()
+""",
+            line=2,
             column=5,
         ),
         Invalid(
@@ -132,6 +143,12 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
                 _fresh_leaf(site.node, statement) or _straight_through(site.node, statement, ctx.qualname)):
             return None
         return super().on_call(site, ctx)
+
+    def receiver(self, site, ctx):
+        """``.detach_()`` of a tensor the caller passed severs the caller's graph: at least medium."""
+        if site.tensor_method == "detach_" and ctx.received(site.receiver):
+            return strongest((site.receiver.sym, Sym(MEDIUM, chain=(site.node,))))
+        return site.receiver.sym
 
 
 def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
