@@ -180,7 +180,7 @@ class Dictionary(torch.nn.Module):
         return self.atoms @ codes
 """,
             line=6,
-            column=9,
+            column=22,
         ),
     ]
     VALID = [
@@ -207,7 +207,7 @@ class Dictionary(torch.nn.Module):
             return None
         ctx.report(
             self,
-            target,
+            source,
             receiver=Sym(HIGH, chain=(created,)),
             subject=target,
             message="`{subject}` holds a converted copy of the Parameter: the module never registers the "
