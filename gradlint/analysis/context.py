@@ -12,7 +12,6 @@ from gradlint.analysis.declarations import FunctionInfo
 from gradlint.analysis.values import (
     CONSTANT_VALUE,
     LOW,
-    AttrRef,
     CandidateMark,
     ParamRef,
     Sym,
@@ -100,13 +99,6 @@ class Context:
         own = self.function.qualname
         return (not value.derived and value.items is None and not value.module_instance
                 and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
-
-    def local_grade(self, value: Value) -> int:
-        """The grade this file gives ``value`` by itself, before the whole-program solve: its concrete grade or,
-        for an attribute (``self.log_alpha``), the strongest concrete grade this file has assigned to it so far."""
-        attributes = {ref for ref in value.sym.refs if isinstance(ref, AttrRef)}
-        assigned = [sym.grade for ref, sym in self._interpreter.analyzer.equations if ref in attributes]
-        return max([value.sym.grade, *assigned])
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)

@@ -9,6 +9,7 @@ import libcst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import ESCAPES, HIGH, Sym
 from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.syntax import dotted_name, is_method_call, walk
 
 _CONTAINERS = frozenset({"torch.nn.ParameterList", "torch.nn.ParameterDict", "torch.nn.parameter.ParameterList",
                          "torch.nn.parameter.ParameterDict", "torch.nn.modules.container.ParameterList",
@@ -22,10 +23,10 @@ class ParameterOfDifferentiable(Rule):
     differentiable one.
 
     What it does:
-        Reports `nn.Parameter(t)`, `nn.ParameterList([t, ...])` and `nn.ParameterDict({name: t})` where `t`
-        already requires grad in this file (`requires_grad=True`, a Parameter, a module's weight), and
-        `nn.Parameter(t, requires_grad=False)` where `t` is computed from differentiable inputs or is a tensor
-        the function was passed, when the result goes on into computation.
+        Reports `nn.Parameter(t)`, `nn.ParameterList([t, ...])` and `nn.ParameterDict({name: t})` where the
+        function made `t` a tensor that requires grad (`t = torch.tensor(v, requires_grad=True)`,
+        `self.t = x.clone().requires_grad_()`) rather than a Parameter, and `nn.Parameter(t, requires_grad=False)`
+        where `t` is a tensor the function was passed, when the result goes on into computation.
 
     Why it cuts gradients:
         `nn.Parameter(t)` makes a new leaf that shares `t`'s storage but not its autograd identity: a loss
@@ -35,7 +36,8 @@ class ParameterOfDifferentiable(Rule):
 
     When it is fine:
         Wrapping initial values that do not require grad (`nn.Parameter(torch.zeros(n))`, a tensor of
-        configuration numbers), frozen parameters made from constants, and `requires_grad` given by a flag
+        configuration numbers), collecting Parameters (`nn.ParameterList` keeps a Parameter as it is), frozen
+        parameters made from constants, and `requires_grad` given by a flag
         (`nn.Parameter(freqs, requires_grad=learned)`). Make the value a Parameter where it is created, and use
         that one object everywhere.
     """
@@ -65,9 +67,9 @@ class Temperature(torch.nn.Module):
 import torch
 
 class Scale(torch.nn.Module):
-    def __init__(self, base: torch.Tensor) -> None:
+    def __init__(self, scale: torch.Tensor) -> None:
         super().__init__()
-        self.scale = torch.nn.Parameter(base.exp(), requires_grad=False)
+        self.scale = torch.nn.Parameter(scale, requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
@@ -106,7 +108,7 @@ class Rotary(torch.nn.Module):
             if found is None:
                 return None
             switch = site.argument(1, "requires_grad")
-            if switch is not None and isinstance(switch[0].value, cst.Name) and switch[0].value.value == "False":
+            if switch is not None and _is_false(switch[0].value):
                 return self._frozen(site, found, ctx)
             elements = [found[0].value]
         elif site.callee in _CONTAINERS and site.args:
@@ -114,7 +116,7 @@ class Rotary(torch.nn.Module):
         else:
             return None
         for element in elements:
-            if ctx.local_grade(ctx.value(element)) == HIGH:
+            if _plain_leaf(element, ctx):
                 # The Parameter itself does require grad: its value is left as it is, and the finding stands.
                 ctx.report(
                     self,
@@ -131,7 +133,7 @@ class Rotary(torch.nn.Module):
 
     def _frozen(self, site, found, ctx):
         arg, value = found
-        if not (value.derived or ctx.received(value)):
+        if not ctx.received(value):
             return None
         return ctx.report(
             self,
@@ -232,10 +234,35 @@ def _elements(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
 
 
 def _converted_parameter(node: Optional[cst.CSTNode], ctx) -> Optional[cst.Call]:
-    """The ``nn.Parameter(...)`` call that ``node`` converts (``nn.Parameter(t).to(device)``), if any."""
+    """The ``nn.Parameter(...)`` call that ``node`` converts (``nn.Parameter(t).to(device)``), if any, when the
+    Parameter requires grad."""
     converted = False
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _CONVERSIONS:
         node, converted = node.func.value, True
-    if converted and isinstance(node, cst.Call) and ctx.qualname(node.func) in api.PARAMETER_CLASSES:
-        return node
-    return None
+    if not (converted and isinstance(node, cst.Call) and ctx.qualname(node.func) in api.PARAMETER_CLASSES):
+        return None
+    return None if any(_is_false(arg.value) for arg in node.args if arg.keyword is not None
+                       and arg.keyword.value == "requires_grad") else node
+
+
+def _plain_leaf(element: cst.BaseExpression, ctx) -> bool:
+    """Whether the function last binds ``element`` (a name or ``self.x``) to a new tensor that requires grad but
+    is not a Parameter (``torch.tensor(v, requires_grad=True)``, ``t.clone().requires_grad_()``)."""
+    dotted = dotted_name(element)
+    function = ctx.function.node
+    if dotted is None or function is None:
+        return False
+    bound = None
+    for node in walk(function):
+        if isinstance(node, cst.Assign) and any(dotted_name(target.target) == dotted for target in node.targets):
+            bound = node.value
+    if not isinstance(bound, cst.Call) or ctx.qualname(bound.func) in api.PARAMETER_CLASSES:
+        return False
+    if is_method_call(bound, "requires_grad_"):
+        return not bound.args or not _is_false(bound.args[0].value)
+    return any(arg.keyword is not None and arg.keyword.value == "requires_grad" and isinstance(arg.value, cst.Name)
+               and arg.value.value == "True" for arg in bound.args)
+
+
+def _is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"

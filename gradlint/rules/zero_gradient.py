@@ -237,62 +237,49 @@ def _casts_to_float(site, ctx) -> bool:
 
 
 def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx) -> bool:
-    """A straight-through estimator, a step kept as an index, or a step combined with its own inputs."""
+    """Whether the function uses the step (or the name it binds it to) deliberately: inside a straight-through
+    estimator, cast to an integer (an index or a size), or combined with the inputs it steps on, through which
+    the gradient still flows (``x - x.floor()``, bilinear weights, ``x * (x > 0).float()``)."""
     statement = ctx.statement
     if statement is None:
         return False
-    function = ctx.function.node
-    detached = _detached_names(function if function is not None else statement, ctx)
-    if any(contains(node.func.value, step) for node in walk(statement) if is_method_call(node, *_DETACH)):
-        return True
-    if _bound_name(step, statement) in detached or _cast_to_integer(step, statement, ctx):
-        return True
+    root = ctx.function.node if ctx.function.node is not None else statement
+    name = _bound_name(step, statement)
+    carriers = [step] + [node for node in walk(root) if isinstance(node, cst.Name) and node.value == name]
     inputs = variables_read(subject, ctx.qualname)
-    for operation in _enclosing_arithmetic(step, statement):
-        for operand in _operands(operation):
-            if not contains(operand, step) and (
-                    inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
-                return True
-    return False
-
-
-def _detached_names(root: cst.CSTNode, ctx) -> set:
-    """The names ``root`` reads inside a `.detach()`, or in a sum with a detached term (straight-through)."""
-    names = set()
     for node in walk(root):
-        if is_method_call(node, *_DETACH):
-            names |= variables_read(node.func.value, ctx.qualname)
-    for terms in sums(root):
-        if any(is_method_call(term, *_DETACH) for term in terms):
-            names.update(name for term in terms for name in variables_read(term, ctx.qualname))
-    return names
+        if is_method_call(node, *_DETACH) and any(contains(node.func.value, carrier) for carrier in carriers):
+            return True
+        if _casts_to_integer(node, ctx) and any(node.func.value is carrier for carrier in carriers):
+            return True
+        if isinstance(node, cst.BinaryOperation) and any(
+                _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers):
+            for operand in _operands(node):
+                if not any(contains(operand, carrier) for carrier in carriers) and (
+                        inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
+                    return True
+    return any(any(contains(term, carrier) for term in terms for carrier in carriers)
+               for terms in sums(root) if any(is_method_call(term, *_DETACH) for term in terms))
 
 
 def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
-    """The name ``statement`` binds to the value of ``step`` (``zhat = z.round()``)."""
-    if isinstance(statement, cst.Assign) and statement.value is step and len(statement.targets) == 1:
+    """The name ``statement`` binds to a value computed with ``step`` (``zhat = z.round()``, ``i = floor(x) % 6``)."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
         target = statement.targets[0].target
-        return target.value if isinstance(target, cst.Name) else None
-    return None
+    elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    return target.value if isinstance(target, cst.Name) and contains(statement.value, step) else None
 
 
-def _cast_to_integer(step: cst.CSTNode, statement: cst.CSTNode, ctx) -> bool:
-    """``x.floor().long()``: the step is an index from the start."""
-    for node in walk(statement):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.value is step:
-            method = node.func.attr.value
-            if method in api.INTEGER_CAST_METHODS or (method in ("to", "type") and any(
-                    ctx.qualname(arg.value) in api.INTEGER_DTYPES for arg in node.args)):
-                return True
-    return False
-
-
-def _enclosing_arithmetic(step: cst.CSTNode, statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
-    """The binary operations of ``statement`` that have ``step`` as an operand, through parentheses and casts."""
-    for node in walk(statement):
-        if isinstance(node, cst.BinaryOperation) and node is not step and any(
-                _operand_is(operand, step) for operand in (node.left, node.right)):
-            yield node
+def _casts_to_integer(node: cst.CSTNode, ctx) -> bool:
+    """``t.long()``, ``t.to(torch.int64)``: an index or a size."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return False
+    method = node.func.attr.value
+    return method in api.INTEGER_CAST_METHODS or (
+        method in ("to", "type") and any(ctx.qualname(arg.value) in api.INTEGER_DTYPES for arg in node.args))
 
 
 def _operand_is(operand: cst.CSTNode, step: cst.CSTNode) -> bool:
