@@ -16,6 +16,7 @@ _STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
 _STEP_FUNCTIONS = frozenset("torch." + name for name in _STEP_NAMES | {"special.round"})
 _DIVISIONS = frozenset({"torch.div", "torch.divide"})
 _DETACH = ("detach", "detach_")
+_SIGNS = frozenset({"sign", "sgn"})
 _FLOAT_CASTS = frozenset("float double half bfloat16".split())
 _FLOAT_DTYPES = frozenset("torch." + name for name in
                           "float float16 float32 float64 double half bfloat16 get_default_dtype".split())
@@ -39,8 +40,10 @@ class ZeroGradientStep(Rule):
         Rounded values used as indices, sizes, masks for indexing or in comparisons (reported at low
         confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
         read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
-        (`hard - soft.detach() + soft`), and a step combined with the same inputs it rounds (`x - x.floor()`,
-        `torch.sign(x) * x.abs()`), through which the gradient still flows. Nor is a step of a detached value.
+        (`hard - soft.detach() + soft`), a step combined with the same inputs it rounds anywhere in the function
+        (`x - x.floor()`, bilinear weights), a sign used as a factor (`torch.sign(x) * magnitude`), a step whose
+        name is cast to an integer (an index or a size), through all of which the gradient still flows where it
+        should. Nor is a step of a detached value.
     """
 
     code = "GL110"
@@ -101,7 +104,8 @@ def fractional(x: torch.Tensor) -> torch.Tensor:
 
     def on_call(self, site, ctx):
         subject = _stepped_subject(site)
-        if subject is None or _deliberate(site.node, subject[0], ctx):
+        signs = (site.tensor_method or (site.callee or "").rpartition(".")[2]) in _SIGNS
+        if subject is None or _deliberate(site.node, subject[0], ctx, signs):
             return None
         node, receiver = subject
         return ctx.report(
@@ -236,7 +240,7 @@ def _casts_to_float(site, ctx) -> bool:
     return site.method == "type_as"
 
 
-def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx) -> bool:
+def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx, signs: bool = False) -> bool:
     """Whether the function uses the step (or the name it binds it to) deliberately: inside a straight-through
     estimator, cast to an integer (an index or a size), or combined with the inputs it steps on, through which
     the gradient still flows (``x - x.floor()``, bilinear weights, ``x * (x > 0).float()``)."""
@@ -254,6 +258,8 @@ def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx) -> bool:
             return True
         if isinstance(node, cst.BinaryOperation) and any(
                 _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers):
+            if signs and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+                return True  # a sign as a factor: the gradient flows through the magnitude it multiplies
             for operand in _operands(node):
                 if not any(contains(operand, carrier) for carrier in carriers) and (
                         inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
