@@ -64,6 +64,7 @@ _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
+_ORDER_COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
 
 class _MutableCandidate:
@@ -208,6 +209,8 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
+        if self._defines_gradient():
+            self.grad_enabled = False
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -229,6 +232,12 @@ class FunctionInterpreter(CallSemantics):
             mark = rule.on_grad_disabled(node, self.ctx, decorator=decorator)
             if mark is not None:
                 self.region = mark
+
+    def _defines_gradient(self) -> bool:
+        """A method of a ``torch.autograd.Function``: PyTorch runs its ``forward`` and ``backward`` without grad,
+        and the gradient is what its ``backward`` says."""
+        cls_info = self.analyzer.declared.classes.get(self.info.cls or "")
+        return cls_info is not None and any(base in api.CUSTOM_FUNCTION_BASES for base in cls_info.bases)
 
     def _param_value(self, param: cst.Param, index: Optional[int]) -> Value:
         info = self.info
@@ -621,12 +630,14 @@ class FunctionInterpreter(CallSemantics):
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
         self.env.pop(dotted(target) or "", None)  # what a condition told about the old value is void
         owner = self.eval(target.value)
-        for rule in self.analyzer.store_rules:
-            rule.on_store(target, owner, value, source, self.ctx)
+        marks = frozenset(filter(None, (rule.on_store(target, owner, value, source, self.ctx)
+                                        for rule in self.analyzer.store_rules)))
         name = target.attr.value
         if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
             if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
+            elif marks:  # switched off, as the rules said: the later uses of the tensor decide
+                self.env[target.value.value] = Value(CONSTANT, owner.marks | marks, owner.cls)
             return
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         if not value.is_constant() and not _names(source):
@@ -875,13 +886,16 @@ class FunctionInterpreter(CallSemantics):
         return _choice(left, right).deciding(grade_of((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
-        """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
+        """A truth value, decided on the values it compares (an identity or membership test decides nothing); an
+        order comparison is also a step in them (see ``Value.stepped``)."""
         operands = [self.eval(node.left), *(self.eval(target.comparator) for target in node.comparisons)]
         for value in operands:
             self.use(value, BENIGN)
         if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
             return CONSTANT_VALUE
-        return CONSTANT_VALUE.deciding(grade_of(
+        ordered = all(isinstance(target.operator, _ORDER_COMPARISONS) for target in node.comparisons)
+        stepped = Value(stepped=strongest(value.sym for value in operands)) if ordered else CONSTANT_VALUE
+        return stepped.deciding(grade_of(
             [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:

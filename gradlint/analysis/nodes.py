@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Iterator, Tuple
 
-import libcst as cst
+from gradlint import lazy_cst as cst
 
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _IS_NODE: Dict[type, bool] = {}  # isinstance against libcst's abstract base class is slow; a type's answer is not
