@@ -33,6 +33,7 @@ from gradlint.analysis.values import (
     grade_of,
     join,
     tensor_like,
+    strongest,
 )
 
 # Functions named like questions answer with a bool.
@@ -68,6 +69,13 @@ def _is_cut(value: Value) -> bool:
 def _without_marks(value: Value) -> Value:
     """A cut value, set apart: it no longer reports its uses to the cuts it came from."""
     return Value(value.sym, cls=value.cls, items=value.items, integer=value.integer) if _is_cut(value) else value
+
+
+def _thresholded(name: str, inputs: List[Value]) -> Value:
+    """The result of an index or order comparison of ``inputs``: a constant, stepped in them (see ``Value``)."""
+    if name not in api.THRESHOLDS:
+        return CONSTANT_VALUE
+    return Value(stepped=strongest(value.sym for value in inputs))
 
 
 def is_true(node: Optional[cst.BaseExpression]) -> bool:
@@ -120,7 +128,18 @@ class CallSemantics:
         elif "loss" in name.rpartition(".")[2].lower() and not name.rpartition(".")[2][:1].isupper():
             result = result.with_sym(tensor_like(result.sym))  # a loss is computed to be differentiated
         if marks:
-            result = Value(CONSTANT, result.marks | marks, derived=True, integer=result.integer)
+            # The cut value is a constant, unless the call makes a new leaf that requires grad.
+            fresh = any(arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
+                        for arg in node.args)
+            result = Value(result.sym if fresh else CONSTANT, result.marks | marks, derived=True,
+                           integer=result.integer)
+            # What the rules said of a call that changes a tensor in place is said of that tensor: its later uses
+            # decide.
+            if callee in api.FILLS_FIRST_ARGUMENT and site.args:
+                filled = site.args[0]
+                self._rebind(node.args[0].value, Value(filled.sym, filled.marks | marks, derived=filled.derived))
+            elif method in ("requires_grad_", "detach_"):
+                self._rebind(func.value, Value(CONSTANT, result.marks, receiver.cls))  # type: ignore[union-attr]
         return result
 
     def _decided(self, site: CallSite, result: Value) -> Value:
@@ -268,7 +287,7 @@ class CallSemantics:
         if callee in api.NON_DIFFERENTIABLE_FUNCTIONS:
             for value in args:
                 self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return _thresholded(last, site.args[:1])
         if callee in api.GRAD_DISABLING or callee in api.GRAD_ENABLING or callee in api.GRAD_SWITCH:
             return CONSTANT_VALUE
         if callee in api.DIFFERENTIATING_FUNCTIONS:
@@ -305,7 +324,7 @@ class CallSemantics:
             self.use(receiver, BENIGN)
             for value in args:
                 self.use(value, BENIGN)
-            return CONSTANT_VALUE
+            return _thresholded(method, [receiver])
         if site.casts_to_integer:
             return Value(CONSTANT, receiver.marks, derived=True, integer=True)
         if method in api.VIEW_METHODS or method in api.SHAPE_METHODS:

@@ -15,6 +15,7 @@ from gradlint.analysis.values import (
     NONE,
     CandidateMark,
     Clamped,
+    ParamRef,
     Sym,
     Value,
     cap,
@@ -96,6 +97,13 @@ class Context:
             value = self.value(node)
             grades += [self.precut(value) if compared else cap(self.precut(value), LOW), value.decides]
         return strongest(grades)
+
+    def received(self, value: Value) -> bool:
+        """Whether ``value`` is one of this function's parameters as the caller passed it (not a computation on
+        it): changing it in place changes the caller's tensor."""
+        own = self.function.qualname
+        return (not value.derived and value.items is None and not value.module_instance
+                and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)

@@ -25,6 +25,7 @@ from gradlint.analysis.declarations import Declarations, FunctionInfo, target_na
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
+from gradlint.analysis.nodes import children
 from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
@@ -64,6 +65,7 @@ _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
 _NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
                                  "typing.Optional", "typing.Union"})
+_ORDER_COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
 
 class _MutableCandidate:
@@ -117,7 +119,7 @@ class FileAnalyzer:
             self.facts.classes[qualname] = ClassFacts(bases=info.bases, is_dataclass=info.is_dataclass)
         module_info = FunctionInfo(node=None, qualname=f"{self.module}.<module>", cls=None, parent=None)
         module_interpreter = FunctionInterpreter(self, module_info, at_module=True)
-        module_interpreter.reads = Reads(self.tree.body)
+        module_interpreter.reads = Reads(self.tree.body, self.declared.callee_name_static)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
         for info in declared.functions:
@@ -192,8 +194,8 @@ class FunctionInterpreter(CallSemantics):
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
         self.effects: List[Tuple[Optional[str], Sym]] = []
-        self.reads: Optional[Reads] = None  # what the body reads, in order: which bound names are read later
-        self.tensor_names: frozenset = frozenset()  # names the body uses as only tensors can be used
+        # What the body reads, in order (which bound names are read later), and which names it uses as tensors.
+        self.reads: Optional[Reads] = None
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -201,7 +203,7 @@ class FunctionInterpreter(CallSemantics):
         info = self.info
         node = info.node
         positional = list(node.params.posonly_params) + list(node.params.params)
-        self.tensor_names = _used_as_tensors(node.body, self.analyzer.declared.callee_name_static)
+        self.reads = Reads(node.body.body, self.analyzer.declared.callee_name_static)
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -214,7 +216,8 @@ class FunctionInterpreter(CallSemantics):
         for decorator in node.decorators:
             if self._disables_grad(decorator.decorator):
                 self.open_region(decorator.decorator, decorator=True)
-        self.reads = Reads(node.body.body)
+        if self._defines_gradient():
+            self.grad_enabled = False
         self.run_block(node.body.body)
         annotation = node.returns.annotation if node.returns is not None else None
         plain = isinstance(annotation, cst.Name) and annotation.value in _PLAIN_RETURNS
@@ -237,6 +240,12 @@ class FunctionInterpreter(CallSemantics):
             if mark is not None:
                 self.region = mark
 
+    def _defines_gradient(self) -> bool:
+        """A method of a ``torch.autograd.Function``: PyTorch runs its ``forward`` and ``backward`` without grad,
+        and the gradient is what its ``backward`` says."""
+        cls_info = self.analyzer.declared.classes.get(self.info.cls or "")
+        return cls_info is not None and any(base in api.CUSTOM_FUNCTION_BASES for base in cls_info.bases)
+
     def _param_value(self, param: cst.Param, index: Optional[int]) -> Value:
         info = self.info
         if index == 0 and info.is_method and "classmethod" not in info.decorators:
@@ -249,7 +258,7 @@ class FunctionInterpreter(CallSemantics):
         if param.annotation is None or (cls is not None and cls not in self.analyzer.declared.classes):
             # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
             # unless the body uses it as only a tensor can be used.
-            grade = MEDIUM if param.name.value in self.tensor_names else LOW
+            grade = MEDIUM if self.reads is not None and param.name.value in self.reads.tensors else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
@@ -632,12 +641,14 @@ class FunctionInterpreter(CallSemantics):
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
         self.env.pop(dotted(target) or "", None)  # what a condition told about the old value is void
         owner = self.eval(target.value)
-        for rule in self.analyzer.store_rules:
-            rule.on_store(target, owner, value, source, self.ctx)
+        marks = frozenset(filter(None, (rule.on_store(target, owner, value, source, self.ctx)
+                                        for rule in self.analyzer.store_rules)))
         name = target.attr.value
         if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
             if is_true(source):
                 self.env[target.value.value] = owner.with_sym(Sym(HIGH, owner.sym.refs, (target,)))
+            elif marks:  # switched off, as the rules said: the later uses of the tensor decide
+                self.env[target.value.value] = Value(CONSTANT, owner.marks | marks, owner.cls)
             return
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         if not value.is_constant() and not _names(source):
@@ -781,7 +792,7 @@ class FunctionInterpreter(CallSemantics):
 
     def eval_children(self, node: cst.CSTNode) -> Value:
         """Unknown expression kinds: the join of their sub-expressions."""
-        values = [self.eval(child) for child in node.children if isinstance(child, cst.BaseExpression)]
+        values = [self.eval(child) for child in children(node) if isinstance(child, cst.BaseExpression)]
         return self.combine(values)
 
     def eval_Name(self, node: cst.Name) -> Value:
@@ -886,13 +897,16 @@ class FunctionInterpreter(CallSemantics):
         return _choice(left, right).deciding(grade_of((left.decides, right.decides)))
 
     def eval_Comparison(self, node: cst.Comparison) -> Value:
-        """A truth value, decided on the values it compares (an identity or membership test decides nothing)."""
+        """A truth value, decided on the values it compares (an identity or membership test decides nothing); an
+        order comparison is also a step in them (see ``Value.stepped``)."""
         operands = [self.eval(node.left), *(self.eval(target.comparator) for target in node.comparisons)]
         for value in operands:
             self.use(value, BENIGN)
         if any(isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for target in node.comparisons):
             return CONSTANT_VALUE
-        return CONSTANT_VALUE.deciding(grade_of(
+        ordered = all(isinstance(target.operator, _ORDER_COMPARISONS) for target in node.comparisons)
+        stepped = Value(stepped=strongest(value.sym for value in operands)) if ordered else CONSTANT_VALUE
+        return stepped.deciding(grade_of(
             [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
@@ -1030,7 +1044,7 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
             words = set(name.lower().strip("_").split("_"))
             if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
                 return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 
@@ -1072,27 +1086,6 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
 def _is_parameter_name(name: str) -> bool:
     """``weight``, ``bias``, ``in_proj_weight``...: the attributes of a ``torch.nn`` module that are parameters."""
     return name in ("weight", "bias") or name.endswith(("_weight", "_bias"))
-
-
-def _used_as_tensors(body: cst.CSTNode, qualname) -> frozenset:
-    """The names a function body uses as only a tensor can be used: with a tensor's own attributes and methods
-    (``x.device``, ``x.detach()``, ``x.unsqueeze(0)``) or as an argument of a torch computation. A caller's tensor
-    of unknown ``requires_grad``, in library code: evidence, not proof."""
-    found = set()
-    stack: List[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.attr.value in api.TENSOR_ONLY:
-            found.add(node.value.value)
-        elif isinstance(node, cst.Call) and any(isinstance(arg.value, cst.Name) for arg in node.args):
-            callee = qualname(node.func)
-            if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
-                    and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
-                found.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
-        stack.extend(node.children)
-    return frozenset(found)
 
 
 def _names(node: Optional[cst.CSTNode]) -> bool:

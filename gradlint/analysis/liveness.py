@@ -1,28 +1,43 @@
-"""Which names a function still reads after a statement: what a branch binds matters only if it is read later.
+"""What one walk over a function body tells before it is interpreted: which names it still reads after each
+statement, and which names it uses as only tensors can be used.
 
 A branch that computes an intermediate value and drops it (``small = mean[mask]; noisy[mask] = poisson(small)``)
 decides nothing about the gradient; one whose result is read after it does. Reads are counted in source order;
 inside a loop, everything the loop reads counts too, since the next iteration runs before what follows.
+
+A name read with a tensor's own attributes or methods (``x.device``, ``x.detach()``, ``x.unsqueeze(0)``) or handed
+to a torch computation holds a tensor: in library code, a caller's tensor whose ``requires_grad`` is unknown.
 """
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.nodes import children
+
 _LOOPS = (cst.For, cst.While)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+_BLOCKS = (cst.IndentedBlock, cst.SimpleStatementSuite)
+_BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.For, cst.NamedExpr)
 
 
 class Reads:
-    """The names read in one function body, in source order, and where each compound statement starts and ends."""
+    """The names read in one function body, in source order, where each compound statement starts and ends, and
+    the names it uses as tensors."""
 
-    def __init__(self, body: Sequence[cst.BaseStatement]) -> None:
+    def __init__(self, body: Sequence[cst.BaseStatement], qualname: Callable[[cst.BaseExpression], Optional[str]]
+                 ) -> None:
+        self._qualname = qualname
         self._names: List[str] = []
         self._spans: Dict[cst.CSTNode, Tuple[int, int]] = {}  # statement -> (first read, one past its last read)
         self._loops: Dict[cst.CSTNode, Tuple[cst.CSTNode, ...]] = {}  # statement -> the loops around it
         self._cache: Dict[cst.CSTNode, FrozenSet[str]] = {}
+        self._tensors: Set[str] = set()
         self._walk_block(body, ())
+        self.tensors: FrozenSet[str] = frozenset(self._tensors)
 
     def after(self, statement: cst.CSTNode) -> FrozenSet[str]:
         """The names read after ``statement``, or again by a loop around it."""
@@ -41,10 +56,11 @@ class Reads:
     def _walk_block(self, body: Sequence[cst.CSTNode], loops: Tuple[cst.CSTNode, ...]) -> None:
         for statement in body:
             start = len(self._names)
-            inner = loops + (statement,) if isinstance(statement, _LOOPS) else loops
-            if isinstance(statement, (cst.If, *_LOOPS)):
+            kind = type(statement)
+            inner = loops + (statement,) if kind in _LOOPS else loops
+            if kind is cst.If or kind in _LOOPS:
                 self._loops[statement] = loops
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            if kind is cst.FunctionDef or kind is cst.ClassDef:
                 continue
             self._walk(statement, inner)
             self._spans[statement] = (start, len(self._names))
@@ -53,21 +69,33 @@ class Reads:
         stack: List[cst.CSTNode] = [root]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Name):
+            kind = type(node)
+            if kind is cst.Name:
                 self._names.append(node.value)
-                continue
-            if isinstance(node, cst.If) and node is not root:  # an elif: a statement of its own
+            elif kind is cst.If and node is not root:  # an elif: a statement of its own
                 self._walk_block([node], loops)
-                continue
-            if isinstance(node, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            elif kind in _BLOCKS:
                 self._walk_nested(node.body, loops)
+            elif kind in _SCOPES:
                 continue
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                continue
-            if isinstance(node, (cst.Attribute, cst.Arg)):  # ``x.std``, ``f(std=...)``: only the value is a read
+            elif kind is cst.Attribute or kind is cst.Arg:  # ``x.std``, ``f(std=...)``: only the value is a read
+                if kind is cst.Attribute and type(node.value) is cst.Name and node.attr.value in api.TENSOR_ONLY:
+                    self._tensors.add(node.value.value)
                 stack.append(node.value)
-                continue
-            stack.extend(reversed([child for child in node.children if not _is_binding(node, child)]))
+            else:
+                if kind is cst.Call:
+                    self._note_torch_arguments(node)
+                binding = getattr(node, "target", None) if kind in _BINDERS else None
+                stack.extend(reversed([child for child in children(node) if child is not binding]))
+
+    def _note_torch_arguments(self, call: cst.Call) -> None:
+        names = [arg.value.value for arg in call.args if type(arg.value) is cst.Name]
+        if not names:
+            return
+        callee = self._qualname(call.func)
+        if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
+                and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
+            self._tensors.update(names)
 
     def _walk_nested(self, body: Sequence[cst.CSTNode], loops: Tuple[cst.CSTNode, ...]) -> None:
         for statement in body:
@@ -75,14 +103,3 @@ class Reads:
                 self._walk_block([statement], loops)
             else:
                 self._walk(statement, loops)
-
-
-def _is_binding(parent: cst.CSTNode, child: cst.CSTNode) -> bool:
-    """Whether ``child`` is a plain name that ``parent`` binds (``x`` in ``x = ...``), not a read."""
-    if not isinstance(child, cst.Name):
-        return False
-    if isinstance(parent, cst.AssignTarget):
-        return child is parent.target
-    if isinstance(parent, (cst.AnnAssign, cst.For)):
-        return child is parent.target
-    return isinstance(parent, cst.NamedExpr) and child is parent.target

@@ -32,7 +32,7 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
         "count_nonzero bucketize searchsorted bincount histc unique unique_consecutive logical_and logical_or "
         "logical_not logical_xor any all result_type promote_types can_cast get_default_dtype "
         "broadcast_shapes nn.init._calculate_fan_in_and_fan_out nn.init._calculate_correct_fan "
-        "nn.init.calculate_gain"
+        "nn.init.calculate_gain nn.functional.one_hot"
     ).split()
 )
 
@@ -44,6 +44,9 @@ NON_DIFFERENTIABLE_METHODS = frozenset(
         "logical_and logical_or logical_xor is_set_to is_shared is_pinned untyped_storage"
     ).split()
 )
+
+# Of those, the results piecewise constant in their first input: the position of an extreme, an order comparison.
+THRESHOLDS = frozenset("argmax argmin gt lt ge le greater less greater_equal less_equal".split())
 
 NON_DIFFERENTIABLE_ATTRIBUTES = frozenset(
     (
@@ -103,6 +106,16 @@ DIFFERENTIATING_FUNCTIONS = frozenset({"torch.autograd.backward", "torch.autogra
 # Last names of annotations that say "a tensor" in the typing helpers of other libraries (torchtyping's
 # TensorType, jaxtyping's Float[Tensor, ...], tensor subclasses).
 TENSOR_TYPE_NAMES = frozenset({"Tensor", "TensorType", "Parameter"})
+
+# Collectives that write their result into their first argument (a tensor, or a list of tensors).
+FILLS_FIRST_ARGUMENT = frozenset(
+    "torch.distributed." + name
+    for name in "all_reduce reduce all_gather all_gather_into_tensor reduce_scatter reduce_scatter_tensor "
+    "all_to_all all_to_all_single broadcast".split()
+)
+
+# Bases of classes that define their own gradient.
+CUSTOM_FUNCTION_BASES = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 

@@ -172,6 +172,9 @@ class Value:
     # it was decided on. A branch on it decides, at a boundary of those values, whether differentiable work is done.
     decides: Sym = CONSTANT
     keyed: bool = False  # a dict: what is filed in it under a key is a record
+    # An order comparison or an argmax: the grade of what it was computed from. As a number (``(x > 0).float()``,
+    # ``x.argmax().float()``) it is a constant, though it changes in steps with those inputs.
+    stepped: Sym = CONSTANT
 
     @property
     def grade(self) -> int:
@@ -182,20 +185,20 @@ class Value:
 
     def with_sym(self, sym: Sym) -> Value:
         return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed)
+                     self.decides, self.keyed, self.stepped)
 
     def with_marks(self, marks: frozenset) -> Value:
         return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed)
+                     self.decides, self.keyed, self.stepped)
 
     def with_keys(self) -> Value:
         """The same values filed in a dict."""
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, True)
+                     self.decides, True, self.stepped)
 
     def deciding(self, sym: Sym) -> Value:
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     grade_of((self.decides, sym)), self.keyed)
+                     grade_of((self.decides, sym)), self.keyed, self.stepped)
 
 
 CONSTANT_VALUE = Value()

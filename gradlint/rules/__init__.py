@@ -11,16 +11,21 @@ from gradlint.rules import (
     construct,
     data_attr,
     detach,
+    distributed,
     fills,
     grad_mode,
     numpy,
     ranges,
+    requires_grad,
+    sampling,
     scalars,
+    zero_gradient,
 )
 from gradlint.rules.base import Rule
 from gradlint.rules.builtin import UnparsableFile, UnusedSuppression
 
-FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching)
+FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
+            requires_grad, zero_gradient, sampling, distributed)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradlint import lazy_cst as cst
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, MEDIUM, Sym, strongest
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 
@@ -67,18 +67,23 @@ def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 
 
 class RequiresGradOff(Rule):
-    """`requires_grad_(False)` or `requires_grad = False` on a computed value.
+    """`requires_grad_(False)` or `requires_grad = False` on a computed value or on a tensor the caller passed.
 
     What it does:
         Reports `t.requires_grad_(False)` and `t.requires_grad = False` where `t` is computed from
-        differentiable inputs (not a leaf such as a parameter).
+        differentiable inputs, or is a parameter of the function (a tensor the caller passed in) that the
+        function goes on to compute with or returns.
 
     Why it cuts gradients:
         Switching `requires_grad` off is only allowed on leaf tensors; on a computed tensor PyTorch raises, and
-        code that gets around it (by detaching first) silently cuts the gradient of everything upstream.
+        code that gets around it (by detaching first) silently cuts the gradient of everything upstream. On a
+        leaf the caller passed in (the parameter a fit optimises), it switches the caller's tensor off in place:
+        nothing computed from it afterwards, here or in the caller, gives it a gradient.
 
     When it is fine:
-        Freezing parameters (leaves) for fine-tuning: `for p in model.parameters(): p.requires_grad_(False)`.
+        Freezing parameters (leaves) for fine-tuning: `for p in model.parameters(): p.requires_grad_(False)`,
+        `model.requires_grad_(False)`, and helpers that only freeze what they are given (reported at low
+        confidence, hidden by default).
     """
 
     code = "GL071"
@@ -104,6 +109,17 @@ def beam_direction(angles: torch.Tensor) -> torch.Tensor:
     return direction
 """,
         ),
+        Invalid(
+            """\
+import torch
+
+def render(scene, pixels: torch.Tensor) -> torch.Tensor:
+    scene.requires_grad = False
+    return pixels * scene
+""",
+            line=4,
+            column=5,
+        ),
     ]
     VALID = [
         Valid(
@@ -115,31 +131,40 @@ def freeze(model: torch.nn.Module) -> None:
         parameter.requires_grad_(False)
 """
         ),
+        Valid(
+            """\
+def freeze(backbone) -> None:
+    backbone.requires_grad_(False)
+"""
+        ),
     ]
 
     def on_call(self, site, ctx):
-        if site.tensor_method != "requires_grad_" or not site.node.args:
-            return None
-        if not _is_false(site.node.args[0].value) or not site.receiver.derived:
+        if site.tensor_method != "requires_grad_" or not site.node.args or not _is_false(site.node.args[0].value):
             return None
         return self._report(site.node, site.node.func.value, site.receiver, ctx)
 
     def on_store(self, target, owner, value, source, ctx):
-        if not isinstance(target, cst.Attribute) or target.attr.value != "requires_grad":
-            return None
-        if not _is_false(source) or not owner.derived:
+        if not isinstance(target, cst.Attribute) or target.attr.value != "requires_grad" or not _is_false(source):
             return None
         return self._report(target, target.value, owner, ctx)
 
     def _report(self, node, subject, value, ctx):
+        if value.derived:
+            receiver, use, whose = value.sym, COMPUTATION, "the computed value"
+        elif ctx.received(value):
+            receiver, use, whose = strongest((value.sym, Sym(MEDIUM, chain=(node,)))), None, "the caller's tensor"
+        else:
+            return None
         return ctx.report(
             self,
             node,
-            receiver=value.sym,
+            receiver=receiver,
             subject=subject,
-            message="switching off `requires_grad` on the computed value `{subject}` cuts its gradient",
-            fix="leave `requires_grad` alone on computed values; freeze parameters (leaves) instead",
-            use=COMPUTATION,
+            message=f"switching off `requires_grad` on {whose} `{{subject}}` cuts its gradient",
+            fix="leave `requires_grad` alone on computed values and on tensors you were given; freeze parameters "
+                "where they are owned",
+            use=use,
         )
 
 

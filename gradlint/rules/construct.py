@@ -6,6 +6,7 @@ from gradlint import lazy_cst as cst
 from gradlint.analysis.values import strongest
 from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.syntax import binding
 
 _COPYING_CONSTRUCTORS = frozenset(
     {"torch.tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor",
@@ -16,6 +17,18 @@ _LIST_CONSTRUCTORS = _COPYING_CONSTRUCTORS | {"torch.as_tensor", "torch.asarray"
 
 def _first_argument(site):
     return (site.node.args[0].value, site.args[0]) if site.args and site.node.args[0].keyword is None else None
+
+
+def _is_list(node: cst.BaseExpression, ctx) -> bool:
+    """A list or tuple display, or a name this function binds to a list (filled later by appends or ``+=``)."""
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return True
+    function = ctx.function.node
+    if not isinstance(node, cst.Name) or function is None:
+        return False
+    bound = binding(node.value, function)
+    return isinstance(bound, (cst.List, cst.Tuple, cst.ListComp)) or (
+        isinstance(bound, cst.Call) and ctx.qualname(bound.func) in ("list", "tuple"))
 
 
 class TensorOfTensor(Rule):
@@ -72,7 +85,7 @@ def default_cell() -> torch.Tensor:
         if site.callee not in _COPYING_CONSTRUCTORS or first is None:
             return None
         node, value = first
-        if isinstance(node, (cst.List, cst.Tuple)):
+        if _is_list(node, ctx):
             return None
         mark = ctx.report(
             self,
@@ -90,7 +103,8 @@ class TensorFromList(Rule):
 
     What it does:
         Reports `torch.tensor([a, b, c])`, `torch.as_tensor([a, b])` and the typed constructors applied to a
-        list or tuple display with an element computed from differentiable inputs.
+        list or tuple display with an element computed from differentiable inputs, or to a list the function
+        fills with such values (`xs.append(t)`, `xs += [t]`, a list comprehension).
 
     Why it cuts gradients:
         The constructor reads each element as a number and copies it into a new leaf tensor: the result has
@@ -122,6 +136,19 @@ def axis(alpha: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(alpha), torch.sin(alpha), torch.zeros_like(alpha)]) * alpha
 """,
         ),
+        Invalid(
+            """\
+import torch
+
+def balance_loss(gate_scores: torch.Tensor, weight: float) -> torch.Tensor:
+    losses = []
+    for scores in gate_scores:
+        losses.append(scores.pow(2).mean())
+    return torch.as_tensor(losses).mean() * weight
+""",
+            line=7,
+            column=12,
+        ),
     ]
     VALID = [
         Valid(
@@ -139,12 +166,13 @@ def origin() -> torch.Tensor:
         if site.callee not in _LIST_CONSTRUCTORS or first is None:
             return None
         node, value = first
-        if not isinstance(node, (cst.List, cst.Tuple)) or value.items is None:
+        if not _is_list(node, ctx):
             return None
+        items = value.items if value.items is not None else (value,)
         mark = ctx.report(
             self,
             site.node,
-            receiver=strongest(ctx.precut(item) for item in value.items),
+            receiver=strongest(ctx.precut(item) for item in items),
             subject=node,
             message=f"`{site.callee}` of a list copies its elements as numbers: their gradients stop here",
             fix="assemble the tensor with `torch.stack([...])` (or `torch.cat`) to keep the gradients",
@@ -204,3 +232,92 @@ def like(reference: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
             fix="use `{subject}.to(other)` to match another tensor's dtype and device, or `torch.stack` for lists",
         )
         return self.with_fix(mark, ctx, site)
+
+
+class AsarrayWithoutGrad(Rule):
+    """`torch.asarray(t)` of a value that carries a gradient, without `requires_grad=True`.
+
+    What it does:
+        Reports `torch.asarray(t)` and `torch.asarray(t, requires_grad=False)` where `t` is a tensor computed
+        from differentiable inputs (lists are GL041's).
+
+    Why it cuts gradients:
+        With `requires_grad=False`, `asarray` returns `t`'s values without their autograd history. Without the
+        keyword it depends on the PyTorch release: up to the releases that documented `requires_grad=False` as
+        the default it drops the history too (and may switch off `requires_grad` of the very tensor it
+        aliases); newer releases infer it from `t` and keep the history. Code that must run on both loses the
+        gradient on the older ones.
+
+    When it is fine:
+        Converting NumPy arrays, buffers and Python data. To convert a tensor's dtype or device and keep its
+        gradient on every release, use `torch.as_tensor(t, ...)` or `t.to(...)`.
+    """
+
+    code = "GL043"
+    name = "asarray-without-grad"
+    tokens = ("asarray",)
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def promote(q: torch.Tensor) -> torch.Tensor:
+    return torch.asarray(q, dtype=torch.float64) * 2
+""",
+            line=4,
+            column=12,
+            fixed="""\
+import torch
+
+def promote(q: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(q, dtype=torch.float64) * 2
+""",
+        ),
+        Invalid(
+            """\
+import torch
+
+def promote(q: torch.Tensor) -> torch.Tensor:
+    return torch.asarray(q, requires_grad=False) * 2
+""",
+            line=4,
+            column=12,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def promote(q: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(q, dtype=torch.float64) * 2
+"""
+        ),
+        Valid(
+            """\
+import numpy as np
+import torch
+
+def load(values: np.ndarray) -> torch.Tensor:
+    return torch.asarray(values, dtype=torch.float32)
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        first = _first_argument(site)
+        if site.callee != "torch.asarray" or first is None or isinstance(first[0], (cst.List, cst.Tuple)):
+            return None
+        switch = site.argument(None, "requires_grad")
+        if switch is not None and not (isinstance(switch[0].value, cst.Name) and switch[0].value.value == "False"):
+            return None
+        node, value = first
+        when = "" if switch is not None else " on PyTorch releases whose `asarray` defaults to `requires_grad=False`"
+        return ctx.report(
+            self,
+            site.node,
+            receiver=ctx.precut(value),
+            subject=node,
+            message=f"`torch.asarray({{subject}})` returns the values without their gradient{when}",
+            fix="use `torch.as_tensor({subject}, ...)` or `{subject}.to(...)`, which keep the gradient",
+        )

@@ -6,9 +6,11 @@ from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.values import CandidateMark
+from gradlint.analysis.nodes import children
+from gradlint.analysis.values import MEDIUM, CandidateMark, Sym, strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
+from gradlint.rules.syntax import sums, variables_read
 
 
 class DetachOnDifferentiable(TensorMethodRule):
@@ -22,7 +24,8 @@ class DetachOnDifferentiable(TensorMethodRule):
         `.detach()` returns a tensor that shares storage with its input but has no autograd history, and
         `.detach_()` strips the history in place. Everything computed from the result is a constant to
         autograd, so the parameters it came from get no gradient along this path, and a `None` gradient when
-        it was their only path.
+        it was their only path. `.detach_()` of a tensor the function was passed strips the caller's tensor:
+        it is reported at medium confidence at least, whatever the tensor's annotation.
 
     When it is fine:
         Detaching targets, running statistics, values that are only logged or printed, or a deliberate
@@ -78,6 +81,15 @@ def scale(weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ),
         Invalid(
             """\
+def normalise(weights, x):
+    weights.detach_()
+    return x * weights / weights.sum()
+""",
+            line=2,
+            column=5,
+        ),
+        Invalid(
+            """\
 import torch
 
 class Shift(torch.nn.Module):
@@ -129,6 +141,12 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
     def __init__(self) -> None:
         # Per function being interpreted: its detach sites, decided when the whole function has been seen.
         self._sites: Dict[cst.CSTNode, List[Tuple[CandidateMark, cst.Call, cst.CSTNode]]] = {}
+
+    def receiver(self, site, ctx):
+        """``.detach_()`` of a tensor the caller passed severs the caller's graph: at least medium."""
+        if site.tensor_method == "detach_" and ctx.received(site.receiver):
+            return strongest((site.receiver.sym, Sym(MEDIUM, chain=(site.node,))))
+        return site.receiver.sym
 
     def on_call(self, site, ctx):
         statement = ctx.statement
@@ -218,7 +236,7 @@ def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[s
             continue
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
             continue
-        for child in node.children:
+        for child in children(node):
             if _is_target(node, child):
                 continue
             stack.append((child, statement))
@@ -241,70 +259,15 @@ def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
         if (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute)
                 and current.func.value is call and current.func.attr.value == "requires_grad_"):
             return True
-        stack.extend(current.children)
+        stack.extend(children(current))
     return False
 
 
 def _straight_through(call: cst.Call, statement: cst.CSTNode,
                       qualname: Callable[[cst.BaseExpression], Optional[str]]) -> bool:
     """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
-    for terms in _sums(statement):
+    for terms in sums(statement):
         if any(term is call for term in terms):
-            detached = _variables(call.func.value, qualname)  # type: ignore[attr-defined]
-            return any(_variables(term, qualname) & detached for term in terms if term is not call)
+            detached = variables_read(call.func.value, qualname)  # type: ignore[attr-defined]
+            return any(variables_read(term, qualname) & detached for term in terms if term is not call)
     return False
-
-
-def _sums(node: cst.CSTNode) -> Iterator[list]:
-    """The terms of every outermost chain of ``+`` and ``-`` in ``node``, parentheses looked through."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.Add, cst.Subtract)):
-            terms = list(_terms(current))
-            yield terms
-            stack.extend(terms)
-        else:
-            stack.extend(current.children)
-
-
-def _terms(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
-        yield from _terms(node.left)
-        yield from _terms(node.right)
-    else:
-        yield node
-
-
-def _variables(node: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> set:
-    """The names of the values ``node`` reads (not functions, modules or attribute names)."""
-    found = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        elif isinstance(current, cst.Attribute):
-            if qualname(current) is None:  # ``self.scale``, ``x.mT``; not ``torch.pi``
-                dotted = _dotted(current)
-                if dotted is not None:
-                    found.add(dotted)  # ``self.bias`` and ``self.weight`` are different values
-                else:
-                    stack.append(current.value)
-        elif isinstance(current, cst.Call):
-            stack.extend(arg.value for arg in current.args)
-            if isinstance(current.func, cst.Attribute) and qualname(current.func) is None:
-                stack.append(current.func.value)  # a method's receiver
-        else:
-            stack.extend(current.children)
-    return found
-
-
-def _dotted(node: cst.BaseExpression) -> Optional[str]:
-    """``self.scale`` for a chain of attributes on a name, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base is not None else None
-    return None

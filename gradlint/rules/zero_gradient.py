@@ -1,0 +1,326 @@
+"""Operations whose gradient is zero almost everywhere, used as values: rounding, signs, thresholds, argmax."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from gradlint import lazy_cst as cst
+
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.values import strongest
+from gradlint.findings import Confidence
+from gradlint.rules.base import Invalid, Rule, Valid
+from gradlint.rules.syntax import contains, is_method_call, sums, variables_read, walk
+
+_STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
+_STEP_FUNCTIONS = frozenset("torch." + name for name in _STEP_NAMES | {"special.round"})
+_DIVISIONS = frozenset({"torch.div", "torch.divide"})
+_DETACH = ("detach", "detach_")
+_SIGNS = frozenset({"sign", "sgn"})
+_FLOAT_CASTS = frozenset("float double half bfloat16".split())
+_FLOAT_DTYPES = frozenset("torch." + name for name in
+                          "float float16 float32 float64 double half bfloat16 get_default_dtype".split())
+
+
+class ZeroGradientStep(Rule):
+    """A rounding, sign or threshold of a differentiable value, used as a value.
+
+    What it does:
+        Reports `floor`, `ceil`, `round`, `trunc`, `fix`, `sign` and `sgn` (as functions or methods) and rounding
+        division (`torch.div(t, k, rounding_mode="floor")`) applied to a value computed from differentiable
+        inputs, when the result goes on into computation or is returned.
+
+    Why it cuts gradients:
+        These functions are piecewise constant: their derivative is zero wherever it exists. Autograd does not
+        fail, it silently returns zeros, so every parameter behind `t` gets an exactly zero gradient through
+        the step (an image metric that rounds to 8-bit levels before its statistics cannot be used as a loss).
+        (`t // k` and `torch.heaviside` are not reported: their backward raises instead of returning zeros.)
+
+    When it is fine:
+        Rounded values used as indices, sizes, masks for indexing or in comparisons (reported at low
+        confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
+        read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
+        (`hard - soft.detach() + soft`), a step combined with the same inputs it rounds anywhere in the function
+        (`x - x.floor()`, bilinear weights), a sign used as a factor (`torch.sign(x) * magnitude`), a step whose
+        name is cast to an integer (an index or a size), through all of which the gradient still flows where it
+        should. Nor is a step of a detached value.
+    """
+
+    code = "GL110"
+    name = "zero-gradient-step"
+    tokens = ("floor", "ceil", "round", "trunc", "fix(", "sign", "sgn(", "rounding_mode")
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    y = rgb[:, 0] * 0.299 + rgb[:, 1] * 0.587 + rgb[:, 2] * 0.114
+    return (y * 255.0).round()
+""",
+            line=5,
+            column=12,
+            fixed="""\
+import torch
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    y = rgb[:, 0] * 0.299 + rgb[:, 1] * 0.587 + rgb[:, 2] * 0.114
+    return y * 255.0
+""",
+        ),
+        Invalid(
+            """\
+import torch
+
+def phase(offset: torch.Tensor, period: float) -> torch.Tensor:
+    cycles = torch.div(offset, period, rounding_mode="floor")
+    return torch.cos(cycles * period)
+""",
+            line=4,
+            column=14,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def round_ste(z: torch.Tensor) -> torch.Tensor:
+    zhat = z.round()
+    return z + (zhat - z).detach()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    index = torch.floor(h).long()
+    return table[index] * h
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def fractional(x: torch.Tensor) -> torch.Tensor:
+    return x - x.floor()
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        subject = _stepped_subject(site)
+        signs = (site.tensor_method or (site.callee or "").rpartition(".")[2]) in _SIGNS
+        if subject is None or _deliberate(site.node, subject[0], ctx, signs):
+            return None
+        node, receiver = subject
+        return ctx.report(
+            self,
+            site.node,
+            receiver=receiver,
+            subject=node,
+            message="the result is piecewise constant in `{subject}`: its gradient is zero almost everywhere",
+            fix="keep the continuous value where a gradient is needed; round only indices, or use a "
+                "straight-through estimator (`x + (x.round() - x).detach()`) on purpose",
+        )
+
+
+class ThresholdAsValue(Rule):
+    """An order comparison or an `argmax` of a differentiable value, cast to a float and computed with.
+
+    What it does:
+        Reports `(t > k).float()`, `torch.gt(t, k).to(torch.float32)`, `t.argmax(-1).float()` and relatives
+        (`.double()`, `.half()`, `.type_as(x)`) where `t` is computed from differentiable inputs and the float
+        goes on into computation with differentiable values.
+
+    Why it cuts gradients:
+        A comparison or an index has no gradient: it changes in steps as `t` changes, and autograd sees a
+        constant. A hard threshold used as a weight (`(score > 0.5).float() * loss`) or a predicted class used
+        as a number gives the parameters behind `t` no gradient through it; a soft version
+        (`torch.sigmoid((t - k) / temperature)`, `softmax(t) @ positions`) keeps it.
+
+    When it is fine:
+        Masks and indices used to select, equality tests (`(pred == label).float().mean()` for accuracy) and
+        other metrics, a mask that multiplies the value it was computed from (`x * (x > 0).float()`, a
+        ReLU), a threshold inside a straight-through estimator, and masks returned to the caller (reported at
+        low confidence, hidden by default).
+    """
+
+    code = "GL111"
+    name = "threshold-as-value"
+    tokens = (".float(", ".double(", ".half(", ".bfloat16(", ".to(", ".type(", "type_as(")
+    escape_confidence = Confidence.LOW
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+def coverage(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    hits = (scores > 0.5).float()
+    return (hits * weights).sum()
+""",
+            line=4,
+            column=12,
+            fixed="""\
+import torch
+
+def coverage(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    hits = torch.sigmoid((scores - 0.5) * 20.0)
+    return (hits * weights).sum()
+""",
+        ),
+        Invalid(
+            """\
+import torch
+
+def bin_error(logits: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    best = logits.argmax(dim=-1)
+    return (best.float() - centers).abs().mean()
+""",
+            line=5,
+            column=13,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+def coverage(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    hits = torch.sigmoid((scores - 0.5) / 0.05)
+    return (hits * weights).sum()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(dim=-1) == labels).float().mean()
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def rectify(x: torch.Tensor) -> torch.Tensor:
+    return x * (x > 0).float()
+"""
+        ),
+    ]
+
+    def on_call(self, site, ctx):
+        receiver = site.receiver
+        if receiver is None or receiver.stepped.is_constant() or not _casts_to_float(site, ctx):
+            return None
+        subject = site.node.func.value
+        if _deliberate(site.node, subject, ctx):
+            return None
+        return ctx.report(
+            self,
+            site.node,
+            receiver=receiver.stepped,
+            subject=subject,
+            message="`{subject}` is a comparison or an index: as a number it is a constant with no gradient",
+            fix="use a soft version (`torch.sigmoid((t - k) / temperature)`, `softmax` weights) where a "
+                "gradient is needed; keep hard masks for selecting",
+        )
+
+
+def _stepped_subject(site):
+    """(the stepped expression, the grade it is piecewise constant in) when ``site`` is a step, else None."""
+    method = site.tensor_method
+    if method in _STEP_NAMES and site.receiver is not None:
+        return site.node.func.value, site.receiver.sym
+    if site.callee in _STEP_FUNCTIONS or (site.callee in _DIVISIONS and _rounds(site)):
+        return (site.node.args[0].value, site.args[0].sym) if site.args else None
+    if method == "div" and _rounds(site):
+        return site.node.func.value, site.receiver.sym
+    return None
+
+
+def _rounds(site) -> bool:
+    found = site.argument(None, "rounding_mode")
+    return found is not None and not (isinstance(found[0].value, cst.Name) and found[0].value.value == "None")
+
+
+def _casts_to_float(site, ctx) -> bool:
+    if site.method in _FLOAT_CASTS:
+        return True
+    if site.method in ("to", "type") and site.node.args:
+        dtype = site.argument(0, "dtype")
+        return dtype is not None and ctx.qualname(dtype[0].value) in _FLOAT_DTYPES
+    return site.method == "type_as"
+
+
+def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx, signs: bool = False) -> bool:
+    """Whether the function uses the step (or the name it binds it to) deliberately: inside a straight-through
+    estimator, cast to an integer (an index or a size), or combined with the inputs it steps on, through which
+    the gradient still flows (``x - x.floor()``, bilinear weights, ``x * (x > 0).float()``)."""
+    statement = ctx.statement
+    if statement is None:
+        return False
+    root = ctx.function.node if ctx.function.node is not None else statement
+    name = _bound_name(step, statement)
+    carriers = [step] + [node for node in walk(root) if isinstance(node, cst.Name) and node.value == name]
+    inputs = variables_read(subject, ctx.qualname)
+    for node in walk(root):
+        if is_method_call(node, *_DETACH) and any(contains(node.func.value, carrier) for carrier in carriers):
+            return True
+        if _casts_to_integer(node, ctx) and any(node.func.value is carrier for carrier in carriers):
+            return True
+        if isinstance(node, cst.BinaryOperation) and any(
+                _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers):
+            if signs and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+                return True  # a sign as a factor: the gradient flows through the magnitude it multiplies
+            for operand in _operands(node):
+                if not any(contains(operand, carrier) for carrier in carriers) and (
+                        inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
+                    return True
+    return any(any(contains(term, carrier) for term in terms for carrier in carriers)
+               for terms in sums(root) if any(is_method_call(term, *_DETACH) for term in terms))
+
+
+def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
+    """The name ``statement`` binds to a value computed with ``step`` (``zhat = z.round()``, ``i = floor(x) % 6``)."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0].target
+    elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    return target.value if isinstance(target, cst.Name) and contains(statement.value, step) else None
+
+
+def _casts_to_integer(node: cst.CSTNode, ctx) -> bool:
+    """``t.long()``, ``t.to(torch.int64)``: an index or a size."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return False
+    method = node.func.attr.value
+    return method in api.INTEGER_CAST_METHODS or (
+        method in ("to", "type") and any(ctx.qualname(arg.value) in api.INTEGER_DTYPES for arg in node.args))
+
+
+def _operand_is(operand: cst.CSTNode, step: cst.CSTNode) -> bool:
+    """``operand`` is ``step`` itself or ``step`` cast or viewed (``step.float()``, ``step.to(x)``)."""
+    while True:
+        if operand is step:
+            return True
+        if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute) and (
+                operand.func.attr.value in api.VIEW_METHODS):
+            operand = operand.func.value
+        elif isinstance(operand, cst.BinaryOperation) and isinstance(
+                operand.operator, (cst.Add, cst.Subtract, cst.Multiply)):
+            return _operand_is(operand.left, step) or _operand_is(operand.right, step)
+        else:
+            return False
+
+
+def _operands(operation: cst.BinaryOperation) -> Iterator[cst.CSTNode]:
+    """The terms (or factors) of a chain of the same kind of arithmetic, parentheses looked through."""
+    for side in (operation.left, operation.right):
+        if isinstance(side, cst.BinaryOperation) and type(side.operator) is type(operation.operator):
+            yield from _operands(side)
+        else:
+            yield side
