@@ -77,3 +77,13 @@ def test_render_dispatches_by_name() -> None:
     assert render("text", [], ReportContext(files_checked=2)) == "No findings in 2 files.\n"
     with pytest.raises(ValueError, match="unknown report format 'xml'"):
         render("xml", [], ReportContext())
+
+
+def test_a_site_only_the_trace_saw_shows_the_line_python_numbers(tmp_path) -> None:
+    from gradlint.rank import Suspect
+    from gradlint.report.suspects import as_findings
+
+    (tmp_path / "sim.py").write_text("import torch\n# a section\x0c break\x1c and \u2028 more\nw = x.detach()\n")
+    suspect = Suspect("sim.py", 3, "run", 1, (), (), ("w",), ("w",), True, True)
+    (finding,) = as_findings([suspect], tmp_path)
+    assert (finding.source_line, finding.location.column, finding.location.end_column) == ("w = x.detach()", 1, 15)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, List, Sequence
 
 from gradlint import __version__
-from gradlint.findings import Confidence, Finding, Location
+from gradlint.findings import Confidence, Finding, Location, source_lines
 from gradlint.rank import Suspect
 from gradlint.report.trace_text import describe
 from gradlint.trace.results import TraceResult
@@ -44,7 +44,7 @@ def _finding(suspect: Suspect, root: Path) -> Finding:
 
 def _line(path: Path, number: int) -> str:
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = source_lines(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return ""
     return lines[number - 1] if 0 < number <= len(lines) else ""
