@@ -41,7 +41,6 @@ from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
 from gradlint.discovery import discover, relative_posix
 from gradlint.findings import Confidence, Finding, Location, source_lines
-from gradlint.pool import Failure, on_deep_stack, run_isolated
 
 PARSE_ERROR_CODE = "GL000"
 PARSE_ERROR_RULE = "unparsable-file"
@@ -232,6 +231,7 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
                    result: CheckResult) -> Tuple[_ProgramResult, bool]:
     """The solve, and whether every file's result may be cached (a file whose worker died or ran out of time is
     tried again next time)."""
+    from gradlint import pool  # worker processes and threads: not needed by a run whose results are cached
     from gradlint.analysis.solve import MAX_CALL_DEPTH
     from gradlint.analysis.solve import findings as solve_findings
 
@@ -255,7 +255,7 @@ def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[C
         # The solve recurses as deeply as one file's facts nest, times the summaries of calls it nests.
         limit = _recursion_limit(options.bounds) * MAX_CALL_DEPTH
         files = [(source.display, source.module) for source in sources]
-        found = on_deep_stack(solve_findings, facts, files, recursion_limit=limit) if facts else []
+        found = pool.on_deep_stack(solve_findings, facts, files, recursion_limit=limit) if facts else []
     return _ProgramResult(
         findings=found,
         files={path: FileResult(error=r.error, directives=r.directives) for path, r in results.items()},
@@ -301,11 +301,13 @@ def _selector(options: CheckOptions, path: str):
 
 def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[FileResult, Optional[bytes]]]:
     """Each file's result, and its pickle when the worker finished it (what may be cached)."""
+    from gradlint import pool
+
     if not sources:
         return []
     # Largest files first, one at a time: the workers finish together instead of one waiting on a giant.
     order = sorted(range(len(sources)), key=lambda index: -len(sources[index].data))
-    outcomes = run_isolated(
+    outcomes = pool.run_isolated(
         analyse,
         [(sources[index].data, sources[index].display, sources[index].module, options.bounds) for index in order],
         workers=min(options.jobs or os.cpu_count() or 1, len(sources)),
@@ -316,7 +318,7 @@ def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[Fi
     results: List[Tuple[FileResult, Optional[bytes]]] = [(FileResult(), None)] * len(sources)
     with collector_paused():  # unpickling the results
         for index, outcome in zip(order, outcomes):
-            if isinstance(outcome, Failure):
+            if isinstance(outcome, pool.Failure):
                 results[index] = (FileResult(error=_error_finding(sources[index].display,
                                                                   f"not analysed: {outcome.reason}")), None)
             else:
