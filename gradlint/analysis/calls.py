@@ -201,7 +201,8 @@ class CallSemantics:
         if root == "torch":
             return self.call_torch(site, callee)
         if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
-            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset())
+            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset(),
+                         integer=callee in api.INTEGER_CONVERSIONS)
         if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
             marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
             return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
@@ -315,8 +316,8 @@ class CallSemantics:
             stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
-        if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
-                      "new_empty"):
+        if method in ("detach", "_values", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros",
+                      "new_ones", "new_empty"):
             for value in args:
                 self.use(value, BENIGN)
             return Value(CONSTANT, receiver.marks, derived=True)

@@ -133,6 +133,13 @@ class Context:
             self.deliberate(mark)
         return mark
 
+    def judged_by(self, mark: Optional[CandidateMark], use) -> None:
+        """The candidate ``mark`` stands for matters as much as the values carrying the use mark ``use`` (an
+        attribute's, a return value's) are used."""
+        if mark is not None:
+            fact = self._interpreter.analyzer.use_fact(mark)
+            fact.via = fact.via | {use}
+
     def deliberate(self, mark: CandidateMark) -> None:
         """The code shows that this cut is meant (a stop-gradient on one path of a value used on another): it is
         reported at low confidence at most."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.values import COMPUTATION, AttrUseMark
 from gradlint.findings import Confidence
 from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
 
@@ -252,7 +252,7 @@ class Ensemble(torch.nn.Module):
             return None
         if not value.derived or value.module_instance:
             return None
-        ctx.report(
+        mark = ctx.report(
             self,
             target,
             receiver=value.sym,
@@ -260,6 +260,6 @@ class Ensemble(torch.nn.Module):
             message="`{subject}` is computed once in `__init__` from differentiable inputs: later forward passes "
             "reuse its old graph and never see parameter updates",
             fix="compute it in a method or property, so that every forward pass builds it anew",
-            use=COMPUTATION,
         )
+        ctx.judged_by(mark, AttrUseMark(owner.cls, target.attr.value))  # as much as the attribute is used
         return None

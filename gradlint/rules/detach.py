@@ -18,7 +18,8 @@ class DetachOnDifferentiable(TensorMethodRule):
 
     What it does:
         Reports `.detach()` and `.detach_()` on a tensor computed from differentiable inputs when the detached
-        value goes on into computation, is returned, or is stored.
+        value goes on into computation, is returned, or is stored; also `._values()` of a sparse tensor, which
+        hands out its values without their history (`.coalesce().values()` keeps it).
 
     Why it cuts gradients:
         `.detach()` returns a tensor that shares storage with its input but has no autograd history, and
@@ -40,8 +41,8 @@ class DetachOnDifferentiable(TensorMethodRule):
 
     code = "GL001"
     name = "detach-on-differentiable"
-    tokens = ("detach",)
-    methods = frozenset({"detach", "detach_"})
+    tokens = ("detach", "_values")
+    methods = frozenset({"detach", "detach_", "_values"})
     in_place = frozenset({"detach_"})
     message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
                "depends on")
@@ -104,6 +105,17 @@ class Shift(torch.nn.Module):
             line=10,
             column=28,
             confidence=Confidence.HIGH,
+        ),
+        Invalid(
+            """\
+import torch
+
+def propagate(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    weights = adj._values()
+    return torch.sparse_coo_tensor(adj._indices(), weights * 2, adj.shape) @ x
+""",
+            line=4,
+            column=15,
         ),
     ]
     VALID = [
