@@ -159,7 +159,8 @@ class _Converter:
             return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
                            tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides)
         if isinstance(ref, Clamped):
-            return Clamped(frozenset(self._ref(inner) for inner in ref.refs), ref.ceiling, ref.floor, ref.least)
+            return Clamped(frozenset(self._ref(inner) for inner in ref.refs), ref.ceiling, ref.floor, ref.least,
+                           ref.explains)
         if isinstance(ref, Via):
             return Via(self.sym(ref.sym))
         return ref

@@ -553,8 +553,9 @@ class FunctionInterpreter(CallSemantics):
         for name, declaration in real_fields.items():
             others = frozenset(AttrRef(qualname, other) for other in real_fields if other != name)
             if others:
-                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM)}),
-                              (declaration,))
+                # The chain ends at the field itself: its siblings' tensors are why it counts, not where it came from.
+                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM,
+                                                       explains=False)}), (declaration,))
                 self.analyzer.equation(AttrRef(qualname, name), carried)
 
     def _holds_reals(self, field: cst.AnnAssign) -> bool:

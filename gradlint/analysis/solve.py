@@ -360,7 +360,7 @@ class Solver:
             return bound if bound is not None else self.solution.get(key, NO_GRADE)
         if isinstance(ref, Clamped):
             grade = self.grade(self._inner(ref), env)
-            return (ref.apply(grade[0]), grade[1])
+            return (ref.apply(grade[0]), grade[1] if ref.explains else ())
         if isinstance(ref, Via):
             return self.grade(ref.sym, env)
         if isinstance(ref, CallRef):

@@ -300,6 +300,7 @@ class Clamped:
     ceiling: int = HIGH
     floor: int = LOW
     least: int = LOW
+    explains: bool = True  # False: the grade's chain stops here (the references are a reason, not an origin)
 
     def apply(self, grade: int) -> int:
         return NONE if grade < self.least else min(max(grade, self.floor), self.ceiling)
