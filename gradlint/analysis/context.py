@@ -105,6 +105,10 @@ class Context:
         return (not value.derived and value.items is None and not value.module_instance
                 and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
 
+    def class_info(self, qualname: Optional[str]):
+        """What this file declares of the class ``qualname`` (its bases and methods), or None."""
+        return self._interpreter.analyzer.declared.classes.get(qualname or "")
+
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)
 
