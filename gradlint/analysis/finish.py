@@ -27,7 +27,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [sym for function in facts.functions.values() for sym in (function.returns, function.decides)]
+    syms += [sym for function in facts.functions.values()
+             for sym in (function.returns, function.decides, *(sym for _, sym in function.fields))]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -46,6 +47,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
         function.decides = converter.sym(function.decides)
+        function.fields = tuple((key, converter.sym(sym)) for key, sym in function.fields)
     for fact in facts.uses.values():
         if fact.combined_with is not None:
             fact.combined_with = converter.sym(fact.combined_with)
@@ -157,7 +159,7 @@ class _Converter:
     def _convert_ref(self, ref):
         if isinstance(ref, CallRef):
             return CallRef(ref.function, tuple(self.sym(arg) for arg in ref.args),
-                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides)
+                           tuple((name, self.sym(arg)) for name, arg in ref.kwargs), ref.decides, ref.field)
         if isinstance(ref, Clamped):
             return Clamped(frozenset(self._ref(inner) for inner in ref.refs), ref.ceiling, ref.floor, ref.least,
                            ref.explains)

@@ -64,6 +64,10 @@ INTEGER_DTYPES = frozenset(
 )
 # ``t.type("torch.LongTensor")`` names the type in a string.
 INTEGER_DTYPE_STRINGS = frozenset(name for name in INTEGER_DTYPES if name.endswith("Tensor"))
+# Piecewise constant: the derivative is zero wherever it exists (as tensor methods, and as torch functions).
+STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
+STEP_FUNCTIONS = frozenset("torch." + name for name in STEP_NAMES | {"special.round"})
+DIVISIONS = frozenset({"torch.div", "torch.divide"})  # steps with a rounding_mode
 INTEGER_CAST_METHODS = frozenset("long int short byte char bool".split())
 
 # Views and conversions: the result is the receiver's values in another shape, dtype or device, and the
