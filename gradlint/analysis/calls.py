@@ -12,6 +12,7 @@ import libcst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.context import CallSite
 from gradlint.analysis.imports import top_level
+from gradlint.analysis.nodes import constant_key
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
@@ -123,6 +124,9 @@ class CallSemantics:
         if _LOSS.search(name) and not name.rpartition(".")[2][:1].isupper():  # a call, not a class built
             self._set_targets_apart(site)
         result = self.call_result(site)
+        if site.stepped is not None:
+            # Piecewise constant: no gradient leaves the result, whatever is cast or cut after it.
+            result = Value(CONSTANT, result.marks, derived=True, integer=result.integer)
         if result.is_constant():
             result = self._decided(site, result)
         elif "loss" in name.rpartition(".")[2].lower() and not name.rpartition(".")[2][:1].isupper():
@@ -201,7 +205,8 @@ class CallSemantics:
         if root == "torch":
             return self.call_torch(site, callee)
         if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
-            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset())
+            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset(),
+                         integer=callee in api.INTEGER_CONVERSIONS)
         if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
             marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
             return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
@@ -315,8 +320,8 @@ class CallSemantics:
             stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
             self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
             return CONSTANT_VALUE
-        if method in ("detach", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros", "new_ones",
-                      "new_empty"):
+        if method in ("detach", "_values", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros",
+                      "new_ones", "new_empty"):
             for value in args:
                 self.use(value, BENIGN)
             return Value(CONSTANT, receiver.marks, derived=True)
@@ -348,8 +353,14 @@ class CallSemantics:
             result = self.combine([receiver, *args], use=False)
             self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
             return result
+        if method in ("get", "pop") and site.node.args:
+            key = constant_key(site.node.args[0].value)
+            filed = receiver.field(key) if key is not None else None
+            if filed is not None:
+                return collected([filed, *args[1:]])
         if method in ("get", "pop", "copy", "values", "items", "keys"):
-            return Value(receiver.sym, receiver.marks, derived=receiver.derived)
+            return Value(receiver.sym, receiver.marks, derived=receiver.derived,
+                         fields=receiver.fields if method == "copy" else None, keyed=method == "copy" and receiver.keyed)
         if receiver.module_instance and method in _MODULE_LEAVES:
             return Value(receiver.sym, receiver.marks, items=None)
         if receiver.module_instance and method in _MODULE_CHILDREN:
@@ -387,10 +398,12 @@ class CallSemantics:
         if isinstance(node, cst.Name) and (node.value in self.env or not self.at_module):
             self.env[node.value] = value
 
-    def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value) -> None:
+    def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value,
+                    key: Optional[str] = None) -> None:
+        """``stored`` put into ``current`` (under ``key``, when a literal names it)."""
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
-            filled = collected([current, stored])
-            self.env[container.value] = filled.with_keys() if current.keyed else filled
+            keyed = current.keyed or key is not None
+            self.env[container.value] = current.filed(key, stored) if keyed else collected([current, stored])
         elif isinstance(container, cst.Attribute):
             self.bind(container, collected([current, stored]), container)
         else:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
+from gradlint.analysis import torch_api as api
 from gradlint.analysis.declarations import FunctionInfo
 from gradlint.analysis.values import (
     CONSTANT_VALUE,
@@ -45,6 +46,22 @@ class CallSite:
         if self.method is None or self.receiver is None:
             return None
         return self.method if self.receiver.cls is None or self.receiver.module_instance else None
+
+    @property
+    def stepped(self) -> Optional[Tuple[cst.BaseExpression, Value]]:
+        """(the expression and its value) when the call is a step of it, piecewise constant (``floor``, ``round``,
+        ``sign``, a rounding division): its result has a zero gradient wherever it has one, else None."""
+        method = self.tensor_method
+        if method in api.STEP_NAMES and self.receiver is not None:
+            return self.node.func.value, self.receiver  # type: ignore[attr-defined]
+        rounding = self.argument(None, "rounding_mode")
+        rounds = rounding is not None and not (isinstance(rounding[0].value, cst.Name)
+                                               and rounding[0].value.value == "None")
+        if self.callee in api.STEP_FUNCTIONS or (self.callee in api.DIVISIONS and rounds):
+            return (self.node.args[0].value, self.args[0]) if self.args and self.node.args else None
+        if method == "div" and rounds and self.receiver is not None:
+            return self.node.func.value, self.receiver  # type: ignore[attr-defined]
+        return None
 
     def argument(self, position: Optional[int], keyword: Optional[str]) -> Optional[Tuple[cst.Arg, Value]]:
         """The argument at ``position`` or named ``keyword``, with its value."""
@@ -105,6 +122,10 @@ class Context:
         return (not value.derived and value.items is None and not value.module_instance
                 and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
 
+    def class_info(self, qualname: Optional[str]):
+        """What this file declares of the class ``qualname`` (its bases and methods), or None."""
+        return self._interpreter.analyzer.declared.classes.get(qualname or "")
+
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         return self._interpreter.is_module_container(node)
 
@@ -132,6 +153,13 @@ class Context:
         if self._interpreter.cuts_meant:
             self.deliberate(mark)
         return mark
+
+    def judged_by(self, mark: Optional[CandidateMark], use) -> None:
+        """The candidate ``mark`` stands for matters as much as the values carrying the use mark ``use`` (an
+        attribute's, a return value's) are used."""
+        if mark is not None:
+            fact = self._interpreter.analyzer.use_fact(mark)
+            fact.via = fact.via | {use}
 
     def deliberate(self, mark: CandidateMark) -> None:
         """The code shows that this cut is meant (a stop-gradient on one path of a value used on another): it is

@@ -59,6 +59,16 @@ class FunctionFacts:
     is_property: bool = False
     returns_number: bool = False  # annotated to return a plain Python value (float, int, bool, str, None)
     decides: Sym = CONSTANT  # what the truth values it returns were decided on (``Value.decides``)
+    fields: Tuple[Tuple[str, Sym], ...] = ()  # what it returns under each constant key, when it returns dicts
+
+    def result(self, decides: bool, field: Optional[str]) -> Sym:
+        """What a call's result (``decides``: what its truth values were decided on; ``field``: what the returned
+        dict holds under that key) is computed from."""
+        if decides:
+            return self.decides
+        if field is not None:
+            return next((sym for key, sym in self.fields if key == field), self.returns)
+        return self.returns
 
 
 @dataclass
@@ -67,6 +77,9 @@ class ClassFacts:
     fields: Tuple[str, ...] = ()  # dataclass fields in order, for positional constructor arguments
     is_dataclass: bool = False
     number_fields: Tuple[str, ...] = ()  # fields annotated as plain Python values (float, int, bool, str)
+    # Attributes holding an instance of a known class (a program class, or "torch.nn.Module"): calling one
+    # (``self.encoder(x)``) calls that class.
+    attribute_classes: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -29,7 +29,8 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [sym for function in facts.functions.values() for sym in (function.returns, function.decides)]
+    syms += [sym for function in facts.functions.values()
+             for sym in (function.returns, function.decides, *(sym for _, sym in function.fields))]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -46,6 +47,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     for function in facts.functions.values():
         function.returns = converter.sym(function.returns)
         function.decides = converter.sym(function.decides)
+        function.fields = tuple((key, converter.sym(sym)) for key, sym in function.fields)
     for fact in facts.uses.values():
         if fact.combined_with is not None:
             fact.combined_with = converter.sym(fact.combined_with)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-import libcst as cst
+from gradlint import lazy_cst as cst
 
 
 def top_level(qualname: str) -> str:

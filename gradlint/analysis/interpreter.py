@@ -13,6 +13,7 @@ the whole-program solve needs to decide their confidence.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -25,7 +26,7 @@ from gradlint.analysis.declarations import Declarations, FunctionInfo, target_na
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
-from gradlint.analysis.nodes import children
+from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
@@ -55,6 +56,7 @@ from gradlint.analysis.values import (
     clipped,
     grade_of,
     join,
+    merged_fields,
     plain_refs,
     strongest,
     tensor_like,
@@ -124,6 +126,8 @@ class FileAnalyzer:
         self.module_env = module_interpreter.env
         for info in declared.functions:
             FunctionInterpreter(self, info).run_function()
+        for qualname, class_info in declared.classes.items():
+            self.facts.classes[qualname].attribute_classes = tuple(sorted(class_info.attribute_classes.items()))
         return self.facts
 
     # ----------------------------------------------------------------------------------------- candidates
@@ -191,6 +195,7 @@ class FunctionInterpreter(CallSemantics):
         # output (what is computed there is a report), or on a switch for the cut itself (``if self.detach:``).
         self.cuts_meant = False
         self.returns: List[Sym] = []
+        self.returned_fields: List[Optional[Tuple[Tuple[Optional[str], Value], ...]]] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
         self.effects: List[Tuple[Optional[str], Sym]] = []
@@ -226,7 +231,7 @@ class FunctionInterpreter(CallSemantics):
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
             tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation),
-            decides=strongest(self.decisions))
+            decides=strongest(self.decisions), fields=() if plain else _returned_fields(self.returned_fields))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
         self.analyzer.final_envs[info.qualname] = self.env
@@ -285,8 +290,10 @@ class FunctionInterpreter(CallSemantics):
         if node is None:
             return NONE, None
         if isinstance(node, cst.SimpleString):
-            text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
-            return (MEDIUM, None) if "Tensor" in text or "Parameter" in text else (NONE, None)
+            written = _written_annotation(node.evaluated_value if isinstance(node.evaluated_value, str) else "")
+            if written is None:
+                return NONE, None
+            node = written
         names = list(_annotation_names(node, self.analyzer.declared.type_aliases))
         qualnames = [self.analyzer.declared.callee_name_static(name) for name in names]
         if any(q in api.TENSOR_TYPES or (q and q.rpartition(".")[2] in api.TENSOR_TYPE_NAMES) for q in qualnames):
@@ -356,6 +363,7 @@ class FunctionInterpreter(CallSemantics):
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
+        self.returned_fields.append(value.fields)
         self.decisions.append(value.decides)
         self.effects.append((None, value.sym))
         self.flow(value, ReturnUseMark(self.info.qualname))
@@ -564,8 +572,9 @@ class FunctionInterpreter(CallSemantics):
         for name, declaration in real_fields.items():
             others = frozenset(AttrRef(qualname, other) for other in real_fields if other != name)
             if others:
-                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM)}),
-                              (declaration,))
+                # The chain ends at the field itself: its siblings' tensors are why it counts, not where it came from.
+                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM,
+                                                       explains=False)}), (declaration,))
                 self.analyzer.equation(AttrRef(qualname, name), carried)
 
     def _holds_reals(self, field: cst.AnnAssign) -> bool:
@@ -680,7 +689,9 @@ class FunctionInterpreter(CallSemantics):
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
-        self._store_into(container, owner, value)
+        keys = [constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
+                for element in target.slice]
+        self._store_into(container, owner, value, keys[0] if len(keys) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ uses
     def use(self, value: Value, level: int) -> None:
@@ -869,6 +880,10 @@ class FunctionInterpreter(CallSemantics):
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         self.use(self.eval(part), BENIGN)
+        key = constant_key(index_value) if len(node.slice) == 1 else None
+        filed = base.field(key) if key is not None else None
+        if filed is not None:
+            return filed
         if base.items is not None and isinstance(index_value, cst.Integer) and len(node.slice) == 1:
             position = int(index_value.value, 0)
             if -len(base.items) <= position < len(base.items):
@@ -949,14 +964,26 @@ class FunctionInterpreter(CallSemantics):
 
     def eval_Dict(self, node: cst.Dict) -> Value:
         values = []
+        fields: Optional[Dict[Optional[str], Value]] = {}
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.use(self.eval(element.key), BENIGN)
-                values.append(self.recorded(self.eval(element.value), element))
+                value = self.recorded(self.eval(element.value), element)
+                key = constant_key(element.key)
+                if fields is not None and key is not None:
+                    fields[key] = value
+                elif fields is not None:
+                    fields = None
             else:
-                values.append(self.eval(element.value))
+                value = self.eval(element.value)
+                if fields is not None and value.fields is not None:
+                    fields.update(value.fields)
+                else:
+                    fields = None
+            values.append(value)
         joined = join(values) if values else CONSTANT_VALUE
-        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True)
+        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True,
+                     fields=tuple(fields.items()) if fields is not None else None)
 
     def recorded(self, value: Value, node: cst.CSTNode) -> Value:
         """A value filed under a key at ``node`` (``{"loss": loss.item()}``, ``logs["error"] = err``): what it came
@@ -1132,6 +1159,27 @@ def _last_name(node: cst.BaseExpression) -> str:
     return node.attr.value if isinstance(node, cst.Attribute) else ""
 
 
+@functools.lru_cache(maxsize=1024)
+def _written_annotation(text: str) -> Optional[cst.BaseExpression]:
+    """A forward reference (``"CrystalConfig"``, ``"Optional[torch.Tensor]"``) as the expression it stands for."""
+    try:
+        return cst.parse_expression(text.strip())
+    except Exception:  # not an expression: says nothing
+        return None
+
+
+def _returned_fields(returned: List[Optional[Tuple[Tuple[Optional[str], Value], ...]]]) -> Tuple[Tuple[str, Sym], ...]:
+    """What a function returns under each constant key, when every value it returns is a dict of known entries."""
+    if not returned or any(fields is None for fields in returned):
+        return ()
+    keyed: Dict[str, List[Sym]] = {}
+    for fields in returned:
+        for key, value in fields or ():
+            if key is not None:
+                keyed.setdefault(key, []).append(value.sym)
+    return tuple((key, strongest(syms)) for key, syms in keyed.items())
+
+
 def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, Value]:
     """Names bound on either path; an attribute path narrowed by a condition only if it was on both."""
     if first is second:
@@ -1153,5 +1201,6 @@ def _join_envs(first: Dict[str, Value], second: Dict[str, Value]) -> Dict[str, V
                 derived=other.derived or value.derived,
                 decides=grade_of((other.decides, value.decides)),
                 keyed=other.keyed and value.keyed,
+                fields=merged_fields(other, value),
             )
     return merged

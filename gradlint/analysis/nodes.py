@@ -4,7 +4,7 @@ times reading the node's fields, and the analysis walks every function body more
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from gradlint import lazy_cst as cst
 
@@ -33,3 +33,11 @@ def _is_node(kind: type) -> bool:
     if answer is None:
         answer = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
     return answer
+
+
+def constant_key(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """The string a key written as a literal (``"adc"``) stands for, else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None

@@ -153,6 +153,15 @@ class Program:
             return self.method(*member) or target
         return target
 
+    def attribute_class(self, cls: str, name: str) -> Optional[str]:
+        """The class of the instance that attribute ``name`` of ``cls`` (or of a base) holds, when known."""
+        for owner in self.mro(cls):
+            info = self.classes.get(owner)
+            held = dict(info.attribute_classes).get(name) if info is not None else None
+            if held is not None:
+                return self.resolve(held)
+        return None
+
     def split_method(self, qualname: str) -> Optional[Tuple[str, str]]:
         """(class, method) when ``qualname`` names a member of a class of the program."""
         owner, _, name = qualname.rpartition(".")
@@ -335,7 +344,8 @@ class Solver:
         if found is None:
             self._free_dependencies[target] = found = {_Returns(target)}  # a recursive call sees this much
             facts = program.functions[target]
-            found |= {dependency for sym in (facts.returns, facts.decides) for dependency in self._sym_dependencies(sym)
+            found |= {dependency for sym in (facts.returns, facts.decides, *(sym for _, sym in facts.fields))
+                      for dependency in self._sym_dependencies(sym)
                       if not (isinstance(dependency, ParamRef) and dependency.function == target)}
         return found
 
@@ -364,7 +374,7 @@ class Solver:
             return bound if bound is not None else self.solution.get(key, NO_GRADE)
         if isinstance(ref, Clamped):
             grade = self.grade(self._inner(ref), env)
-            return (ref.apply(grade[0]), grade[1])
+            return (ref.apply(grade[0]), grade[1] if ref.explains else ())
         if isinstance(ref, Via):
             return self.grade(ref.sym, env)
         if isinstance(ref, CallRef):
@@ -407,22 +417,29 @@ class Solver:
                 cls, name = member
                 target = program.method(cls, name) or (program.method(cls, "forward") if name == "__call__" else None)
                 if target is None:
-                    return _strongest([self._attribute_grade(AttrRef(cls, name)), *args[1:], *(g for _, g in kwargs)])
+                    held = self._attribute_grade(AttrRef(cls, name))
+                    held_cls = program.attribute_class(cls, name)
+                    if held_cls is not None and held_cls in program.classes:
+                        # ``self.encoder(x)``: a call of the instance the attribute holds.
+                        return self._call_grade(CallRef(f"{held_cls}.__call__", ref.args, ref.kwargs, ref.decides,
+                                                        ref.field), env)
+                    return _strongest([held, *args[1:], *(g for _, g in kwargs)])
             else:
                 joined = _strongest([*args, *(g for _, g in kwargs)])
                 return (min(joined[0], MEDIUM), joined[1])
-        return self._summary_grade(target, args, kwargs, ref.decides)
+        return self._summary_grade(target, args, kwargs, ref.decides, ref.field)
 
     def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...],
-                       decides: bool = False) -> Grade:
-        """The grade of ``function``'s result (or, with ``decides``, of what its truth values were decided on) when
-        its parameters have the given grades (others: solved).
+                       decides: bool = False, field: Optional[str] = None) -> Grade:
+        """The grade of ``function``'s result (or, with ``decides``, of what its truth values were decided on; with
+        ``field``, of what the dict it returns holds under that key) when its parameters have the given grades
+        (others: solved).
 
         Summaries are shared by the calls whose arguments have the same grades; the chain of each ends with
         the argument of its own call.
         """
         key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs),
-               decides)
+               decides, field)
         summary = self._memo.get(key)
         if summary is None:
             if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
@@ -432,8 +449,7 @@ class Solver:
             self._active.append(function)
             try:
                 facts = self.program.functions[function]
-                summary = self._memo[key] = self.grade(facts.decides if decides else facts.returns,
-                                                       _Env(placeholders))
+                summary = self._memo[key] = self.grade(facts.result(decides, field), _Env(placeholders))
             finally:
                 self._active.pop()
         level, chain = summary

@@ -41,7 +41,8 @@ NON_DIFFERENTIABLE_METHODS = frozenset(
         "size dim ndimension numel nelement element_size stride storage_offset is_contiguous data_ptr "
         "get_device argmax argmin argsort nonzero eq ne lt le gt ge isnan isinf isfinite any all equal "
         "allclose isclose is_floating_point is_complex count_nonzero unique bincount logical_not "
-        "logical_and logical_or logical_xor is_set_to is_shared is_pinned untyped_storage"
+        "logical_and logical_or logical_xor is_set_to is_shared is_pinned untyped_storage _indices indices "
+        "crow_indices col_indices"
     ).split()
 )
 
@@ -63,6 +64,10 @@ INTEGER_DTYPES = frozenset(
 )
 # ``t.type("torch.LongTensor")`` names the type in a string.
 INTEGER_DTYPE_STRINGS = frozenset(name for name in INTEGER_DTYPES if name.endswith("Tensor"))
+# Piecewise constant: the derivative is zero wherever it exists (as tensor methods, and as torch functions).
+STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
+STEP_FUNCTIONS = frozenset("torch." + name for name in STEP_NAMES | {"special.round"})
+DIVISIONS = frozenset({"torch.div", "torch.divide"})  # steps with a rounding_mode
 INTEGER_CAST_METHODS = frozenset("long int short byte char bool".split())
 
 # Views and conversions: the result is the receiver's values in another shape, dtype or device, and the
@@ -149,6 +154,10 @@ MATH_MODULES = ("math", "cmath")
 # Libraries whose functions the analysis knows by name, rather than by reading them.
 LIBRARY_ROOTS = ("torch",) + NUMPY_MODULES + MATH_MODULES
 PYTHON_SCALARS = frozenset({"float", "int", "complex"})
+# Conversions whose result is a whole number: a step, whose gradient is zero wherever it exists, so that nothing
+# differentiable is lost by them (what the number then does is the zero-gradient rules' question).
+INTEGER_CONVERSIONS = frozenset({"int", "round", "math.floor", "math.ceil", "math.trunc", "math.isqrt",
+                                 "math.factorial", "math.comb", "math.perm", "math.gcd", "math.lcm"})
 
 # Consumers for which a severed value is only looked at, never computed with.
 BENIGN_FUNCTIONS = frozenset(

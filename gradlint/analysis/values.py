@@ -76,8 +76,7 @@ class CallRef:
     args: Tuple["Sym", ...]
     kwargs: Tuple[Tuple[str, "Sym"], ...] = ()
     decides: bool = False  # the grade of what the result was decided on (see ``Value.decides``), not of the result
-
-
+    field: Optional[str] = None  # the grade of what the result (a dict) holds under this key
 
 
 @dataclass(frozen=True)
@@ -175,6 +174,10 @@ class Value:
     # An order comparison or an argmax: the grade of what it was computed from. As a number (``(x > 0).float()``,
     # ``x.argmax().float()``) it is a constant, though it changes in steps with those inputs.
     stepped: Sym = CONSTANT
+    # A dict: the values filed under constant string keys, each on its own (``config["adc"]`` is what was filed
+    # under "adc", not everything the dict holds), and under None the dict they were filed into, which knows the
+    # other keys (one a function returned). None when they are not known.
+    fields: Optional[Tuple[Tuple[Optional[str], "Value"], ...]] = None
 
     @property
     def grade(self) -> int:
@@ -185,20 +188,80 @@ class Value:
 
     def with_sym(self, sym: Sym) -> Value:
         return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed, self.stepped)
+                     self.decides, self.keyed, self.stepped, self.fields)
 
     def with_marks(self, marks: frozenset) -> Value:
         return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed, self.stepped)
+                     self.decides, self.keyed, self.stepped, self.fields)
 
     def with_keys(self) -> Value:
         """The same values filed in a dict."""
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, True, self.stepped)
+                     self.decides, True, self.stepped, self.fields)
 
     def deciding(self, sym: Sym) -> Value:
         return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     grade_of((self.decides, sym)), self.keyed, self.stepped)
+                     grade_of((self.decides, sym)), self.keyed, self.stepped, self.fields)
+
+
+    def field(self, key: str) -> Optional[Value]:
+        """What was filed under ``key``, when this is a dict whose entries are known; else None."""
+        if self.fields is not None:
+            entries = dict(self.fields)
+            if key in entries:
+                return entries[key]
+            rest = entries.get(None)
+            return rest.field(key) if rest is not None else None
+        filed = _filed_under(self.sym, key)  # a dict a function returned: what the function filed under the key
+        return Value(filed, self.marks, derived=True) if filed is not None else None
+
+    def filed(self, key: Optional[str], value: Value) -> Value:
+        """This dict after ``value`` is filed under ``key`` (None: a key not known here, which may replace any)."""
+        joined = collected([self, value]).with_keys()
+        if key is None:
+            return joined
+        entries = self.fields if self.fields is not None else ((None, self),)
+        fields = tuple((name, old) for name, old in entries if name != key) + ((key, value),)
+        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True, fields=fields)
+
+
+def _filed_under(sym: Sym, key: str) -> Optional[Sym]:
+    """The grade of what the dict whose grade is ``sym`` holds under ``key``, when the dict is what calls returned."""
+    if not sym.refs:
+        return None
+    refs = []
+    for ref in sym.refs:
+        if isinstance(ref, CallRef) and not ref.decides and ref.field is None:
+            refs.append(CallRef(ref.function, ref.args, ref.kwargs, field=key))
+        elif isinstance(ref, Via):
+            inner = _filed_under(ref.sym, key)
+            if inner is None:
+                return None
+            refs.append(Via(inner))
+        else:
+            return None
+    return Sym(sym.grade, frozenset(refs), sym.chain)
+
+
+def merged_fields(first: Value, second: Value) -> Optional[Tuple[Tuple[Optional[str], Value], ...]]:
+    """The entries of a dict that is ``first`` on one path and ``second`` on the other: under each key what either
+    filed there, and under None the dicts they were filed into."""
+    if first.fields is None and second.fields is None:
+        return None
+    keys: Dict[Optional[str], None] = {}
+    rests = []
+    for value in (first, second):
+        entries = dict(value.fields) if value.fields is not None else {None: value}
+        keys.update(dict.fromkeys(key for key in entries if key is not None))
+        if None in entries:
+            rests.append(entries[None])
+    merged = []
+    for key in keys:
+        filed = [value for value in (first.field(key), second.field(key)) if value is not None]  # type: ignore[arg-type]
+        merged.append((key, join(filed) if len(filed) > 1 else filed[0]))
+    if rests:
+        merged.append((None, join(rests) if len(rests) > 1 else rests[0]))
+    return tuple(merged)
 
 
 CONSTANT_VALUE = Value()
@@ -300,6 +363,7 @@ class Clamped:
     ceiling: int = HIGH
     floor: int = LOW
     least: int = LOW
+    explains: bool = True  # False: the grade's chain stops here (the references are a reason, not an origin)
 
     def apply(self, grade: int) -> int:
         return NONE if grade < self.least else min(max(grade, self.floor), self.ceiling)

@@ -13,6 +13,7 @@ from gradlint.rules import (
     detach,
     distributed,
     fills,
+    functions,
     grad_mode,
     numpy,
     ranges,
@@ -25,7 +26,7 @@ from gradlint.rules.base import Rule
 from gradlint.rules.builtin import UnparsableFile, UnusedSuppression
 
 FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
-            requires_grad, zero_gradient, sampling, distributed)
+            requires_grad, zero_gradient, sampling, distributed, functions)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(

@@ -65,6 +65,8 @@ class Rule:
     # The fix hint where the cut value is only kept or looked at (a metric, a log, a record): there the cut is
     # usually right, and keeping the tensor instead would keep every step's graph alive. Empty: the same hint.
     kept_fix: ClassVar[str] = ""
+    # The fix of the first invalid example changes code elsewhere than the reported line (a definition used there).
+    fixed_elsewhere: ClassVar[bool] = False
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # The fix this rule offers (gradlint.fixes), if any; its docstring's "Fix safety" section documents it.

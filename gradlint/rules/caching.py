@@ -1,12 +1,15 @@
-"""Tensors kept beyond the computation that made them: memoised functions, module-level caches, ``__init__``."""
+"""Tensors kept beyond the computation that made them: memoised functions and objects, module-level caches,
+``__init__``."""
 
 from __future__ import annotations
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.values import COMPUTATION
+from gradlint.analysis.imports import dotted
+from gradlint.analysis.values import COMPUTATION, AttrUseMark
 from gradlint.findings import Confidence
 from gradlint.rules.base import GRADIENT_WORDS, Invalid, Rule, Valid
+from gradlint.rules.syntax import walk
 
 _MEMOISERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
 
@@ -252,7 +255,7 @@ class Ensemble(torch.nn.Module):
             return None
         if not value.derived or value.module_instance:
             return None
-        ctx.report(
+        mark = ctx.report(
             self,
             target,
             receiver=value.sym,
@@ -260,6 +263,112 @@ class Ensemble(torch.nn.Module):
             message="`{subject}` is computed once in `__init__` from differentiable inputs: later forward passes "
             "reuse its old graph and never see parameter updates",
             fix="compute it in a method or property, so that every forward pass builds it anew",
+        )
+        ctx.judged_by(mark, AttrUseMark(owner.cls, target.attr.value))  # as much as the attribute is used
+        return None
+
+
+class MemoisedTensor(Rule):
+    """A differentiable tensor memoised on an object: filed under a key in one of its containers and handed back
+    from there on later calls.
+
+    What it does:
+        Reports `self.cache[key] = t` in a method that also returns `self.cache[...]` (the memo's look-up),
+        where `t` is computed from differentiable inputs or parameters.
+
+    Why it cuts gradients:
+        The first call's tensor keeps the first call's graph. Handed back on a later call, after an optimizer
+        step, it holds the old parameter values and a graph that the first backward already freed: the
+        parameters get no fresh gradient (or the backward fails with "Trying to backward through the graph a
+        second time").
+
+    When it is fine:
+        Memos of constants (index grids, positions built from integers) and of values computed without
+        gradient, and memos the code clears whenever the parameters change.
+    """
+
+    code = "GL083"
+    name = "memoised-tensor"
+    tokens = GRADIENT_WORDS
+    INVALID = [
+        Invalid(
+            """\
+import torch
+
+class Rotary(torch.nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.freqs = torch.nn.Parameter(torch.ones(dim))
+        self.cache = {}
+
+    def forward(self, t: torch.Tensor, key: int) -> torch.Tensor:
+        if key in self.cache:
+            return self.cache[key]
+        freqs = t[:, None] * self.freqs
+        self.cache[key] = freqs
+        return freqs
+""",
+            line=13,
+            column=9,
+            confidence=Confidence.HIGH,
+            fixed="""\
+import torch
+
+class Rotary(torch.nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.freqs = torch.nn.Parameter(torch.ones(dim))
+        self.cache = {}
+
+    def forward(self, t: torch.Tensor, key: int) -> torch.Tensor:
+        freqs = t[:, None] * self.freqs
+        return freqs
+""",
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+class Positions(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache = {}
+
+    def grid(self, n: int) -> torch.Tensor:
+        if n in self.cache:
+            return self.cache[n]
+        grid = torch.arange(n).float() / n
+        self.cache[n] = grid
+        return grid
+"""
+        ),
+    ]
+
+    def on_store(self, target, owner, value, source, ctx):
+        function = ctx.function
+        if (not isinstance(target, cst.Subscript) or function.node is None or function.is_init
+                or not isinstance(target.value, cst.Attribute) or not _hands_back(function.node, target.value)):
+            return None
+        ctx.report(
+            self,
+            target,
+            receiver=ctx.precut(value) if not value.is_constant() else value.sym,
+            subject=target.value,
+            message="a differentiable tensor memoised in `{subject}` is handed back on later calls with its old "
+            "graph and old parameter values",
+            fix="compute the value on every call, or memoise only values computed without gradient",
             use=COMPUTATION,
         )
         return None
+
+
+def _hands_back(function: cst.FunctionDef, container: cst.Attribute) -> bool:
+    """Whether ``function`` returns an item of ``container`` (the same attribute path): a memo's look-up."""
+    path = dotted(container)
+    for node in walk(function.body):
+        if isinstance(node, cst.Return) and isinstance(node.value, cst.Subscript):
+            if dotted(node.value.value) == path:
+                return True
+    return False

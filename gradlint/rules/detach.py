@@ -6,7 +6,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.nodes import children
+from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.values import MEDIUM, CandidateMark, Sym, strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
@@ -18,7 +18,8 @@ class DetachOnDifferentiable(TensorMethodRule):
 
     What it does:
         Reports `.detach()` and `.detach_()` on a tensor computed from differentiable inputs when the detached
-        value goes on into computation, is returned, or is stored.
+        value goes on into computation, is returned, or is stored; also `._values()` of a sparse tensor, which
+        hands out its values without their history (`.coalesce().values()` keeps it).
 
     Why it cuts gradients:
         `.detach()` returns a tensor that shares storage with its input but has no autograd history, and
@@ -40,8 +41,8 @@ class DetachOnDifferentiable(TensorMethodRule):
 
     code = "GL001"
     name = "detach-on-differentiable"
-    tokens = ("detach",)
-    methods = frozenset({"detach", "detach_"})
+    tokens = ("detach", "_values")
+    methods = frozenset({"detach", "detach_", "_values"})
     in_place = frozenset({"detach_"})
     message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
                "depends on")
@@ -105,6 +106,17 @@ class Shift(torch.nn.Module):
             column=28,
             confidence=Confidence.HIGH,
         ),
+        Invalid(
+            """\
+import torch
+
+def propagate(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    weights = adj._values()
+    return torch.sparse_coo_tensor(adj._indices(), weights * 2, adj.shape) @ x
+""",
+            line=4,
+            column=15,
+        ),
     ]
     VALID = [
         Valid(
@@ -163,13 +175,22 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
         if sites:
             uses = _differentiable_uses(node, ctx)
             for mark, call, statement in sites:
-                if any(uses.get(path, set()) - {statement} for path in _paths(call.func.value, ctx)):
+                if any(statements - {statement} for path in _paths(call.func.value, ctx)
+                       for used, statements in uses.items() if _overlap(path, used)):
                     ctx.deliberate(mark)
 
 
 # A value is named by the binding it was read from (the interpreter hands out one object per binding) and the
-# attributes taken of it: ``q_value``, ``self.log_alpha`` and ``out.log_prob`` are paths.
-_Path = Tuple[int, str]
+# attributes and constant keys taken of it: ``q_value``, ``self.log_alpha``, ``out.log_prob`` and
+# ``config["sources"]`` are paths.
+_Path = Tuple[int, Tuple[str, ...]]
+
+
+def _overlap(first: _Path, second: _Path) -> bool:
+    """Whether two paths may name the same tensor: one is the other or a part of it (``self`` and
+    ``self.weight``; not ``self.weight`` and ``self.bias``)."""
+    shorter, longer = sorted((first[1], second[1]), key=len)
+    return first[0] == second[0] and longer[:len(shorter)] == shorter
 
 
 def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
@@ -183,13 +204,29 @@ def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
 
 
 def _path(node: cst.CSTNode, ctx) -> Optional[_Path]:
-    attributes = []
-    while isinstance(node, cst.Attribute):
-        attributes.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name) or ctx.qualname(node) is not None:
+    parts = _parts(node)
+    if parts is None or ctx.qualname(parts[0]) is not None or (
+            parts[1] and parts[1][-1] in api.NON_DIFFERENTIABLE_ATTRIBUTES):  # ``x.shape``: looked at
         return None
-    return id(ctx.value(node)), ".".join(reversed(attributes))
+    return id(ctx.value(parts[0])), parts[1]
+
+
+def _parts(node: cst.CSTNode) -> Optional[Tuple[cst.Name, Tuple[str, ...]]]:
+    """The name an access path starts from and the attributes and constant keys it takes, outermost last."""
+    parts = []
+    while True:
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = constant_key(node.slice[0].slice.value)
+            if key is None:
+                break
+            parts.append(f"[{key!r}]")
+            node = node.value
+        else:
+            break
+    return (node, tuple(reversed(parts))) if isinstance(node, cst.Name) else None
 
 
 def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.CSTNode]]:
@@ -236,6 +273,8 @@ def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[s
             continue
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
             continue
+        if isinstance(node, (cst.Attribute, cst.Subscript)) and _parts(node) is not None:
+            continue  # an access path is one value: what it is taken from is not read whole
         for child in children(node):
             if _is_target(node, child):
                 continue

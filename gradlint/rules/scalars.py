@@ -170,25 +170,26 @@ def save(positions: torch.Tensor, path: str) -> None:
 
 
 class PythonScalarOfTensor(Rule):
-    """`float()`, `int()` or `complex()` of a value that carries a gradient.
+    """`float()` or `complex()` of a value that carries a gradient.
 
     What it does:
-        Reports `float(t)`, `int(t)` and `complex(t)` where `t` is computed from differentiable inputs and
-        the number goes back into computation, is returned, or is stored.
+        Reports `float(t)` and `complex(t)` where `t` is computed from differentiable inputs and the number
+        goes back into computation, is returned, or is stored.
 
     Why it cuts gradients:
-        The conversion calls `Tensor.__float__` (or `__int__`, `__complex__`), which returns a plain Python
-        number with no autograd history. A value computed from it is a constant to autograd. PyTorch warns
-        about this only in some cases; the gradient is lost silently in the rest.
+        The conversion calls `Tensor.__float__` (or `__complex__`), which returns a plain Python number with
+        no autograd history. A value computed from it is a constant to autograd. PyTorch warns about this only
+        in some cases; the gradient is lost silently in the rest.
 
     When it is fine:
-        `int(n)` of a count or size used for a shape, a `range` or an index, and numbers only logged or
-        printed (reported at low confidence, hidden by default).
+        Numbers only logged or printed (reported at low confidence, hidden by default). `int(t)` and
+        `round(t)` are not reported: a whole number is a step, whose gradient is zero wherever it exists, so
+        nothing differentiable is lost by the conversion itself (a count, a size, an index).
     """
 
     code = "GL012"
     name = "python-scalar-of-tensor"
-    tokens = ("float(", "int(", "complex(")
+    tokens = ("float(", "complex(")
     kept_fix = RECORDED
     autofix = KeepTensor()
     stored_confidence = Confidence.LOW  # a number kept is a record
@@ -223,7 +224,7 @@ def pad(image: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     ]
 
     def on_call(self, site, ctx):
-        if site.callee not in api.PYTHON_SCALARS or len(site.args) != 1:
+        if site.callee not in api.PYTHON_SCALARS or site.callee in api.INTEGER_CONVERSIONS or len(site.args) != 1:
             return None
         mark = ctx.report(
             self,
@@ -250,7 +251,9 @@ class MathOnTensor(Rule):
 
     When it is fine:
         `math` on plain Python numbers (configuration values, constants). For tensors, `torch` has the same
-        functions (`torch.cos`, `torch.deg2rad`, `torch.sqrt`).
+        functions (`torch.cos`, `torch.deg2rad`, `torch.sqrt`). The functions that return whole numbers
+        (`math.floor`, `math.ceil`, `math.trunc`) are steps, whose gradient is zero anyway: counts and sizes,
+        not reported.
     """
 
     code = "GL013"
@@ -305,7 +308,8 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     ]
 
     def on_call(self, site, ctx):
-        if site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args:
+        if (site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args
+                or site.callee in api.INTEGER_CONVERSIONS):
             return None
         mark = ctx.report(
             self,

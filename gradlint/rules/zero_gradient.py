@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Set
 
 from gradlint import lazy_cst as cst
 
@@ -12,9 +12,6 @@ from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import contains, is_method_call, sums, variables_read, walk
 
-_STEP_NAMES = frozenset("floor ceil round trunc fix sign sgn".split())
-_STEP_FUNCTIONS = frozenset("torch." + name for name in _STEP_NAMES | {"special.round"})
-_DIVISIONS = frozenset({"torch.div", "torch.divide"})
 _DETACH = ("detach", "detach_")
 _SIGNS = frozenset({"sign", "sgn"})
 _FLOAT_CASTS = frozenset("float double half bfloat16".split())
@@ -40,10 +37,12 @@ class ZeroGradientStep(Rule):
         Rounded values used as indices, sizes, masks for indexing or in comparisons (reported at low
         confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
         read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
-        (`hard - soft.detach() + soft`), a step combined with the same inputs it rounds anywhere in the function
-        (`x - x.floor()`, bilinear weights), a sign used as a factor (`torch.sign(x) * magnitude`), a step whose
-        name is cast to an integer (an index or a size), through all of which the gradient still flows where it
-        should. Nor is a step of a detached value.
+        (`hard - soft.detach() + soft`), a step (or what is computed from it) meeting the same inputs it rounds
+        anywhere in the function, in an operation or as arguments of one call (`x - x.floor()`, bilinear weights,
+        an interpolation between the grid points `floor` found), a sign used as a factor
+        (`torch.sign(x) * magnitude`), through all of which the gradient still flows where it should. Nor is a
+        step of a detached value. A cast to an integer after the step cuts nothing more: the step is where the
+        gradient ends, and it is reported there (not as an integer cast).
     """
 
     code = "GL110"
@@ -79,6 +78,17 @@ def phase(offset: torch.Tensor, period: float) -> torch.Tensor:
             line=4,
             column=14,
         ),
+        Invalid(
+            """\
+import torch
+
+def lattice(positions: torch.Tensor, cells: int) -> torch.Tensor:
+    hkl = (positions * 4.0).round().long()
+    return torch.sin(torch.pi * hkl * cells) / torch.sin(torch.pi * hkl)
+""",
+            line=4,
+            column=11,
+        ),
     ]
     VALID = [
         Valid(
@@ -107,10 +117,25 @@ def fractional(x: torch.Tensor) -> torch.Tensor:
     return x - x.floor()
 """
         ),
+        Valid(
+            """\
+import torch
+
+def interpolate(grid: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    corner = torch.floor(h).long()
+    neighbours = corner.unsqueeze(-1) + torch.arange(2)
+    points = neighbours.to(h.dtype)
+    return linear(points, grid[neighbours], h)
+
+def linear(points: torch.Tensor, values: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    weight = h.unsqueeze(-1) - points[..., :1]
+    return values[..., 0] * (1 - weight[..., 0]) + values[..., 1] * weight[..., 0]
+"""
+        ),
     ]
 
     def on_call(self, site, ctx):
-        subject = _stepped_subject(site)
+        subject = site.stepped
         signs = (site.tensor_method or (site.callee or "").rpartition(".")[2]) in _SIGNS
         if subject is None or _deliberate(site.node, subject[0], ctx, signs):
             return None
@@ -118,7 +143,7 @@ def fractional(x: torch.Tensor) -> torch.Tensor:
         return ctx.report(
             self,
             site.node,
-            receiver=receiver,
+            receiver=receiver.sym,
             subject=node,
             message="the result is piecewise constant in `{subject}`: its gradient is zero almost everywhere",
             fix="keep the continuous value where a gradient is needed; round only indices, or use a "
@@ -228,23 +253,6 @@ def rectify(x: torch.Tensor) -> torch.Tensor:
         )
 
 
-def _stepped_subject(site):
-    """(the stepped expression, the grade it is piecewise constant in) when ``site`` is a step, else None."""
-    method = site.tensor_method
-    if method in _STEP_NAMES and site.receiver is not None:
-        return site.node.func.value, site.receiver.sym
-    if site.callee in _STEP_FUNCTIONS or (site.callee in _DIVISIONS and _rounds(site)):
-        return (site.node.args[0].value, site.args[0].sym) if site.args else None
-    if method == "div" and _rounds(site):
-        return site.node.func.value, site.receiver.sym
-    return None
-
-
-def _rounds(site) -> bool:
-    found = site.argument(None, "rounding_mode")
-    return found is not None and not (isinstance(found[0].value, cst.Name) and found[0].value.value == "None")
-
-
 def _casts_to_float(site, ctx) -> bool:
     if site.method in _FLOAT_CASTS:
         return True
@@ -255,35 +263,63 @@ def _casts_to_float(site, ctx) -> bool:
 
 
 def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx, signs: bool = False) -> bool:
-    """Whether the function uses the step (or the name it binds it to) deliberately: inside a straight-through
-    estimator, cast to an integer (an index or a size), or combined with the inputs it steps on, through which
-    the gradient still flows (``x - x.floor()``, bilinear weights, ``x * (x > 0).float()``)."""
+    """Whether the function uses the step (or what it computes from it) deliberately: inside a straight-through
+    estimator, or meeting the inputs it steps on again, through which the gradient still flows (``x - x.floor()``,
+    bilinear weights, ``x * (x > 0).float()``, interpolation between the grid points that ``floor`` found)."""
     statement = ctx.statement
     if statement is None:
         return False
     root = ctx.function.node if ctx.function.node is not None else statement
-    name = _bound_name(step, statement)
-    carriers = [step] + [node for node in walk(root) if isinstance(node, cst.Name) and node.value == name]
+    names = _names_computed_from(step, statement, root)
+    carriers = [step] + [node for node in walk(root) if isinstance(node, cst.Name) and node.value in names]
     inputs = variables_read(subject, ctx.qualname)
+
+    def meets_inputs(operands) -> bool:
+        return any(not any(contains(operand, carrier) for carrier in carriers) and (
+            inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH))
+            for operand in operands)
+
     for node in walk(root):
         if is_method_call(node, *_DETACH) and any(contains(node.func.value, carrier) for carrier in carriers):
-            return True
-        if _casts_to_integer(node, ctx) and any(node.func.value is carrier for carrier in carriers):
             return True
         if isinstance(node, cst.BinaryOperation) and any(
                 _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers):
             if signs and isinstance(node.operator, (cst.Multiply, cst.Divide)):
                 return True  # a sign as a factor: the gradient flows through the magnitude it multiplies
-            for operand in _operands(node):
-                if not any(contains(operand, carrier) for carrier in carriers) and (
-                        inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH)):
-                    return True
+            if meets_inputs(_operands(node)):
+                return True
+        if isinstance(node, cst.Call) and len(node.args) > 1 and any(
+                contains(arg.value, carrier) for arg in node.args for carrier in carriers):
+            if meets_inputs([arg.value for arg in node.args]):
+                return True
     return any(any(contains(term, carrier) for term in terms for carrier in carriers)
                for terms in sums(root) if any(is_method_call(term, *_DETACH) for term in terms))
 
 
+def _names_computed_from(step: cst.CSTNode, statement: cst.CSTNode, root: cst.CSTNode) -> Set[str]:
+    """The names bound to values computed with ``step`` (``zhat = z.round()``, ``i = floor(x) % 6``), and the names
+    bound to values computed from those, through the function."""
+    first = _bound_name(step, statement)
+    if first is None:
+        return set()
+    names = {first}
+    assignments = [node for node in walk(root) if isinstance(node, (cst.Assign, cst.AnnAssign))]
+    for _ in range(8):
+        grown = set(names)
+        for assignment in assignments:
+            if assignment.value is None or not names & variables_read(assignment.value, lambda _: None):
+                continue
+            targets = ([target.target for target in assignment.targets] if isinstance(assignment, cst.Assign)
+                       else [assignment.target])
+            grown.update(target.value for target in targets if isinstance(target, cst.Name))
+        if grown == names:
+            break
+        names = grown
+    return names
+
+
 def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
-    """The name ``statement`` binds to a value computed with ``step`` (``zhat = z.round()``, ``i = floor(x) % 6``)."""
+    """The name ``statement`` binds to a value computed with ``step``."""
     if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
         target = statement.targets[0].target
     elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
@@ -291,15 +327,6 @@ def _bound_name(step: cst.CSTNode, statement: cst.CSTNode) -> Optional[str]:
     else:
         return None
     return target.value if isinstance(target, cst.Name) and contains(statement.value, step) else None
-
-
-def _casts_to_integer(node: cst.CSTNode, ctx) -> bool:
-    """``t.long()``, ``t.to(torch.int64)``: an index or a size."""
-    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
-        return False
-    method = node.func.attr.value
-    return method in api.INTEGER_CAST_METHODS or (
-        method in ("to", "type") and any(ctx.qualname(arg.value) in api.INTEGER_DTYPES for arg in node.args))
 
 
 def _operand_is(operand: cst.CSTNode, step: cst.CSTNode) -> bool:

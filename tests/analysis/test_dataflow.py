@@ -362,3 +362,79 @@ def test_a_function_of_tensors_is_not_a_tensor(scan):
         """,
     })
     assert [(f.location.line, f.location.column, f.code) for f in findings] == [(5, 45, "GL012")]
+
+
+def test_calling_a_module_held_in_an_attribute_runs_its_forward(scan):
+    findings = scan({
+        "pkg/vae.py": """\
+            import torch
+            from torch import nn
+            from torch.distributions import Normal
+
+            class Encoder(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.mean = nn.Linear(8, 2)
+
+                def forward(self, x):
+                    return self.mean(x)
+
+            class Comparison:
+                def __init__(self):
+                    self.encoder = Encoder()
+
+                def latent(self, x):
+                    z_mean = self.encoder(x)
+                    return Normal(z_mean, 1.0).sample()
+        """,
+    })
+    assert brief(findings) == [("pkg/vae.py", 19, "GL120", "medium", "escapes")]
+    assert [step.code for step in findings[0].chain][-2:] == ["self.mean(x)", "nn.Linear(8, 2)"]
+
+
+def test_a_dict_holds_each_key_apart_through_returns_stores_and_branches(scan):
+    findings = scan({
+        "pkg/cli.py": """\
+            from typing import Any, Dict
+            import torch
+
+            def parse(args) -> Dict[str, Any]:
+                config = {"offset": 30.0}
+                config["sources"] = torch.ones(3, requires_grad=True)
+                return config
+
+            def run(args) -> torch.Tensor:
+                config = parse(args)
+                if args.extra:
+                    config["extra"] = torch.zeros(3)
+                image = torch.ones(3)
+                offset = config.get("offset", 40.0)
+                if offset < 100.0:
+                    image = image * 2.0
+                return image * config["sources"].detach()
+        """,
+    })
+    assert brief(findings) == [("pkg/cli.py", 17, "GL001", "medium", "escapes")]
+
+
+def test_a_forward_reference_annotation_names_its_class(scan):
+    findings = scan({
+        "pkg/crystal.py": """\
+            from dataclasses import dataclass
+            from typing import Tuple
+            import torch
+
+            @dataclass
+            class Config:
+                cell_a: float = 1.0
+                axis: Tuple[float, float, float] = (0.0, 0.0, 1.0)
+
+            def rotate(config: "Config", h: torch.Tensor) -> torch.Tensor:
+                return h * torch.tensor(config.axis) * config.cell_a
+
+            def fit() -> torch.Tensor:
+                config = Config(cell_a=torch.tensor(2.0, requires_grad=True))
+                return rotate(config, torch.ones(3))
+        """,
+    })
+    assert brief(findings) == [("pkg/crystal.py", 11, "GL040", "medium", "computation")]

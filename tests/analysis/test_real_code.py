@@ -198,7 +198,7 @@ def test_a_record_is_used_at_most_as_a_stored_value(scan):
             return {"mean": x.mean().detach()}
 
         def show(x: torch.Tensor) -> None:
-            report = {"index": torch.floor(x).long()}
+            report = {"index": (x * 10).long()}
             print(report)
     """})
     assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
