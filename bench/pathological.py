@@ -2,11 +2,12 @@
 
 Generated here: ordinary model code of growing size (0.25 MB to 20 MB), dense code (one short statement per
 line), nesting that Python itself refuses (1300 parentheses, 3000 brackets, 1000 nested calls), long method
-chains and long sums (250 and 1000 calls, 500 and 30,000 terms), and loops nested 30 and 16 deep (which the
-analysis would interpret 2**30 and 2**16 times: the work or the memory bound stops it). Each file is checked
-alone with the default bounds, in its own process tree; the peak is the largest sum of resident memory over
-the tree. Every file must end with its findings or with one GL000 finding, within the budgets below. Then the
-files are checked together, in one folder with two worker processes: each one must end as it does alone.
+chains and long sums (250 and 1000 calls; 500 and 30,000 terms; 500 and 950 different tensors), and loops
+nested 30 and 16 deep (which the analysis would interpret 2**30 and 2**16 times: the work or the memory bound
+stops it). Each file is checked alone with the default bounds, in its own process tree; the peak is the
+largest sum of resident memory over the tree. Every file must end with its findings or with one GL000 finding,
+within the budgets below. Then the files are checked together, in one folder with two worker processes: each
+one must end as it does alone.
 
     python bench/pathological.py [--keep DIR]
 """
@@ -77,6 +78,13 @@ def long_sum(terms: int) -> str:
     return f"import torch\n\ndef f(x: torch.Tensor):\n    y = {' + '.join(['x'] * terms)}\n    return x * y.item()\n"
 
 
+def distinct_sum(terms: int) -> str:
+    """A sum of as many different tensors, each a parameter of the function."""
+    parameters = ", ".join(f"p{index}: torch.Tensor" for index in range(terms))
+    total = " + ".join(f"p{index}" for index in range(terms))
+    return f"import torch\n\ndef f({parameters}):\n    y = {total}\n    return y * y.item()\n"
+
+
 def nested_loops(depth: int, statements: int = 0) -> str:
     """Loops nested ``depth`` deep, after ``statements`` plain ones (which raise the work bound)."""
     plain = "".join(f"a{index} = {index}\n" for index in range(statements))
@@ -107,6 +115,8 @@ CASES: Sequence[Case] = (
     Case("1000-call chain", lambda: chain(1000)),
     Case("500-term sum", lambda: long_sum(500)),
     Case("30,000-term sum", lambda: long_sum(30_000)),
+    Case("500 distinct terms", lambda: distinct_sum(500)),
+    Case("950 distinct terms", lambda: distinct_sum(950)),
     Case("30 nested loops", lambda: nested_loops(30)),
     Case("16 loops, 1000 lines", lambda: nested_loops(16, 1000)),
 )

@@ -57,7 +57,7 @@ class Bounds:
 
     max_file_size: int = 1_500_000  # bytes; a larger file is not read
     max_nodes: int = 200_000  # nodes of Python's syntax tree of the file (libcst's takes about 4 KB per node)
-    max_nesting: int = 1000  # levels of that tree (a 250-call chain takes 500); libcst's time grows faster
+    max_nesting: int = 600  # levels of that tree (a 250-call chain takes 500); parsing and solving grow faster
     max_work: int = 64  # statements interpreted per statement of the file (loops run twice: nested ones multiply)
     max_memory: int = 900  # megabytes the analysis of one file may add to its worker process (where /proc tells)
     timeout: float = 60.0  # seconds to analyse one file; past it, its worker process is stopped
