@@ -26,7 +26,7 @@ from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleF
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
 from gradlint.analysis.nodes import children, constant_key
-from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
+from gradlint.analysis.narrowing import NOT_TENSOR, TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
@@ -397,8 +397,10 @@ class FunctionInterpreter(CallSemantics):
             value = self.values.get(node, CONSTANT_VALUE)
             if kind == NOT_TENSOR:
                 narrowed[path] = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
-            else:
+            elif kind == TENSOR:
                 narrowed[path] = value.with_sym(tensor_like(value.sym))
+            else:
+                narrowed[path] = Value(value.sym, value.marks, cls=kind, derived=value.derived)
         self.env.update(narrowed)
         return narrowed
 

@@ -438,3 +438,23 @@ def test_a_forward_reference_annotation_names_its_class(scan):
         """,
     })
     assert brief(findings) == [("pkg/crystal.py", 11, "GL040", "medium", "computation")]
+
+
+def test_isinstance_of_a_program_class_names_the_class_of_the_value(scan):
+    findings = scan({
+        "pkg/pulse.py": """\
+            import torch
+
+            class Trapezoid:
+                def __init__(self, amplitude):
+                    self.amplitude = amplitude
+
+            def ramp(shape) -> torch.Tensor:
+                assert isinstance(shape, Trapezoid)
+                return torch.tensor([0.0, shape.amplitude]) * 2.0
+
+            def fit() -> torch.Tensor:
+                return ramp(Trapezoid(torch.tensor(1.0, requires_grad=True)))
+        """,
+    })
+    assert brief(findings) == [("pkg/pulse.py", 9, "GL041", "medium", "escapes")]
