@@ -188,6 +188,7 @@ class FunctionInterpreter(CallSemantics):
         # output (what is computed there is a report), or on a switch for the cut itself (``if self.detach:``).
         self.cuts_meant = False
         self.returns: List[Sym] = []
+        self.returned_integers: List[bool] = []
         self.returned_fields: List[Optional[Tuple[Tuple[Optional[str], Value], ...]]] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
@@ -223,7 +224,9 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
-            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation),
+            tuple(names), returns, is_property,
+            returns_number=self._is_number_annotation(annotation) or (
+                bool(self.returned_integers) and all(self.returned_integers)),
             decides=strongest(self.decisions), fields=() if plain else _returned_fields(self.returned_fields))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
@@ -352,6 +355,7 @@ class FunctionInterpreter(CallSemantics):
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
+        self.returned_integers.append(value.integer)
         self.returned_fields.append(value.fields)
         self.decisions.append(value.decides)
         self.effects.append((None, value.sym))
@@ -732,7 +736,7 @@ class FunctionInterpreter(CallSemantics):
     def element(self, value: Value) -> Value:
         """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
         if value.items:
-            return join(value.items)
+            return value.items[0] if len(value.items) == 1 else join(value.items)
         return Value(value.sym, value.marks, value.cls if value.items is not None else None)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
