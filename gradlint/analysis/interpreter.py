@@ -684,6 +684,8 @@ class FunctionInterpreter(CallSemantics):
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
+        if local and not value.is_constant() and not _names(source):
+            self.effects.append((container.value, value.sym))  # work filed into a local container lasts with it
         keys = [constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
                 for element in target.slice]
         self._store_into(container, owner, value, keys[0] if len(keys) == 1 else None)
