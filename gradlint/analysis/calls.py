@@ -55,6 +55,9 @@ _MODULE_LEAVES = frozenset({"parameters", "named_parameters", "buffers", "named_
 _MODULE_CHILDREN = frozenset({"modules", "named_modules", "children", "named_children"})
 
 
+_WHOLE_NUMBER = Value(integer=True)  # a count (``enumerate``'s)
+
+
 def _last_identifier(node: cst.BaseExpression) -> str:
     """``criterion`` for ``self.criterion``, ``loss_fn`` for ``loss_fn``; "" for other callees."""
     if isinstance(node, cst.Attribute):
@@ -210,7 +213,7 @@ class CallSemantics:
         if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
             marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
             return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
-        if callee in api.BENIGN_FUNCTIONS or top_level(callee) in ("logging",) or callee.startswith("warnings."):
+        if callee in api.BENIGN_FUNCTIONS or root in ("logging", *api.DISPLAY_ROOTS) or callee.startswith("warnings."):
             for value in args:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE
@@ -218,6 +221,12 @@ class CallSemantics:
             return self.combine(args, at=site.node)
         if callee in _DICT_CALLS:
             return collected(args).with_keys()
+        if callee in ("zip", "enumerate") and site.args and not site.kwargs and len(site.args) == len(site.node.args):
+            # An iterable of tuples whose positions come from the iterables in order: one row stands for them all.
+            parts = [self.element(value) for value in site.args]
+            row = Value(items=tuple([_WHOLE_NUMBER, *parts] if callee == "enumerate" else parts))
+            whole = collected(args)
+            return Value(whole.sym, whole.marks, items=(row,))
         if callee in _COLLECTING_CALLS:
             return collected(args)
         if "." not in callee and callee not in self.analyzer.declared.classes:
@@ -312,7 +321,7 @@ class CallSemantics:
         args = self._all_args(site)
         if receiver.cls is not None and not receiver.module_instance:
             return self.call_program(site, f"{receiver.cls}.{method}", site.args, self_value=receiver)
-        if method in api.BENIGN_METHODS:
+        if method in api.BENIGN_METHODS and args:  # ``logger.log(msg)``, not ``x.log()``
             for value in args:
                 self.use(value, BENIGN)
             return CONSTANT_VALUE

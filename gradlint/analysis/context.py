@@ -140,14 +140,17 @@ class Context:
         subject: Optional[cst.CSTNode] = None,
         use: Optional[int] = None,
         gate: Optional[Sym] = None,
+        computes_gradient: bool = False,
     ) -> Optional[CandidateMark]:
         """Report a candidate of ``rule`` at ``node``; the later uses of its value decide its confidence
         unless ``use`` is given.
 
         Returns the mark that the interpreter puts on the node's value, or None when the receiver is constant
-        or grad mode is off here (the region itself is the finding: nothing in it is differentiable).
+        or grad mode is off here (the region itself is the finding: nothing in it is differentiable), unless the
+        finding is about the gradient that code computes (``computes_gradient``: a custom function's
+        ``backward``, which runs with grad mode off).
         """
-        if receiver.is_constant() or not self._interpreter.grad_enabled:
+        if receiver.is_constant() or not (self._interpreter.grad_enabled or computes_gradient):
             return None
         mark = self._interpreter.analyzer.add_candidate(rule, node, subject, message, fix, receiver, use, gate)
         if self._interpreter.cuts_meant:

@@ -57,7 +57,9 @@ class FunctionFacts:
     params: Tuple[str, ...]  # positional parameter names, ``self`` included
     returns: Sym
     is_property: bool = False
-    returns_number: bool = False  # annotated to return a plain Python value (float, int, bool, str, None)
+    # Annotated to return a plain Python value (float, int, bool, str, None), or returning only integers (indices,
+    # labels, counts): what it returns carries no gradient by contract.
+    returns_number: bool = False
     decides: Sym = CONSTANT  # what the truth values it returns were decided on (``Value.decides``)
     fields: Tuple[Tuple[str, Sym], ...] = ()  # what it returns under each constant key, when it returns dicts
 

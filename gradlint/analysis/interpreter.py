@@ -27,7 +27,7 @@ from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleF
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
 from gradlint.analysis.nodes import children, constant_key
-from gradlint.analysis.narrowing import NOT_TENSOR, Narrowing, narrowings
+from gradlint.analysis.narrowing import NOT_TENSOR, TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
@@ -195,6 +195,7 @@ class FunctionInterpreter(CallSemantics):
         # output (what is computed there is a report), or on a switch for the cut itself (``if self.detach:``).
         self.cuts_meant = False
         self.returns: List[Sym] = []
+        self.returned_integers: List[bool] = []
         self.returned_fields: List[Optional[Tuple[Tuple[Optional[str], Value], ...]]] = []
         self.decisions: List[Sym] = []  # what the returned truth values were decided on
         # The differentiable work done so far: (the name bound, or None for a store or a return; its grade).
@@ -230,7 +231,9 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
-            tuple(names), returns, is_property, returns_number=self._is_number_annotation(annotation),
+            tuple(names), returns, is_property,
+            returns_number=self._is_number_annotation(annotation) or (
+                bool(self.returned_integers) and all(self.returned_integers)),
             decides=strongest(self.decisions), fields=() if plain else _returned_fields(self.returned_fields))
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
@@ -363,6 +366,7 @@ class FunctionInterpreter(CallSemantics):
     def return_value(self, value: Value, source: cst.CSTNode) -> None:
         value = self._cut_in_region(self._step(value, source), source, leaving=True)
         self.returns.append(value.sym)
+        self.returned_integers.append(value.integer)
         self.returned_fields.append(value.fields)
         self.decisions.append(value.decides)
         self.effects.append((None, value.sym))
@@ -408,8 +412,10 @@ class FunctionInterpreter(CallSemantics):
             value = self.values.get(node, CONSTANT_VALUE)
             if kind == NOT_TENSOR:
                 narrowed[path] = Value(cap(value.sym, LOW), value.marks, value.cls, value.items, integer=value.integer)
-            else:
+            elif kind == TENSOR:
                 narrowed[path] = value.with_sym(tensor_like(value.sym))
+            else:
+                narrowed[path] = Value(value.sym, value.marks, cls=kind, derived=value.derived)
         self.env.update(narrowed)
         return narrowed
 
@@ -689,6 +695,8 @@ class FunctionInterpreter(CallSemantics):
         if not local:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
+        if local and not value.is_constant() and not _names(source):
+            self.effects.append((container.value, value.sym))  # work filed into a local container lasts with it
         keys = [constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
                 for element in target.slice]
         self._store_into(container, owner, value, keys[0] if len(keys) == 1 else None)
@@ -741,7 +749,7 @@ class FunctionInterpreter(CallSemantics):
     def element(self, value: Value) -> Value:
         """A value taken out of ``value`` (an item of a container, a row of a tensor)."""
         if value.items:
-            return join(value.items)
+            return value.items[0] if len(value.items) == 1 else join(value.items)
         return Value(value.sym, value.marks, value.cls if value.items is not None else None)
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:

@@ -14,10 +14,12 @@ from typing import Callable, Dict, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.imports import dotted
+from gradlint.analysis.imports import dotted, top_level
 
 TENSOR, NOT_TENSOR = "tensor", "not-tensor"
-Narrowing = Dict[str, Tuple[str, cst.BaseExpression]]  # dotted path -> (TENSOR or NOT_TENSOR, the tested node)
+# dotted path -> (TENSOR, NOT_TENSOR or the qualified name of the one class the value is an instance of, the
+# tested node)
+Narrowing = Dict[str, Tuple[str, cst.BaseExpression]]
 # Types whose instances are never tensors.
 _PLAIN_TYPES = frozenset({"int", "float", "bool", "complex", "str", "bytes", "list", "tuple", "dict", "set",
                           "numbers.Number", "numbers.Real", "numbers.Integral", "numpy.ndarray", "numpy.number",
@@ -71,6 +73,8 @@ def _isinstance(path: str, tested: cst.BaseExpression, types: cst.BaseExpression
         return {}, {path: (NOT_TENSOR, tested)}
     if all(plain):
         return {path: (NOT_TENSOR, tested)}, {}
+    if len(names) == 1 and names[0] is not None and top_level(names[0]) not in api.LIBRARY_ROOTS:
+        return {path: (names[0], tested)}, {}  # an instance of a class of the program
     return {}, {}
 
 

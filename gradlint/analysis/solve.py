@@ -566,12 +566,15 @@ class UseSolver:
             return UNUSED if mark.function in self.called else self._escape(mark)
         return self._escape(mark)
 
+    def _returns_number(self, function: str) -> bool:
+        facts = self.program.functions.get(function)
+        return facts is not None and facts.returns_number
+
     def _escape(self, mark) -> int:
         """Leaving for code we cannot see: benign when declared a plain number (``-> float``, ``x: float``)."""
         program = self.program
         if isinstance(mark, ReturnUseMark):
-            facts = program.functions.get(mark.function)
-            return BENIGN if facts is not None and facts.returns_number else ESCAPES
+            return BENIGN if self._returns_number(mark.function) else ESCAPES
         if isinstance(mark, AttrUseMark):
             declared = any(mark.name in program.classes[owner].number_fields
                            for owner in program.mro(mark.cls) if owner in program.classes)
@@ -595,6 +598,8 @@ class UseSolver:
             level = max([fact.level, *(self.level(via) for via in fact.via)])
             if isinstance(mark, ReturnUseMark) and mark.function not in self.called:
                 level = max(level, self._escape(mark))
+            elif isinstance(mark, ReturnUseMark) and level < COMPUTATION and self._returns_number(mark.function):
+                level = min(level, BENIGN)  # numbers by contract, handed on or kept: only computing with them counts
             if isinstance(mark, MixMark) and level >= STORED and self._carries_gradient(fact):
                 level = COMPUTATION
             elif isinstance(mark, RecordMark):

@@ -172,8 +172,14 @@ BENIGN_METHODS = frozenset(
     (
         "debug info warning warn error critical exception log write writelines add_scalar add_scalars "
         "add_histogram add_image add_images add_figure add_text set_postfix set_postfix_str set_description "
-        "savefig imsave imwrite dump dumps format join tofile"
+        "savefig imsave imwrite dump dumps format join tofile "
+        # plotting (matplotlib's axes and figures)
+        "plot scatter imshow matshow contour contourf tricontour tricontourf tripcolor pcolor pcolormesh hist "
+        "hist2d bar barh fill_between errorbar semilogx semilogy loglog quiver streamplot stem hexbin violinplot "
+        "boxplot set_data set_xdata set_ydata set_array set_offsets colorbar"
     ).split()
 )
+# Libraries that show or tabulate what they are given (plots, tables): nothing comes back from them with a gradient.
+DISPLAY_ROOTS = ("matplotlib", "seaborn", "plotly", "pandas")
 # Methods that put their arguments into the receiver (a list, dict or set).
 CONTAINER_STORES = frozenset("append extend insert add update setdefault appendleft extendleft".split())

@@ -95,6 +95,20 @@ class Detector:
             line=11,
             column=12,
         ),
+        Invalid(
+            """\
+import torch
+
+def tilt(directions: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    moved = angles.abs() > 1e-10
+    if moved.any():
+        shift = torch.sin(angles[moved]).unsqueeze(1) * torch.tensor([0.0, 1.0, 0.0])
+        directions[moved] = directions[moved] + shift
+    return directions / directions.norm(dim=1, keepdim=True)
+""",
+            line=5,
+            column=8,
+        ),
     ]
     VALID = [
         Valid(

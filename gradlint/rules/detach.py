@@ -196,7 +196,7 @@ def _overlap(first: _Path, second: _Path) -> bool:
 def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
     """The values a detached expression reads."""
     found: Set[_Path] = set()
-    for current, _ in _walk(node, ctx.qualname):
+    for current, _ in _walk(node, ctx):
         path = _path(current, ctx)
         if path is not None:
             found.add(path)
@@ -224,6 +224,10 @@ def _parts(node: cst.CSTNode) -> Optional[Tuple[cst.Name, Tuple[str, ...]]]:
                 break
             parts.append(f"[{key!r}]")
             node = node.value
+        elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "get", "pop") and node.args and constant_key(node.args[0].value) is not None):
+            parts.append(f"[{constant_key(node.args[0].value)!r}]")  # ``config.get("scale")``
+            node = node.func.value
         else:
             break
     return (node, tuple(reversed(parts))) if isinstance(node, cst.Name) else None
@@ -238,7 +242,7 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     a detached entropy while the actor uses the live one, a normaliser of a loss term.
     """
     uses: Dict[_Path, Set[cst.CSTNode]] = {}
-    for node, statement in _walk(function.body, ctx.qualname):
+    for node, statement in _walk(function.body, ctx):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "detach", "detach_"):
             continue
@@ -248,11 +252,11 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     return uses
 
 
-def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]
-          ) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+def _walk(root: cst.CSTNode, ctx) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
     """Every node under ``root`` with its statement, except what is detached, assigned to, only looked at
     (compared, formatted, printed, its type or length asked) or read for its shape, dtype or device, and except
-    nested functions and classes."""
+    nested functions and classes. A method called on a value (``q.abs()``) reads the value, not a part of it."""
+    qualname = ctx.qualname
     stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
     while stack:
         node, statement = stack.pop()
@@ -273,8 +277,14 @@ def _walk(root: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[s
             continue
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
             continue
-        if isinstance(node, (cst.Attribute, cst.Subscript)) and _parts(node) is not None:
+        if isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)) and _parts(node) is not None:
             continue  # an access path is one value: what it is taken from is not read whole
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            receiver = ctx.value(node.func.value)
+            if receiver.cls is None and not receiver.module_instance:
+                stack.append((node.func.value, statement))
+                stack.extend((arg, statement) for arg in node.args)
+                continue
         for child in children(node):
             if _is_target(node, child):
                 continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from gradlint import lazy_cst as cst
+from typing import Set
 
+from gradlint import lazy_cst as cst
+from gradlint.analysis import torch_api as api
+from gradlint.analysis.values import COMPUTATION, MEDIUM, Sym
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import walk
 
@@ -193,4 +196,153 @@ def _slot_restored(name: str, ctx) -> bool:
             if any(isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name)
                    and target.value.value == name for target in targets):
                 return True
+    return False
+
+
+class GatherBackwardOwnSlot(Rule):
+    """The `backward` of a gathering autograd function that keeps its own rank's slot of the gradients unsummed.
+
+    What it does:
+        Reports, in the `backward` of a `torch.autograd.Function` whose `forward` gathers with
+        `torch.distributed.all_gather`, a slot of the incoming gradients taken by rank (`grads[dist.get_rank()]`)
+        straight from the gradients `backward` received.
+
+    Why it cuts gradients:
+        Each rank's loss sends a gradient to every rank's gathered slot, so this rank's input is owed the sum,
+        over all ranks, of what their losses sent to its slot. The slot of the local gradients holds only this
+        rank's share: the other ranks' contributions are lost (and reducing the slot alone sums different slots
+        on different ranks). Training on several GPUs then gets a different, smaller gradient than on one
+        (contrastive losses such as SimCLR's and NT-Xent).
+
+    When it is fine:
+        Summing first: stack the gradients, `all_reduce` the stack, then take this rank's slot (or
+        `reduce_scatter` them), as in the fixed example.
+    """
+
+    code = "GL132"
+    name = "gather-backward-own-slot"
+    tokens = ("all_gather",)
+    INVALID = [
+        Invalid(
+            """\
+import torch
+import torch.distributed as dist
+
+class GatherLayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        output = [torch.zeros_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(output, x)
+        return tuple(output)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return grads[dist.get_rank()]
+""",
+            line=13,
+            column=16,
+            fixed="""\
+import torch
+import torch.distributed as dist
+
+class GatherLayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        output = [torch.zeros_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(output, x)
+        return tuple(output)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        summed = torch.stack(grads)
+        dist.all_reduce(summed)
+        return summed[dist.get_rank()]
+""",
+        ),
+        Invalid(
+            """\
+import torch
+import torch.distributed as dist
+
+class GatherLayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        output = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(output, x)
+        return tuple(output)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        grad_out = grads[dist.get_rank()].contiguous()
+        dist.all_reduce(grad_out)
+        return grad_out
+""",
+            line=13,
+            column=20,
+        ),
+    ]
+    VALID = [
+        Valid(
+            """\
+import torch
+
+class Select(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, rank):
+        ctx.rank = rank
+        return x[rank]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.rank], None
+"""
+        ),
+    ]
+
+    def on_function(self, node, returns, ctx):
+        if node.name.value != "backward":
+            return
+        info = ctx.class_info(ctx.function.cls)
+        if info is None or not any(base in api.CUSTOM_FUNCTION_BASES for base in info.bases):
+            return
+        forward = info.methods.get("forward")
+        if forward is None or not any(isinstance(call, cst.Call) and ctx.qualname(call.func) in _GATHERS
+                                      for call in walk(forward.node.body)):
+            return
+        received = _gradient_parameters(node)
+        for current in walk(node.body):
+            if (isinstance(current, cst.Subscript) and isinstance(current.value, cst.Name)
+                    and current.value.value in received and len(current.slice) == 1
+                    and _names_a_rank(current.slice[0].slice)):
+                ctx.report(
+                    self,
+                    current,
+                    receiver=Sym(MEDIUM, chain=(current,)),
+                    use=COMPUTATION,
+                    computes_gradient=True,
+                    subject=current.value,
+                    message="this rank's slot of `{subject}` holds only the gradient its own loss sent: what the "
+                            "other ranks' losses sent to this rank's input is never summed in",
+                    fix="sum over the ranks first: `summed = torch.stack({subject}); dist.all_reduce(summed)`, "
+                        "then return `summed[rank]`",
+                )
+
+
+def _gradient_parameters(function: cst.FunctionDef) -> Set[str]:
+    """The names under which ``backward`` receives the gradients of the outputs, when it never rebinds them."""
+    params = function.params
+    names = {param.name.value for param in params.params[1:]}
+    if isinstance(params.star_arg, cst.Param):
+        names.add(params.star_arg.name.value)
+    for current in walk(function.body):
+        if isinstance(current, cst.AssignTarget) and isinstance(current.target, cst.Name):
+            names.discard(current.target.value)
+    return names
+
+
+def _names_a_rank(index: cst.CSTNode) -> bool:
+    """Whether an index is a rank: ``dist.get_rank()``, ``rank``, ``self.rank``, ``get_rank()``."""
+    for current in walk(index):
+        if isinstance(current, cst.Name) and "rank" in current.value.lower():
+            return True
     return False

@@ -34,8 +34,8 @@ class ZeroGradientStep(Rule):
         (`t // k` and `torch.heaviside` are not reported: their backward raises instead of returning zeros.)
 
     When it is fine:
-        Rounded values used as indices, sizes, masks for indexing or in comparisons (reported at low
-        confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
+        Rounded values used as indices, sizes, masks for indexing or in comparisons, or cast to integers and
+        returned (codebook indices, labels) (reported at low confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
         read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
         (`hard - soft.detach() + soft`), a step (or what is computed from it) meeting the same inputs it rounds
         anywhere in the function, in an operation or as arguments of one call (`x - x.floor()`, bilinear weights,
@@ -130,6 +130,18 @@ def interpolate(grid: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 def linear(points: torch.Tensor, values: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     weight = h.unsqueeze(-1) - points[..., :1]
     return values[..., 0] * (1 - weight[..., 0]) + values[..., 1] * weight[..., 0]
+"""
+        ),
+        Valid(
+            """\
+import torch
+
+def codes_to_indices(codes: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    return (codes * basis).sum(dim=-1).round().to(torch.int32)
+
+def quantize(z: torch.Tensor, basis: torch.Tensor):
+    codes = z.tanh()
+    return codes, codes_to_indices(codes, basis)
 """
         ),
     ]

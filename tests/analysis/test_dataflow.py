@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from gradlint.findings import Finding
+from gradlint.findings import Confidence, Finding
 
 
 def brief(findings: List[Finding]) -> List[tuple]:
@@ -438,3 +438,58 @@ def test_a_forward_reference_annotation_names_its_class(scan):
         """,
     })
     assert brief(findings) == [("pkg/crystal.py", 11, "GL040", "medium", "computation")]
+
+
+def test_isinstance_of_a_program_class_names_the_class_of_the_value(scan):
+    findings = scan({
+        "pkg/pulse.py": """\
+            import torch
+
+            class Trapezoid:
+                def __init__(self, amplitude):
+                    self.amplitude = amplitude
+
+            def ramp(shape) -> torch.Tensor:
+                assert isinstance(shape, Trapezoid)
+                return torch.tensor([0.0, shape.amplitude]) * 2.0
+
+            def fit() -> torch.Tensor:
+                return ramp(Trapezoid(torch.tensor(1.0, requires_grad=True)))
+        """,
+    })
+    assert brief(findings) == [("pkg/pulse.py", 9, "GL041", "medium", "escapes")]
+
+
+def test_zip_and_enumerate_hand_out_each_position_from_its_own_iterable(scan):
+    findings = scan({
+        "pkg/plots.py": """\
+            import torch
+
+            def show(axes, solutions, weights: torch.Tensor) -> torch.Tensor:
+                total = torch.zeros(())
+                for i, (ax, u, w) in enumerate(zip(axes, solutions, weights)):
+                    ax.imshow(u.detach().cpu().numpy())
+                    total = total + w.detach() * i
+                return total * weights.sum()
+        """,
+    }, confidence=Confidence.MEDIUM)
+    assert brief(findings) == [("pkg/plots.py", 7, "GL001", "medium", "computation")]
+
+
+def test_plots_tables_and_loggers_only_look_but_a_tensor_method_named_like_one_computes(scan):
+    findings = scan({
+        "pkg/report.py": """\
+            import matplotlib.pyplot as plt
+            import pandas as pd
+            import torch
+
+            def report(x: torch.Tensor) -> None:
+                plt.plot(x.detach().numpy())
+                frame = pd.DataFrame({"x": x.detach().numpy()})
+                frame.to_csv("x.csv")
+
+            def entropy(p: torch.Tensor) -> torch.Tensor:
+                return -(p * p.detach().log()).sum()
+        """,
+    }, confidence=Confidence.MEDIUM)
+    assert brief(findings) == [("pkg/report.py", 11, "GL001", "medium", "computation")]
