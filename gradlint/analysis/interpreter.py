@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -26,6 +26,7 @@ from gradlint.analysis.declarations import Declarations, FunctionInfo, target_na
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
+from gradlint.analysis.docstrings import documented_tensors
 from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.narrowing import NOT_TENSOR, TENSOR, Narrowing, narrowings
 from gradlint.analysis.values import (
@@ -202,6 +203,7 @@ class FunctionInterpreter(CallSemantics):
         self.effects: List[Tuple[Optional[str], Sym]] = []
         # What the body reads, in order (which bound names are read later), and which names it uses as tensors.
         self.reads: Optional[Reads] = None
+        self.documented_tensors: FrozenSet[str] = frozenset()  # parameters the docstring calls tensors
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -210,6 +212,7 @@ class FunctionInterpreter(CallSemantics):
         node = info.node
         positional = list(node.params.posonly_params) + list(node.params.params)
         self.reads = Reads(node.body.body, self.analyzer.declared.callee_name_static)
+        self.documented_tensors = documented_tensors(node.get_docstring() or "", _parameter_names(node.params))
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -265,8 +268,10 @@ class FunctionInterpreter(CallSemantics):
             grade = HIGH
         if param.annotation is None or (cls is not None and cls not in self.analyzer.declared.classes):
             # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
-            # unless the body uses it as only a tensor can be used.
-            grade = MEDIUM if self.reads is not None and param.name.value in self.reads.tensors else LOW
+            # unless the body uses it as only a tensor can be used, or the docstring says it is a tensor.
+            name = param.name.value
+            grade = MEDIUM if (self.reads is not None and name in self.reads.tensors
+                               or name in self.documented_tensors) else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
@@ -1136,6 +1141,11 @@ def _computes(node: Optional[cst.CSTNode]) -> bool:
         method = node.func.attr.value
         return not (method.endswith("_") and not method.startswith("_"))
     return True
+
+
+def _parameter_names(params: cst.Parameters) -> FrozenSet[str]:
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    return frozenset(param.name.value for param in every)
 
 
 def _annotation_names(node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpression], depth: int = 0

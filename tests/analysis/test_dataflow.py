@@ -510,3 +510,59 @@ def test_a_branch_on_a_type_or_size_test_has_no_boundary(scan):
         """,
     })
     assert brief(findings) == [("pkg/tests.py", 7, "GL100", "medium", "computation")]
+
+
+def test_a_parameter_documented_as_a_tensor_counts_as_one(scan):
+    findings = scan({
+        "pkg/documented.py": '''\
+            import numpy as np
+            import torch
+
+            def google(pos, scale):
+                """Scaled positions.
+
+                Args:
+                    pos (torch.Tensor of shape (N, 3)): positions.
+                    scale (float): factor.
+                """
+                return torch.as_tensor(np.asarray(pos)) * scale
+
+            def numpy_style(pos, scale):
+                """Scaled positions.
+
+                Parameters
+                ----------
+                pos : Tensor
+                """
+                return torch.as_tensor(np.asarray(pos)) * scale
+
+            def undocumented(pos, scale):
+                return torch.as_tensor(np.asarray(pos)) * scale
+
+            def documented_as_an_array(pos, scale):
+                """:type pos: numpy.ndarray"""
+                return torch.as_tensor(np.asarray(pos)) * scale
+        ''',
+    })
+    assert brief(findings) == [
+        ("pkg/documented.py", 11, "GL031", "medium", "computation"),
+        ("pkg/documented.py", 20, "GL031", "medium", "computation"),
+        ("pkg/documented.py", 23, "GL031", "low", "computation"),
+        ("pkg/documented.py", 27, "GL031", "low", "computation"),
+    ]
+
+
+def test_docstring_types_are_read_in_each_style_and_only_for_the_parameters():
+    from gradlint.analysis.docstrings import documented_tensors
+
+    docstring = """Args:
+        image (Tensor, optional): the image.
+        weight (torch.nn.Parameter): a weight.
+        shape (tuple of int): not a tensor.
+    grid : torch.FloatTensor of shape (H, W)
+    :param torch.Tensor mask: a mask
+    :type offsets: Tensor or None
+    other (Tensor): not a parameter of the function.
+    """
+    names = {"image", "weight", "shape", "grid", "mask", "offsets"}
+    assert documented_tensors(docstring, names) == {"image", "weight", "grid", "mask", "offsets"}
