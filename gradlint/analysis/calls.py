@@ -16,8 +16,6 @@ from gradlint.analysis.nodes import constant_key
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
-    CallRef,
-    CandidateMark,
     CONSTANT,
     CONSTANT_VALUE,
     ESCAPES,
@@ -25,6 +23,8 @@ from gradlint.analysis.values import (
     MEDIUM,
     NONE,
     STORED,
+    CallRef,
+    CandidateMark,
     ParamUseMark,
     ReturnUseMark,
     Sym,
@@ -33,8 +33,8 @@ from gradlint.analysis.values import (
     collected,
     grade_of,
     join,
-    tensor_like,
     strongest,
+    tensor_like,
 )
 
 # Functions named like questions answer with a bool.
@@ -368,8 +368,9 @@ class CallSemantics:
             if filed is not None:
                 return collected([filed, *args[1:]])
         if method in ("get", "pop", "copy", "values", "items", "keys"):
+            copied = method == "copy"
             return Value(receiver.sym, receiver.marks, derived=receiver.derived,
-                         fields=receiver.fields if method == "copy" else None, keyed=method == "copy" and receiver.keyed)
+                         fields=receiver.fields if copied else None, keyed=copied and receiver.keyed)
         if receiver.module_instance and method in _MODULE_LEAVES:
             return Value(receiver.sym, receiver.marks, items=None)
         if receiver.module_instance and method in _MODULE_CHILDREN:

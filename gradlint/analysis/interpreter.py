@@ -26,11 +26,10 @@ from gradlint.analysis.declarations import Declarations, FunctionInfo, target_na
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
-from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.narrowing import NOT_TENSOR, TENSOR, Narrowing, narrowings
+from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.values import (
     BENIGN,
-    COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
     ESCAPES,
@@ -44,11 +43,11 @@ from gradlint.analysis.values import (
     CallRef,
     CandidateMark,
     Clamped,
-    MixMark,
-    RecordMark,
     GlobalRef,
+    MixMark,
     ParamRef,
     ParamUseMark,
+    RecordMark,
     ReturnUseMark,
     Sym,
     Value,
@@ -1074,7 +1073,8 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
-        name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+        name = (node.value if isinstance(node, cst.Name)
+                else node.attr.value if isinstance(node, cst.Attribute) else None)
         if name is not None:
             words = set(name.lower().strip("_").split("_"))
             if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":

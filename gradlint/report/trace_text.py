@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from gradlint import rank as ranking
-from gradlint.report import chain_text
 from gradlint.rank import Suspect, TraceEvidence
+from gradlint.report import chain_text
 from gradlint.trace.results import Frame, Outcome, ParameterReport, Reason, TraceResult
 
 _REASONS = {
@@ -174,8 +174,9 @@ def render_test(nodeid: str, result: TraceResult, suspects: Sequence[Suspect], l
 
 def render_summary_markdown(result: TraceResult, suspects: Sequence[Suspect], command: str,
                             versions: dict[str, str], limit: int = 10) -> str:
+    times = "time" if result.passes == 1 else "times"
     lines = [f"# gradlint trace: `{result.target}`", "", f"- command: `{command}`",
-             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} time{'s' if result.passes > 1 else ''})"]
+             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} {times})"]
     if result.test_outcome:
         lines.append(f"- test: {result.test_outcome}")
     lines.append("- versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import ESCAPES, HIGH, Sym
 from gradlint.rules.base import Invalid, Rule, Valid

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis.values import strongest
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import binding, contains, is_method_call, variables_read, walk
@@ -24,7 +23,8 @@ class SampleWithoutRsample(Rule):
 
     What it does:
         Reports `dist.sample(...)` where `dist` is built in the same function by a `torch.distributions` class
-        (or a library's wrapper of one, such as `pyro.distributions`) with a reparameterised sampler (`Normal`, `MultivariateNormal`, `Beta`, `Gamma`, `Uniform`...) from
+        (or a library's wrapper of one, such as `pyro.distributions`) with a reparameterised sampler
+        (`Normal`, `MultivariateNormal`, `Beta`, `Gamma`, `Uniform`...) from
         values computed from differentiable inputs, and the draw goes on into computation.
 
     Why it cuts gradients:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Iterator, Optional, Set
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.values import strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import contains, is_method_call, sums, variables_read, walk
@@ -35,7 +33,8 @@ class ZeroGradientStep(Rule):
 
     When it is fine:
         Rounded values used as indices, sizes, masks for indexing or in comparisons, or cast to integers and
-        returned (codebook indices, labels) (reported at low confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
+        returned (codebook indices, labels) (reported at low confidence, hidden by default). A straight-through
+        estimator is recognized and not reported: the step
         read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
         (`hard - soft.detach() + soft`), a step (or what is computed from it) meeting the same inputs it rounds
         anywhere in the function, in an operation or as arguments of one call (`x - x.floor()`, bilinear weights,

@@ -16,6 +16,7 @@ from typing import Any, Optional, Protocol
 import torch
 from torch.autograd.variable import Variable
 
+
 @dataclass(frozen=True)
 class Backward:
     """One request to the engine: the tensors to differentiate and the gradients they start from."""

@@ -80,8 +80,8 @@ class TraceSession:
         self._saved_grad_mode = torch.is_grad_enabled()
         self._depth = _mode_stack_depth()
         stack = self._stack
-        for hook in (self.compiled, UserLineWarnings(self.codes), CreationHooks(self.recorder, factories=not self.record),
-                     EngineHook(self.recorder)):
+        for hook in (self.compiled, UserLineWarnings(self.codes),
+                     CreationHooks(self.recorder, factories=not self.record), EngineHook(self.recorder)):
             stack.enter_context(hook)
         if self.mode is not None:
             saved_from_numpy = torch.from_numpy
