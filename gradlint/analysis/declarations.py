@@ -5,7 +5,7 @@ classes and module-level names. The interpreter resolves names and calls against
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -89,8 +89,8 @@ class Declarations:
     def _declare_block(self, body, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
                        at_module: bool) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+                for small in small_statements(statement):
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
                         self.imports.add(small)
                     elif at_module:
@@ -178,6 +178,12 @@ class Declarations:
         if resolved is not None:
             return resolved
         return name if "." not in name else None
+
+
+def small_statements(statement: Union[cst.SimpleStatementLine, cst.BaseSmallStatement]
+                     ) -> Sequence[cst.BaseSmallStatement]:
+    """The small statements of a line, or the one small statement of a one-line suite's body."""
+    return statement.body if isinstance(statement, cst.SimpleStatementLine) else (statement,)
 
 
 def _child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.BaseStatement]]:

@@ -22,7 +22,7 @@ import libcst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.calls import CallSemantics, is_false, is_true
 from gradlint.analysis.context import Context
-from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
+from gradlint.analysis.declarations import Declarations, FunctionInfo, small_statements, target_names
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
@@ -313,8 +313,8 @@ class FunctionInterpreter(CallSemantics):
         analyzer.steps_left -= 1
         if analyzer.steps_left < 0:
             raise WorkLimitExceeded()
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
+        if isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+            for small in small_statements(statement):
                 self.run_small(small)
         elif isinstance(statement, cst.If):
             self.run_if(statement)
@@ -543,9 +543,9 @@ class FunctionInterpreter(CallSemantics):
             return
         real_fields: Dict[str, cst.AnnAssign] = {}
         for statement in node.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
+            if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
                 continue
-            for small in statement.body:
+            for small in small_statements(statement):
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     name = small.target.value
                     info.fields.append(name)
@@ -1106,8 +1106,8 @@ def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
     if not body:
         return False
     last = body[-1]
-    if isinstance(last, cst.SimpleStatementLine):
-        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+        return isinstance(small_statements(last)[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
     if isinstance(last, cst.If):
         if last.orelse is None:
             return False
