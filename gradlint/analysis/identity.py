@@ -15,7 +15,7 @@ are, so a run over one folder and a run over many see the same program.
 from __future__ import annotations
 
 import dataclasses
-from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple, TypeVar
 
 from gradlint.analysis.facts import ModuleFacts
 from gradlint.analysis.nested import rebuilt
@@ -23,6 +23,8 @@ from gradlint.analysis.nested import rebuilt
 # Fields of the facts' references and marks (ParamRef.function, AttrRef.cls, GlobalRef.module...) that hold a
 # qualified name.
 QUALIFIED_FIELDS = frozenset({"function", "cls", "module"})
+
+_Item = TypeVar("_Item")
 
 
 def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> List[ModuleFacts]:
@@ -53,11 +55,12 @@ def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, st
                 imported = min(paths, key=_import_preference)
                 own_tags.update((path, f"{tag}~{number}") for number, path in enumerate(paths) if path != imported)
     result = []
-    for module in facts:
-        root = roots[module.path]
+    for file_facts in facts:
+        root = roots[file_facts.path]
         if any((name, root) in tags for name in shared):
-            module = _renamed(module, _renamer(module.module, root, shared, tags, own_tags.get(module.path)))
-        result.append(module)
+            file_facts = _renamed(file_facts, _renamer(file_facts.module, root, shared, tags,
+                                                       own_tags.get(file_facts.path)))
+        result.append(file_facts)
     return result
 
 
@@ -127,7 +130,7 @@ class _Rewriter:
         self.rename = rename
         self.done: Dict[int, Tuple[object, object]] = {}  # id -> (original, rebuilt); the original keeps the id
 
-    def value(self, item: object) -> object:
+    def value(self, item: _Item) -> _Item:
         return rebuilt(item, _parts, self._rebuilt, self.done)
 
     def _rebuilt(self, item: object) -> object:
@@ -135,7 +138,7 @@ class _Rewriter:
             parts = [self.done[id(part)][1] for part in item]
             changed = any(new is not old for new, old in zip(parts, item))
             return type(item)(parts) if changed else item
-        if not dataclasses.is_dataclass(item):
+        if not dataclasses.is_dataclass(item) or isinstance(item, type):
             return item
         changes = {}
         for field in dataclasses.fields(item):
@@ -143,7 +146,7 @@ class _Rewriter:
             new = self.rename(old) if field.name in QUALIFIED_FIELDS and isinstance(old, str) else self.done[id(old)][1]
             if new is not old:
                 changes[field.name] = new
-        return dataclasses.replace(item, **changes) if changes else item  # type: ignore[type-var]
+        return dataclasses.replace(item, **changes) if changes else item
 
 
 def _parts(item: object) -> Tuple[object, ...]:

@@ -92,7 +92,7 @@ class EngineHook:
 
     def __enter__(self) -> EngineHook:
         self._saved = Variable._execution_engine
-        Variable._execution_engine = _Engine(self._saved, self.observer)
+        Variable._execution_engine = _Engine(self._saved, self.observer)  # type: ignore[assignment]  # a stand-in
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -142,8 +142,8 @@ class TraceSession:
 
     def keys(self) -> dict[str, tuple[str, int, int]]:
         """Each named parameter's key (creation site and ordinal there), for those whose creation was seen."""
-        params = self.recorder.params
-        return {name: params[key].key for key, name in self._names().items() if params[key].key is not None}
+        keys = {name: self.recorder.params[key].key for key, name in self._names().items()}
+        return {name: key for name, key in keys.items() if key is not None}
 
     def _report(self, record: ParamRecord, name: str, names: dict[int, str]) -> ParameterReport:
         """A parameter's outcome; one without a gradient that the program froze or copied on purpose is frozen."""
