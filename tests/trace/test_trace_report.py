@@ -50,7 +50,7 @@ def test_text_report():
     finding = Finding("GL002", "item", ".item() cuts the gradient", Location(SIM, 12, 9, 12, 20), Confidence.HIGH)
     result = sample()
     # The report verbatim: its lines are as long as the renderer makes them.
-    assert render(result, rank([finding], result)) == """\
+    expected = """\
 gradlint trace of pkg.fit:main
 
 Gradient outcome per parameter:
@@ -76,6 +76,7 @@ Suspects, most likely first:
      trace: MulBackward0 multiplies by that zero factor, so the gradient of gain is exactly zero
      parameters with a bad gradient: gain
 """  # noqa: E501
+    assert render(result, rank([finding], result)) == expected
 
 
 def test_long_parameter_lists_are_shortened():
