@@ -178,6 +178,8 @@ class CallSemantics:
     def _decided(self, site: CallSite, result: Value) -> Value:
         """A truth value computed by a call (``torch.any(mask)``, ``torch.allclose(a, b)``, ``bool(flag)``) is
         decided on what its arguments were decided on, and a comparing call also on the values it compares."""
+        if site.callee in api.TYPE_AND_SIZE_TESTS:
+            return result
         operands = ([site.receiver] if site.receiver is not None else []) + self._all_args(site)
         name = (site.callee or site.method or "").rpartition(".")[2]
         decided = [value.decides for value in operands if not value.decides.is_constant()]

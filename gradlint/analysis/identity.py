@@ -5,11 +5,11 @@ Files in folders without ``__init__.py`` (experiment, script and test folders) o
 ``a/model.py`` and ``b/model.py`` are both ``model``. Python tells them apart by where the importing script
 lives; so does this module. A file's *import root* is the folder its top-level package or module sits in
 (``a`` for ``a/model.py``, ``src`` for ``src/pkg/sub/mod.py``). When a top-level name belongs to files of more
-than one root (or two files of one root have the same module name, such as ``model.py`` and ``model.pyi``),
-every name under it is qualified with its root in the facts of each file of those roots: ``a/train.py``'s
-``from model import Net`` then finds ``a/model.py``'s class. A file of another root that imports such a name
-cannot know which one it would get, and sees code it cannot see. Names that no two roots share stay as they
-are, so a run over one folder and a run over many see the same program.
+than one root, every name under it is qualified with its root in the facts of each file of those roots:
+``a/train.py``'s ``from model import Net`` then finds ``a/model.py``'s class. Of two files of one root with one
+module name (``model.py`` and ``model.pyi``), the one Python would not import gets a name of its own. A file of
+another root that imports such a name cannot know which one it would get, and sees code it cannot see. Names
+that no two roots share stay as they are, so a run over one folder and a run over many see the same program.
 """
 
 from __future__ import annotations
@@ -39,27 +39,28 @@ def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, st
     holders: Dict[str, Dict[str, List[Tuple[str, str]]]] = {}  # top-level name -> root -> its (path, module)s
     for path, module in claims:
         holders.setdefault(_top(module), {}).setdefault(roots[path], []).append((path, module))
-    shared = {name for name, by_root in holders.items()
-              if len(by_root) > 1 or any(_has_twins(files_there) for files_there in by_root.values())}
-    if not shared:
-        return list(facts)
+    # A name that several roots hold is qualified with its root everywhere in their files; of twins (two files
+    # of one root with one module name), only the one Python would not import is set apart.
+    shared = {name for name, by_root in holders.items() if len(by_root) > 1}
     tags: Dict[Tuple[str, str], str] = {}  # (top-level name, root) -> the name that stands for it there
     own_tags: Dict[str, str] = {}  # path of a file Python would not import, of two with one module name in one root
-    for name in sorted(shared):
-        for root, files_there in sorted(holders[name].items()):
-            tag = tags[(name, root)] = f"{name}@{len(tags)}"
+    for name, by_root in sorted(holders.items()):
+        for root, files_there in sorted(by_root.items()):
+            tag = tags[(name, root)] = f"{name}@{len(tags)}" if name in shared else name
             twins: Dict[str, List[str]] = {}
             for path, module in files_there:
                 twins.setdefault(module, []).append(path)
             for paths in twins.values():
                 imported = min(paths, key=_import_preference)
                 own_tags.update((path, f"{tag}~{number}") for number, path in enumerate(paths) if path != imported)
+    if not shared and not own_tags:
+        return list(facts)
     result = []
     for file_facts in facts:
         root = roots[file_facts.path]
-        if any((name, root) in tags for name in shared):
-            file_facts = _renamed(file_facts, _renamer(file_facts.module, root, shared, tags,
-                                                       own_tags.get(file_facts.path)))
+        own_tag = own_tags.get(file_facts.path)
+        if own_tag is not None or any((name, root) in tags for name in shared):
+            file_facts = _renamed(file_facts, _renamer(file_facts.module, root, shared, tags, own_tag))
         result.append(file_facts)
     return result
 
@@ -73,11 +74,6 @@ def import_root(path: str, module: str) -> str:
 
 def _top(qualname: str) -> str:
     return qualname.split(".", 1)[0]
-
-
-def _has_twins(files: Sequence[Tuple[str, str]]) -> bool:
-    names = [module for _, module in files]
-    return len(names) != len(set(names))
 
 
 def _import_preference(path: str) -> Tuple[int, str]:
@@ -95,10 +91,10 @@ def _renamer(own_module: str, root: str, shared: AbstractSet[str], tags: Dict[Tu
              own_tag: str | None) -> Callable[[str], str]:
     def rename(qualname: str) -> str:
         top, dot, rest = qualname.partition(".")
-        if top not in shared:
-            return qualname
         if own_tag is not None and (qualname == own_module or qualname.startswith(own_module + ".")):
             return own_tag + qualname[len(top):]
+        if top not in shared:
+            return qualname
         tag = tags.get((top, root))
         return tag + dot + rest if tag is not None else qualname
 

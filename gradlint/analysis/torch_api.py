@@ -36,6 +36,11 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
     ).split()
 )
 
+# Questions about a value's type or size, never about the numbers it holds: a branch on their answer has no
+# boundary value at which a gradient could be lost.
+TYPE_AND_SIZE_TESTS = frozenset({"isinstance", "issubclass", "hasattr", "callable", "type", "id", "len",
+                                 "torch.is_tensor", "torch.is_floating_point", "torch.is_complex", "torch.numel"})
+
 NON_DIFFERENTIABLE_METHODS = frozenset(
     (
         "size dim ndimension numel nelement element_size stride storage_offset is_contiguous data_ptr "

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import FrozenSet, Optional
+
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.imports import dotted
@@ -366,9 +369,11 @@ class Positions(torch.nn.Module):
 
 def _hands_back(function: cst.FunctionDef, container: cst.Attribute) -> bool:
     """Whether ``function`` returns an item of ``container`` (the same attribute path): a memo's look-up."""
-    path = dotted(container)
-    for node in walk(function.body):
-        if isinstance(node, cst.Return) and isinstance(node.value, cst.Subscript):
-            if dotted(node.value.value) == path:
-                return True
-    return False
+    return dotted(container) in _returned_item_paths(function)
+
+
+@functools.lru_cache(maxsize=2)  # the functions being interpreted; no older tree kept alive
+def _returned_item_paths(function: cst.FunctionDef) -> FrozenSet[Optional[str]]:
+    """The paths of the containers whose items ``function`` returns (``return self.cache[n]``)."""
+    return frozenset(dotted(node.value.value) for node in walk(function.body)
+                     if isinstance(node, cst.Return) and isinstance(node.value, cst.Subscript))

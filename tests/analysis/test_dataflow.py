@@ -493,3 +493,20 @@ def test_plots_tables_and_loggers_only_look_but_a_tensor_method_named_like_one_c
         """,
     }, confidence=Confidence.MEDIUM)
     assert brief(findings) == [("pkg/report.py", 11, "GL001", "medium", "computation")]
+
+
+def test_a_branch_on_a_type_or_size_test_has_no_boundary(scan):
+    findings = scan({
+        "pkg/tests.py": """\
+            import torch
+
+            def forward(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+                positive = x > 0
+                if isinstance(positive, tuple) or len(positive) > 3:
+                    return x * scale
+                if positive.any():
+                    return x * scale
+                return x
+        """,
+    })
+    assert brief(findings) == [("pkg/tests.py", 7, "GL100", "medium", "computation")]

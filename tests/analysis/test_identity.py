@@ -3,6 +3,8 @@ file's findings do not depend on which other folders are checked with it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -127,6 +129,34 @@ def test_a_stub_next_to_its_module_keeps_both_and_imports_reach_the_module(tmp_p
         "a/train.py": TRAIN.format(dot=""),
     })
     assert findings_by_file(tmp_path, ["a"]) == {"a/train.py": [(6, 16, "GL010", "high")]}
+
+
+def test_a_package_that_re_exports_a_function_named_like_its_module_resolves(tmp_path: Path) -> None:
+    # ``ns.pkg.worker`` is a module and, through the package's import, also a function: a name inside the
+    # module (a local function of ``balance``) belongs to the module, not to the function. Checked in a process
+    # of its own with a time limit: following the alias again and again once grew the name without end.
+    write(tmp_path, {
+        "ns/pkg/__init__.py": "from ns.pkg.worker import worker\n",
+        "ns/pkg/worker.py": """\
+            import torch
+
+
+            def balance(weights):
+                def share(index):
+                    return weights[index].detach()
+
+                return [share(index) for index in range(len(weights))]
+
+
+            def worker(module, inputs):
+                return module(inputs) * balance(inputs)[0]
+        """,
+    })
+    completed = subprocess.run([sys.executable, "-m", "gradlint", "ns", "--no-cache"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert (completed.returncode, completed.stdout.splitlines()[0]) == (
+        1, "ns/pkg/worker.py:6:16: GL001 `.detach()` cuts the gradient of `weights[index]`: nothing computed from "
+           "it reaches the parameters it depends on [medium]")
 
 
 def test_import_root_is_the_folder_a_module_is_imported_from() -> None:
