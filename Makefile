@@ -32,7 +32,7 @@ check: $(BIN)/gradlint
 lint: $(BIN)/gradlint
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
-	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
 	$(BIN)/mypy || status=1; \
 	exit $$status
 
