@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 # The CPU build of torch; an open range could pull a multi-gigabyte CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test check docs
+.PHONY: demo test check lint docs
 
-# gradlint and, from src/, the reference simulator (a distribution of its own, not in gradlint's wheel).
+# gradlint with its test and lint tools and, from src/, the reference simulator (a distribution of its own, not
+# in gradlint's wheel).
 $(BIN)/gradlint: pyproject.toml src/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]" -e ./src
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./src
 	touch $@
 
 demo: $(BIN)/gradlint
@@ -25,6 +26,15 @@ test: $(BIN)/gradlint
 
 check: $(BIN)/gradlint
 	$(BIN)/gradlint src/
+
+# The code's own habits over the whole repository: ruff as .pre-commit-config.yaml runs it at each commit, and
+# mypy at the strictness pyproject.toml states. All three run; any failure fails the target.
+lint: $(BIN)/gradlint
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 docs: $(BIN)/gradlint
 	$(BIN)/python -m gradlint.rules.docs docs/rules.md

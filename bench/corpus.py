@@ -132,7 +132,7 @@ def extract(repository: Path, commit: str, destination: Path) -> None:
     stream = batch.stdout
     position = 0
     partial = destination.with_name(destination.name + ".partial")
-    for sha, path in wanted:
+    for _, path in wanted:
         header_end = stream.index(b"\n", position)
         header = stream[position:header_end].split()
         position = header_end + 1

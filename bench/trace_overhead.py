@@ -5,7 +5,8 @@ TorchFunctionMode (the floor any function-mode tracer pays), under gradlint's tw
 ``torch.autograd.detect_anomaly``, interleaved: the *healthy* session (what ``gradlint trace`` runs first:
 no function mode, only the hooks that see parameters made and every backward; a healthy target is done
 after it) and the *recording* session (the function mode it reruns a target under when a gradient is
-bad), each with its result taken at the end. Each round times every case once; the ratios to plain are taken per round, and their median and
+bad), each with its result taken at the end. Each round times every case once; the ratios to plain are taken
+per round, and their median and
 interquartile range are printed. Then the same for 10 fitting steps inside one session, where the one-time
 costs (naming parameters, scanning frames at the first backward) are amortized, and the entries the
 recording session holds after 1, 10 and 50 steps (no per-operation records).

@@ -34,8 +34,13 @@ from gradlint.report import FORMATS, PROJECT_URL, ReportContext, plural, render
 from gradlint.trace.results import RECORD_CHOICES
 
 if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Optional, Union
+
     from gradlint.baseline import ChangedLines, Comparison
     from gradlint.rules.base import Rule
+
+    _SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -369,7 +374,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         _on_sigterm(previous_handler)
 
 
-def _on_sigterm(handler: object) -> object:
+def _on_sigterm(handler: _SignalHandler) -> _SignalHandler:
     """Install ``handler`` for SIGTERM and return the one it replaces (None where signals cannot be set)."""
     if handler is None or threading.current_thread() is not threading.main_thread():
         return None
@@ -498,10 +503,11 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, 
 
     options = settings.options
     if not settings.paths:
-        file = Path(stdin_filename) if stdin_filename is not None else None
-        if file is None:
+        file = None
+        if stdin_filename is None:
             display_path = STDIN_DISPLAY_PATH
         else:
+            file = Path(stdin_filename)
             display_path = relative_posix(file, options.root) or stdin_filename
             if force_exclude and _excluded(file, options):
                 return CheckResult()

@@ -225,15 +225,17 @@ def _whole_number(value: object) -> int:
 
 
 def _jobs(value: object) -> int:
-    if not 0 <= _whole_number(value) <= MAX_JOBS:
+    number = _whole_number(value)
+    if not 0 <= number <= MAX_JOBS:
         raise ValueError(f"expected 0 (one per core) to {MAX_JOBS}, got {value}")
-    return value  # type: ignore[return-value]
+    return number
 
 
 def _positive(value: object) -> int:
-    if _whole_number(value) < 1:
+    number = _whole_number(value)
+    if number < 1:
         raise ValueError(f"expected 1 or more, got {value}")
-    return value  # type: ignore[return-value]
+    return number
 
 
 def _seconds(value: object) -> float:
@@ -285,12 +287,11 @@ _KEYS: dict[str, tuple[str, Callable[[object], Any]]] = {
 def _context(overrides: Overrides, file_config: FileConfig, cwd: Path) -> tuple[Path, ...]:
     """The rest of the project: its configured paths (or its whole root) and its evidence."""
     if file_config.source is not None:
-        root: Path | None = file_config.source.parent
-        sources = tuple(root / path for path in file_config.paths) if file_config.paths else (root,)
-    else:
-        root = project.find_root(_search_start(overrides, cwd))
-        sources = (root,) if root is not None else ()
-    return project.context_paths(root, sources, file_config.evidence)
+        folder = file_config.source.parent
+        sources = tuple(folder / path for path in file_config.paths) if file_config.paths else (folder,)
+        return project.context_paths(folder, sources, file_config.evidence)
+    root = project.find_root(_search_start(overrides, cwd))
+    return project.context_paths(root, (root,) if root is not None else (), file_config.evidence)
 
 
 def _check_stdin_usage(overrides: Overrides) -> None:

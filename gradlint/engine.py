@@ -35,7 +35,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from gradlint import __version__, notebooks, suppressions
 from gradlint.cache import Cache, content_digest
@@ -145,7 +145,7 @@ def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, 
         if skip and os.path.realpath(path) in skip:
             continue
         display = _display_path(path, options.root)
-        data = (contents or {}).get(display)
+        data: Union[bytes, str, None] = (contents or {}).get(display)
         if data is None:
             data = _read_source(path, options.bounds.max_file_size)
         if isinstance(data, str):
@@ -283,7 +283,7 @@ def _reported(program: _ProgramResult, options: CheckOptions, reported: Abstract
     return kept
 
 
-def _selector(options: CheckOptions, path: str):
+def _selector(options: CheckOptions, path: str) -> Callable[[str], bool]:
     ignored = set(options.ignore)
     for pattern, codes in options.per_file_ignores:
         if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(Path(path).name, pattern):

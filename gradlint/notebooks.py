@@ -25,7 +25,6 @@ SUFFIX = ".ipynb"
 # Cell magics whose body is Python, run with some extra behaviour.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
 _ESCAPE = re.compile(r"^\s*(?:[%!]|\?|[\w.]+\?{1,2}\s*$|[\w.]+\s*=\s*[%!])")
-_INDENT = re.compile(r"^[ \t]*")
 
 
 class NotebookError(ValueError):
@@ -50,13 +49,13 @@ class CellMap:
     def finding(self, finding: Finding) -> Finding:
         """``finding`` with its location, its chain and its fix's edits in cell coordinates."""
         location = finding.location
-        moved = replace(finding, location=self.location(location) or self.location(
-            replace(location, end_line=location.line, end_column=location.column + 1)),
-            chain=tuple(self._step(step, location.path) for step in finding.chain))
+        moved = replace(finding, location=self.location(location) or self._start(location),
+                        chain=tuple(self._step(step, location.path) for step in finding.chain))
         if finding.autofix is not None:
-            edits = [self.location(edit.location) for edit in finding.autofix.edits]
-            moved = replace(moved, autofix=None if None in edits else replace(finding.autofix, edits=tuple(
-                replace(edit, location=where) for edit, where in zip(finding.autofix.edits, edits))))
+            edits = tuple(replace(edit, location=where) for edit in finding.autofix.edits
+                          if (where := self.location(edit.location)) is not None)
+            moved = replace(moved, autofix=replace(finding.autofix, edits=edits)
+                            if len(edits) == len(finding.autofix.edits) else None)
         return moved
 
     def location(self, location: Location) -> Optional[Location]:
@@ -64,6 +63,11 @@ class CellMap:
         cell, line = self.locate(location.line)
         end_cell, end_line = self.locate(location.end_line)
         return replace(location, line=line, end_line=end_line, cell=cell) if end_cell == cell else None
+
+    def _start(self, location: Location) -> Location:
+        """The first character of ``location``, in cell coordinates (for a range that runs across cells)."""
+        cell, line = self.locate(location.line)
+        return replace(location, line=line, end_line=line, end_column=location.column + 1, cell=cell)
 
     def _step(self, step: Step, path: str) -> Step:
         if step.line <= 0 or step.path not in ("", path):
@@ -102,7 +106,7 @@ def from_cells(cells: Sequence[Tuple[bool, str]]) -> bytes:
     return json.dumps(document).encode("utf-8")
 
 
-def apply_edits(data: bytes, edits: Sequence[Edit], apply_text) -> bytes:
+def apply_edits(data: bytes, edits: Sequence[Edit], apply_text: Callable[[str, Sequence[Edit]], str]) -> bytes:
     """The notebook with ``edits`` applied to its cells' sources (``apply_text(text, edits)`` edits one cell),
     in the layout it was read in."""
     by_cell: Dict[int, List[Edit]] = {}
@@ -168,7 +172,7 @@ def _python_lines(source: str) -> Optional[List[str]]:
     for index, line in enumerate(lines):
         if continued or _ESCAPE.match(line):
             continued = line.rstrip().endswith("\\")
-            lines[index] = _INDENT.match(line).group(0) + "pass"
+            lines[index] = line[:len(line) - len(line.lstrip(" \t"))] + "pass"
     return lines
 
 

@@ -141,15 +141,16 @@ def _evidence(trace: TraceResult) -> Iterator[tuple[Frame, TraceEvidence]]:
         if point.site is not None:
             kind, priority = (ZERO_PRODUCT, 2) if factor is not None else (VANISHING, 1)
             yield point.site, TraceEvidence(kind, point.node, 1, point.parameters, explains, (), priority, point)
-    for origin in trace.nonfinite:
-        if origin.site is not None:
-            explains = tuple(p for p in origin.parameters if p in bad)
-            yield origin.site, TraceEvidence(NONFINITE, origin.node, 1, origin.parameters, explains, (), 1, origin)
+    for nonfinite in trace.nonfinite:
+        if nonfinite.site is not None:
+            explains = tuple(p for p in nonfinite.parameters if p in bad)
+            yield nonfinite.site, TraceEvidence(NONFINITE, nonfinite.node, 1, nonfinite.parameters, explains, (), 1,
+                                                nonfinite)
     for reuse in trace.graph_reuse:
         explains = tuple(p for p in reuse.parameters if p in bad)
         frames = [(reuse.stored, GRAPH_REUSE), (reuse.created, GRAPH_REUSE_CREATED), (reuse.used, GRAPH_REUSE_USED)]
         seen: set[Frame] = set()
-        for priority, (frame, kind) in enumerate(f for f in frames if f[0] is not None):
+        for priority, (frame, kind) in enumerate([(f, kind) for f, kind in frames if f is not None]):
             if frame not in seen:
                 seen.add(frame)
                 yield frame, TraceEvidence(kind, reuse.node, 1, reuse.parameters, explains, (), priority, reuse)
@@ -195,9 +196,9 @@ def _similarity(parameters: set[str], bad: set[str]) -> float:
 def rank(findings: Optional[Sequence[Finding]], trace: Optional[TraceResult]) -> list[Suspect]:
     sites: dict[tuple[str, int], _Site] = {}
     if trace is not None:
-        for frame, evidence in _evidence(trace):
+        for frame, found in _evidence(trace):
             site = sites.setdefault((_normal(frame.path), frame.line), _Site(frame.function))
-            site.evidence.append((frame, evidence))
+            site.evidence.append((frame, found))
     for finding in findings or ():
         site = sites.setdefault((_normal(finding.location.path), finding.location.line), _Site())
         site.findings.append(finding)

@@ -12,16 +12,17 @@ The cache makes each check after the first cost the edited file and the whole-pr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.workspace import TextDocument
+from pygls.workspace import ServerTextPosition, ServerTextRange, TextDocument
 
 from gradlint import __version__, engine, notebooks
 from gradlint.config import ConfigError, Overrides, Settings, load_settings
 from gradlint.discovery import exclusion_patterns, is_excluded, relative_posix
+from gradlint.engine import CheckOptions
 from gradlint.findings import Edit, Finding, Location
 from gradlint.fixes.apply import applicable
 from gradlint.report import RULES_DOC_URL, chain_text, severity
@@ -47,7 +48,9 @@ class GradlintServer(LanguageServer):
         """Check the document at ``uri`` with its project as context, and publish the diagnostics of the open
         documents of that project (an edit in one file can change the findings of another)."""
         path = _path(uri)
-        settings = self._settings(path) if path is not None and _is_python(path) else None
+        if path is None or not _is_python(path):
+            return
+        settings = self._settings(path)
         if settings is None:
             return
         options = settings.options
@@ -84,7 +87,9 @@ class GradlintServer(LanguageServer):
         context, and publish each cell's diagnostics."""
         path = _path(uri)
         notebook = self.workspace.get_notebook_document(notebook_uri=uri)
-        settings = self._settings(path) if path is not None and notebook is not None else None
+        if path is None or notebook is None:
+            return
+        settings = self._settings(path)
         if settings is None:
             return
         cells = [self.workspace.get_text_document(cell.document) for cell in notebook.cells]
@@ -98,8 +103,9 @@ class GradlintServer(LanguageServer):
             else:
                 result = engine.check_text(data, display, settings.options, settings.context, file=path)
             for finding in result.findings:
-                if finding.location.path == display and 0 < (finding.location.cell or 0) <= len(cells):
-                    findings[finding.location.cell - 1].append(finding)
+                cell = finding.location.cell or 0
+                if finding.location.path == display and 0 < cell <= len(cells):
+                    findings[cell - 1].append(finding)
         for document, found in zip(cells, findings):
             self.publish(document, found)
 
@@ -189,7 +195,7 @@ def _explanation(finding: Finding) -> str:
     return "\n".join(parts)
 
 
-def _excluded(path: Path, options) -> bool:
+def _excluded(path: Path, options: CheckOptions) -> bool:
     return is_excluded(path, root=options.root, patterns=exclusion_patterns(options.exclude, options.extend_exclude))
 
 
@@ -207,20 +213,17 @@ def _display(path: Path, root: Path) -> str:
     return relative if relative is not None else path.as_posix()
 
 
-def _server_range(location: Location) -> types.Range:
-    return types.Range(types.Position(location.line - 1, location.column - 1),
-                       types.Position(location.end_line - 1, location.end_column - 1))
+def _server_range(location: Location) -> ServerTextRange:
+    return ServerTextRange(ServerTextPosition(location.line - 1, location.column - 1),
+                           ServerTextPosition(location.end_line - 1, location.end_column - 1))
 
 
 def _range(document: TextDocument, location: Location) -> types.Range:
     return document.range_to_client_units(_server_range(location))
 
 
-def _meets(first: types.Range, second: types.Range) -> bool:
-    def key(position: types.Position) -> Tuple[int, int]:
-        return position.line, position.character
-
-    return key(first.start) <= key(second.end) and key(second.start) <= key(first.end)
+def _meets(first: ServerTextRange, second: ServerTextRange) -> bool:
+    return first.start <= second.end and second.start <= first.end
 
 
 def _workspace_edit(document: TextDocument, edits: Sequence[Edit]) -> types.WorkspaceEdit:

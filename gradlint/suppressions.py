@@ -17,6 +17,7 @@ codes added to the ``# noqa`` comment already there (ruff's ``--add-noqa``).
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -251,8 +252,8 @@ def add_noqa(findings: Iterable[Finding], root: Path, *, unsuppressible: Collect
             if None in edits:
                 written = rewrite(root / path, edits[None].apply)
             else:  # a notebook: each cell's source is edited, the rest of the file is kept
-                written = rewrite(root / path, lambda text: change_cells(
-                    text, {cell: edit.apply for cell, edit in edits.items()}))
+                changes = {cell: edit.apply for cell, edit in edits.items() if cell is not None}
+                written = rewrite(root / path, functools.partial(change_cells, changes=changes))
         except (OSError, ValueError, SyntaxError) as error:
             outcome.unwritable.append((path, getattr(error, "strerror", None) or str(error)))
             continue

@@ -156,23 +156,20 @@ def test_annotations_on_changed_lines_come_first(
     assert code == 1
     assert [line.split("file=")[1].split(",col")[0] for line in out.splitlines()] == [
         "src/model.py,line=13", "src/model.py,line=8", "src/other.py,line=6"]
+    stops = "turns `w.sum()` into a Python number: its gradient stops here |"
     assert summary.read_text().endswith("### gradlint: 3 findings, 1 on changed lines\n\n" + "\n".join([
         "| Location | Code | Rule | Confidence | Message |",
         "| --- | --- | --- | --- | --- |",
-        "| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` turns `w.sum()` into a Python "
-        "number: its gradient stops here |",
-        "| `src/model.py:8:28` | GL010 | item-on-differentiable | high | `.item()` turns `w.sum()` into a Python "
-        "number: its gradient stops here |",
-        "| `src/other.py:6:16` | GL012 | python-scalar-of-tensor | high | `float()` turns `w.sum()` into a Python "
-        "number: its gradient stops here |",
+        f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
+        f"| `src/model.py:8:28` | GL010 | item-on-differentiable | high | `.item()` {stops}",
+        f"| `src/other.py:6:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
     ]) + "\n")
     code, out, _ = outcome(capsys, "--format", "github", "--baseline-commit", "main")
     assert code == 1 and len(out.splitlines()) == 1 and "line=13" in out
     assert summary.read_text().endswith(
         "### gradlint: 1 new finding, 2 existing at `main`, 1 on changed lines\n\n"
         "| Location | Code | Rule | Confidence | Message |\n| --- | --- | --- | --- | --- |\n"
-        "| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` turns `w.sum()` into a Python "
-        "number: its gradient stops here |\n")
+        f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}\n")
 
 
 def test_unknown_base_branch_keeps_the_usual_order_with_a_warning(

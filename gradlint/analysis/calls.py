@@ -5,7 +5,7 @@ and classes, and code we cannot see. Mixed into the interpreter, whose values an
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -16,8 +16,6 @@ from gradlint.analysis.nodes import constant_key
 from gradlint.analysis.values import (
     BENIGN,
     COMPUTATION,
-    CallRef,
-    CandidateMark,
     CONSTANT,
     CONSTANT_VALUE,
     ESCAPES,
@@ -25,6 +23,8 @@ from gradlint.analysis.values import (
     MEDIUM,
     NONE,
     STORED,
+    CallRef,
+    CandidateMark,
     ParamUseMark,
     ReturnUseMark,
     Sym,
@@ -33,9 +33,14 @@ from gradlint.analysis.values import (
     collected,
     grade_of,
     join,
-    tensor_like,
     strongest,
+    tensor_like,
 )
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
+    from gradlint.analysis.declarations import FunctionInfo
+    from gradlint.analysis.interpreter import FileAnalyzer
 
 # Functions named like questions answer with a bool.
 _PREDICATE = re.compile(r"_*(is|has)_")
@@ -93,6 +98,27 @@ def is_false(node: Optional[cst.BaseExpression]) -> bool:
 class CallSemantics:
     """The interpreter's calls (see ``FunctionInterpreter``, which provides ``eval``, ``use``, ``combine``...)."""
 
+    if TYPE_CHECKING:  # what the interpreter provides
+        analyzer: FileAnalyzer
+        ctx: Context
+        info: FunctionInfo
+        env: Dict[str, Value]
+        at_module: bool
+
+        def eval(self, node: cst.BaseExpression) -> Value: ...
+        def use(self, value: Value, level: int) -> None: ...
+        def flow(self, value: Value, mark: object) -> None: ...
+        def element(self, value: Value) -> Value: ...
+        def recorded(self, value: Value, node: cst.CSTNode) -> Value: ...
+        def callee_name(self, node: cst.BaseExpression) -> Optional[str]: ...
+        def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]: ...
+
+        def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False,
+                    at: Optional[cst.CSTNode] = None) -> Value: ...
+
+        def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode, fresh: bool = True
+                 ) -> None: ...
+
     def eval_Call(self, node: cst.Call) -> Value:
         func = node.func
         callee = self.callee_name(func)
@@ -118,7 +144,7 @@ class CallSemantics:
                 args.append(value)
         site = CallSite(node, callee, method, receiver, args, kwargs)
         site.casts_to_integer = method is not None and (method in api.INTEGER_CAST_METHODS or self._integer_cast(site))
-        marks = frozenset()
+        marks: frozenset = frozenset()
         for rule in self.analyzer.call_rules:
             mark = rule.on_call(site, self.ctx)
             if mark is not None:
@@ -146,7 +172,7 @@ class CallSemantics:
                 filled = site.args[0]
                 self._rebind(node.args[0].value, Value(filled.sym, filled.marks | marks, derived=filled.derived))
             elif method in ("requires_grad_", "detach_"):
-                self._rebind(func.value, Value(CONSTANT, result.marks, receiver.cls))  # type: ignore[union-attr]
+                self._rebind(site.receiver_node, Value(CONSTANT, result.marks, receiver.cls if receiver else None))
         return result
 
     def _decided(self, site: CallSite, result: Value) -> Value:
@@ -268,7 +294,7 @@ class CallSemantics:
 
     def _return_class(self, function: str) -> Optional[str]:
         info = self.analyzer.declared.function_by_qualname.get(function)
-        if info is None or info.node.returns is None:
+        if info is None or info.node is None or info.node.returns is None:
             return None
         return self._annotation(info.node.returns.annotation)[1]
 
@@ -329,7 +355,7 @@ class CallSemantics:
             return CONSTANT_VALUE
         if method in api.CONTAINER_STORES:
             stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
-            self._store_into(site.node.func.value, receiver, stored)  # type: ignore[union-attr]
+            self._store_into(site.receiver_node, receiver, stored)
             return CONSTANT_VALUE
         if method in ("detach", "_values", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros",
                       "new_ones", "new_empty"):
@@ -353,16 +379,16 @@ class CallSemantics:
             first = site.node.args[0].value if site.node.args else None
             turned_on = Sym(HIGH, chain=(site.node,)) if first is None or is_true(first) else CONSTANT
             result = Value(turned_on, receiver.marks, derived=receiver.derived)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            self._rebind(site.receiver_node, result)
             return result
         if method in ("detach_",):
             result = Value(CONSTANT, receiver.marks)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            self._rebind(site.receiver_node, result)
             return result
         if method.endswith("_") and not method.startswith("_"):
             # In place: the receiver now also depends on the arguments; its uses are not a computation.
             result = self.combine([receiver, *args], use=False)
-            self._rebind(site.node.func.value, result)  # type: ignore[union-attr]
+            self._rebind(site.receiver_node, result)
             return result
         if method in ("get", "pop") and site.node.args:
             key = constant_key(site.node.args[0].value)
@@ -370,8 +396,9 @@ class CallSemantics:
             if filed is not None:
                 return collected([filed, *args[1:]])
         if method in ("get", "pop", "copy", "values", "items", "keys"):
+            copied = method == "copy"
             return Value(receiver.sym, receiver.marks, derived=receiver.derived,
-                         fields=receiver.fields if method == "copy" else None, keyed=method == "copy" and receiver.keyed)
+                         fields=receiver.fields if copied else None, keyed=copied and receiver.keyed)
         if receiver.module_instance and method in _MODULE_LEAVES:
             return Value(receiver.sym, receiver.marks, items=None)
         if receiver.module_instance and method in _MODULE_CHILDREN:
@@ -390,7 +417,7 @@ class CallSemantics:
         keeps_graph = any(arg.keyword is not None and arg.keyword.value in ("retain_graph", "create_graph")
                           and not is_false(arg.value) for arg in site.node.args)
         if not keeps_graph:
-            self._rebind(site.node.func.value, CONSTANT_VALUE)  # type: ignore[union-attr]
+            self._rebind(site.receiver_node, CONSTANT_VALUE)
         return CONSTANT_VALUE
 
     def _integer_cast(self, site: CallSite) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.declarations import FunctionInfo
+from gradlint.analysis.declarations import ClassInfo, FunctionInfo
 from gradlint.analysis.values import (
     CONSTANT_VALUE,
     LOW,
@@ -26,6 +26,8 @@ from gradlint.analysis.values import (
 
 if TYPE_CHECKING:
     from gradlint.analysis.interpreter import FunctionInterpreter
+    from gradlint.fixes.base import FixKind
+    from gradlint.rules.base import Rule
 
 
 @dataclass
@@ -48,19 +50,25 @@ class CallSite:
         return self.method if self.receiver.cls is None or self.receiver.module_instance else None
 
     @property
+    def receiver_node(self) -> cst.BaseExpression:
+        """``x`` of a method call ``x.f(...)``; the callee of another call."""
+        func = self.node.func
+        return func.value if isinstance(func, cst.Attribute) else func
+
+    @property
     def stepped(self) -> Optional[Tuple[cst.BaseExpression, Value]]:
         """(the expression and its value) when the call is a step of it, piecewise constant (``floor``, ``round``,
         ``sign``, a rounding division): its result has a zero gradient wherever it has one, else None."""
         method = self.tensor_method
         if method in api.STEP_NAMES and self.receiver is not None:
-            return self.node.func.value, self.receiver  # type: ignore[attr-defined]
+            return self.receiver_node, self.receiver
         rounding = self.argument(None, "rounding_mode")
         rounds = rounding is not None and not (isinstance(rounding[0].value, cst.Name)
                                                and rounding[0].value.value == "None")
         if self.callee in api.STEP_FUNCTIONS or (self.callee in api.DIVISIONS and rounds):
             return (self.node.args[0].value, self.args[0]) if self.args and self.node.args else None
         if method == "div" and rounds and self.receiver is not None:
-            return self.node.func.value, self.receiver  # type: ignore[attr-defined]
+            return self.receiver_node, self.receiver
         return None
 
     def argument(self, position: Optional[int], keyword: Optional[str]) -> Optional[Tuple[cst.Arg, Value]]:
@@ -122,7 +130,7 @@ class Context:
         return (not value.derived and value.items is None and not value.module_instance
                 and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
 
-    def class_info(self, qualname: Optional[str]):
+    def class_info(self, qualname: Optional[str]) -> Optional[ClassInfo]:
         """What this file declares of the class ``qualname`` (its bases and methods), or None."""
         return self._interpreter.analyzer.declared.classes.get(qualname or "")
 
@@ -131,7 +139,7 @@ class Context:
 
     def report(
         self,
-        rule,
+        rule: Rule,
         node: cst.CSTNode,
         *,
         receiver: Sym,
@@ -157,7 +165,7 @@ class Context:
             self.deliberate(mark)
         return mark
 
-    def judged_by(self, mark: Optional[CandidateMark], use) -> None:
+    def judged_by(self, mark: Optional[CandidateMark], use: object) -> None:
         """The candidate ``mark`` stands for matters as much as the values carrying the use mark ``use`` (an
         attribute's, a return value's) are used."""
         if mark is not None:
@@ -170,7 +178,7 @@ class Context:
         candidate = self._interpreter.analyzer.candidates[mark.index]
         candidate.gate = Sym(LOW) if candidate.gate is None else cap(candidate.gate, LOW)
 
-    def offer_fix(self, mark: Optional[CandidateMark], kind, *args) -> Optional[CandidateMark]:
+    def offer_fix(self, mark: Optional[CandidateMark], kind: FixKind, *args: object) -> Optional[CandidateMark]:
         """Offer the fix ``kind`` (a :class:`gradlint.fixes.base.FixKind`) for the candidate ``mark`` stands for,
         built from ``args`` and this context. A node evaluated again (in a loop) keeps its latest offer, and
         none once any evaluation could not offer one. Returns ``mark``."""
@@ -196,7 +204,7 @@ class Context:
                 return local
         return None
 
-    def open_candidate(self, rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
+    def open_candidate(self, rule: Rule, node: cst.CSTNode, *, message: str, fix: str = "") -> CandidateMark:
         """A candidate whose receiver is filled in later (by the values that leave a no-grad region)."""
         mark = self._interpreter.analyzer.add_candidate(rule, node, None, message, fix, Sym(), None, None)
         if self._interpreter.cuts_meant:

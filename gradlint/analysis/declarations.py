@@ -5,11 +5,14 @@ classes and module-level names. The interpreter resolves names and calls against
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from gradlint.analysis.imports import ImportTable, dotted
+
+# The statements of a block: an indented block's lines, or the small statements of a one-line suite (``if c: x = 1``).
+Block = Sequence[Union[cst.BaseStatement, cst.BaseSmallStatement]]
 
 _CONTAINER_CONSTRUCTORS = frozenset(
     {"dict", "list", "set", "collections.OrderedDict", "collections.defaultdict", "collections.deque"}
@@ -31,7 +34,7 @@ class FunctionInfo:
 
     @property
     def is_init(self) -> bool:
-        return self.cls is not None and self.node.name.value == "__init__"
+        return self.cls is not None and self.node is not None and self.node.name.value == "__init__"
 
 
 @dataclass
@@ -68,12 +71,14 @@ class Declarations:
         self._declare_block(tree.body, prefix=self.module, cls=None, parent=None, at_module=True)
         for info in self.classes.values():
             info.bases = tuple(filter(None, (self.callee_name_static(arg.value) for arg in info.node.bases)))
-        for info in self.functions:
-            info.decorators = tuple(filter(None, (self._decorator_name(d) for d in info.node.decorators)))
-            if info.cls is not None and info.cls in self.classes:
-                self.classes[info.cls].methods[info.node.name.value] = info
-                if {"property", "functools.cached_property"} & set(info.decorators):
-                    self.classes[info.cls].properties.add(info.node.name.value)
+        for function in self.functions:
+            node = function.node
+            assert node is not None  # a declared function has its definition
+            function.decorators = tuple(filter(None, (self._decorator_name(d) for d in node.decorators)))
+            if function.cls is not None and function.cls in self.classes:
+                self.classes[function.cls].methods[node.name.value] = function
+                if {"property", "functools.cached_property"} & set(function.decorators):
+                    self.classes[function.cls].properties.add(node.name.value)
         for info in self.classes.values():
             decorators = [self._decorator_name(d) for d in info.node.decorators]
             # A named tuple is built from its annotated fields like a dataclass.
@@ -86,11 +91,11 @@ class Declarations:
             expression = expression.func
         return self.callee_name_static(expression)
 
-    def _declare_block(self, body, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
+    def _declare_block(self, body: Block, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
                        at_module: bool) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+                for small in small_statements(statement):
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
                         self.imports.add(small)
                     elif at_module:
@@ -110,7 +115,7 @@ class Declarations:
                     self.module_defs[statement.name.value] = qualname
                 self._declare_block(statement.body.body, prefix=qualname, cls=qualname, parent=parent,
                                     at_module=False)
-            else:
+            elif isinstance(statement, cst.BaseCompoundStatement):
                 for block in _child_blocks(statement):
                     self._declare_block(block, prefix=prefix, cls=cls, parent=parent, at_module=at_module)
                 if at_module:
@@ -180,7 +185,13 @@ class Declarations:
         return name if "." not in name else None
 
 
-def _child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.BaseStatement]]:
+def small_statements(statement: Union[cst.SimpleStatementLine, cst.BaseSmallStatement]
+                     ) -> Sequence[cst.BaseSmallStatement]:
+    """The small statements of a line, or the one small statement of a one-line suite's body."""
+    return statement.body if isinstance(statement, cst.SimpleStatementLine) else (statement,)
+
+
+def _child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[Block]:
     """The statement lists nested in a compound statement other than a def or class."""
     for name in ("body", "orelse", "finalbody"):
         part = getattr(statement, name, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Dict, List, Set, Tuple
+from typing import Any, Dict, List, Set, Tuple, Union
 
 import libcst as cst
 
@@ -133,18 +133,18 @@ class _Converter:
         text = _SPACE.sub(" ", text).strip()
         return text if len(text) <= SNIPPET_WIDTH else text[: SNIPPET_WIDTH - 1] + "…"
 
-    def step(self, item) -> Step:
+    def step(self, item: Union[Step, cst.CSTNode]) -> Step:
         if isinstance(item, Step):
             return item
         return Step(self.snippet(item), self.path, self.spans[item].line)
 
     def sym(self, sym: Sym) -> Sym:
         """``sym`` with steps in its chains instead of nodes, and so every sym it refers to."""
-        return rebuilt(sym, _parts, self._rebuilt, self._converted)  # type: ignore[return-value]
+        return rebuilt(sym, _parts, self._rebuilt, self._converted)
 
     def _rebuilt(self, item: object) -> object:
         """``item`` made of the converted forms of its parts (converted before it)."""
-        def converted(part: object):
+        def converted(part: object) -> Any:
             return self._converted[id(part)][1]
 
         if isinstance(item, Sym):

@@ -7,15 +7,15 @@ lives; so does this module. A file's *import root* is the folder its top-level p
 (``a`` for ``a/model.py``, ``src`` for ``src/pkg/sub/mod.py``). When a top-level name belongs to files of more
 than one root, every name under it is qualified with its root in the facts of each file of those roots:
 ``a/train.py``'s ``from model import Net`` then finds ``a/model.py``'s class. Of two files of one root with one
-module name (``model.py`` and ``model.pyi``), the one Python would not import gets a name of its own. A file of another root that imports such a name
-cannot know which one it would get, and sees code it cannot see. Names that no two roots share stay as they
-are, so a run over one folder and a run over many see the same program.
+module name (``model.py`` and ``model.pyi``), the one Python would not import gets a name of its own. A file of
+another root that imports such a name cannot know which one it would get, and sees code it cannot see. Names
+that no two roots share stay as they are, so a run over one folder and a run over many see the same program.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple, TypeVar
 
 from gradlint.analysis.facts import ModuleFacts
 from gradlint.analysis.nested import rebuilt
@@ -23,6 +23,8 @@ from gradlint.analysis.nested import rebuilt
 # Fields of the facts' references and marks (ParamRef.function, AttrRef.cls, GlobalRef.module...) that hold a
 # qualified name.
 QUALIFIED_FIELDS = frozenset({"function", "cls", "module"})
+
+_Item = TypeVar("_Item")
 
 
 def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> List[ModuleFacts]:
@@ -54,12 +56,12 @@ def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, st
     if not shared and not own_tags:
         return list(facts)
     result = []
-    for module in facts:
-        root = roots[module.path]
-        own_tag = own_tags.get(module.path)
+    for file_facts in facts:
+        root = roots[file_facts.path]
+        own_tag = own_tags.get(file_facts.path)
         if own_tag is not None or any((name, root) in tags for name in shared):
-            module = _renamed(module, _renamer(module.module, root, shared, tags, own_tag))
-        result.append(module)
+            file_facts = _renamed(file_facts, _renamer(file_facts.module, root, shared, tags, own_tag))
+        result.append(file_facts)
     return result
 
 
@@ -72,11 +74,6 @@ def import_root(path: str, module: str) -> str:
 
 def _top(qualname: str) -> str:
     return qualname.split(".", 1)[0]
-
-
-def _has_twins(files: Sequence[Tuple[str, str]]) -> bool:
-    names = [module for _, module in files]
-    return len(names) != len(set(names))
 
 
 def _import_preference(path: str) -> Tuple[int, str]:
@@ -129,7 +126,7 @@ class _Rewriter:
         self.rename = rename
         self.done: Dict[int, Tuple[object, object]] = {}  # id -> (original, rebuilt); the original keeps the id
 
-    def value(self, item: object) -> object:
+    def value(self, item: _Item) -> _Item:
         return rebuilt(item, _parts, self._rebuilt, self.done)
 
     def _rebuilt(self, item: object) -> object:
@@ -137,7 +134,7 @@ class _Rewriter:
             parts = [self.done[id(part)][1] for part in item]
             changed = any(new is not old for new, old in zip(parts, item))
             return type(item)(parts) if changed else item
-        if not dataclasses.is_dataclass(item):
+        if not dataclasses.is_dataclass(item) or isinstance(item, type):
             return item
         changes = {}
         for field in dataclasses.fields(item):
@@ -145,7 +142,7 @@ class _Rewriter:
             new = self.rename(old) if field.name in QUALIFIED_FIELDS and isinstance(old, str) else self.done[id(old)][1]
             if new is not old:
                 changes[field.name] = new
-        return dataclasses.replace(item, **changes) if changes else item  # type: ignore[type-var]
+        return dataclasses.replace(item, **changes) if changes else item
 
 
 def _parts(item: object) -> Tuple[object, ...]:

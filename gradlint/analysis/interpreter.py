@@ -15,23 +15,22 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.calls import CallSemantics, is_false, is_true
 from gradlint.analysis.context import Context
-from gradlint.analysis.declarations import Declarations, FunctionInfo, target_names
+from gradlint.analysis.declarations import Block, Declarations, FunctionInfo, small_statements, target_names
+from gradlint.analysis.docstrings import documented_tensors
 from gradlint.analysis.facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.imports import dotted, top_level
 from gradlint.analysis.liveness import Reads
-from gradlint.analysis.docstrings import documented_tensors
-from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.narrowing import NOT_TENSOR, TENSOR, Narrowing, narrowings
+from gradlint.analysis.nodes import children, constant_key
 from gradlint.analysis.values import (
     BENIGN,
-    COMPUTATION,
     CONSTANT,
     CONSTANT_VALUE,
     ESCAPES,
@@ -45,11 +44,11 @@ from gradlint.analysis.values import (
     CallRef,
     CandidateMark,
     Clamped,
-    MixMark,
-    RecordMark,
     GlobalRef,
+    MixMark,
     ParamRef,
     ParamUseMark,
+    RecordMark,
     ReturnUseMark,
     Sym,
     Value,
@@ -63,6 +62,10 @@ from gradlint.analysis.values import (
     tensor_like,
 )
 
+if TYPE_CHECKING:
+    from gradlint.fixes.base import Offer
+    from gradlint.rules.base import Rule
+
 # Return annotations that promise a value with no gradient.
 _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
@@ -74,7 +77,8 @@ _ORDER_COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.Grea
 class _MutableCandidate:
     __slots__ = ("rule", "node", "subject", "message", "fix", "receiver", "use", "gate")
 
-    def __init__(self, rule, node, subject, message, fix, receiver, use, gate) -> None:
+    def __init__(self, rule: Rule, node: cst.CSTNode, subject: Optional[cst.CSTNode], message: str, fix: str,
+                 receiver: Sym, use: UseFact, gate: Optional[Sym]) -> None:
         self.rule = rule
         self.node = node
         self.subject = subject
@@ -109,7 +113,7 @@ class FileAnalyzer:
         self.facts = ModuleFacts(path=path, module=module)
         self.candidates: List[_MutableCandidate] = []
         self._candidate_index: Dict[Tuple[str, cst.CSTNode], int] = {}
-        self.offers: Dict[int, Optional[object]] = {}  # candidate index -> gradlint.fixes.base.Offer, or None
+        self.offers: Dict[int, Optional[Offer]] = {}  # candidate index -> the fix offered, or None
         self.equations: Dict[Tuple[object, Sym], None] = {}
         self.calls: Dict[CallFact, None] = {}
         self.final_envs: Dict[str, Dict[str, Value]] = {}
@@ -125,14 +129,15 @@ class FileAnalyzer:
         module_interpreter.reads = Reads(self.tree.body, self.declared.callee_name_static)
         module_interpreter.run_block(self.tree.body)
         self.module_env = module_interpreter.env
-        for info in declared.functions:
-            FunctionInterpreter(self, info).run_function()
+        for function in declared.functions:
+            FunctionInterpreter(self, function).run_function()
         for qualname, class_info in declared.classes.items():
             self.facts.classes[qualname].attribute_classes = tuple(sorted(class_info.attribute_classes.items()))
         return self.facts
 
     # ----------------------------------------------------------------------------------------- candidates
-    def add_candidate(self, rule, node, subject, message, fix, receiver: Sym, use, gate) -> CandidateMark:
+    def add_candidate(self, rule: Rule, node: cst.CSTNode, subject: Optional[cst.CSTNode], message: str, fix: str,
+                      receiver: Sym, use: Optional[int], gate: Optional[Sym]) -> CandidateMark:
         key = (rule.code, node)
         index = self._candidate_index.get(key)
         if index is None:
@@ -147,7 +152,7 @@ class FileAnalyzer:
                 candidate.gate = gate if candidate.gate is None else strongest((candidate.gate, gate))
         return CandidateMark(index)
 
-    def use_fact(self, mark) -> UseFact:
+    def use_fact(self, mark: object) -> UseFact:
         if isinstance(mark, CandidateMark):
             return self.candidates[mark.index].use
         fact = self.facts.uses.get(mark)
@@ -155,7 +160,7 @@ class FileAnalyzer:
             fact = self.facts.uses[mark] = UseFact()
         return fact
 
-    def node_mark(self, kind: type, node: Optional[cst.CSTNode]):
+    def node_mark(self, kind: type, node: Optional[cst.CSTNode]) -> object:
         """The mark of kind ``kind`` (a :class:`MixMark` or :class:`RecordMark`) of the values made at ``node``: one
         per node, however often a loop runs it."""
         mark = self.node_marks.get((kind, node))
@@ -168,7 +173,7 @@ class FileAnalyzer:
                for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))]
         return strongest([value.sym, *cut]) if cut else value.sym
 
-    def equation(self, ref, sym: Sym) -> None:
+    def equation(self, ref: object, sym: Sym) -> None:
         if not sym.is_constant():
             self.equations[(ref, sym)] = None
 
@@ -210,6 +215,7 @@ class FunctionInterpreter(CallSemantics):
     def run_function(self) -> None:
         info = self.info
         node = info.node
+        assert node is not None  # a declared function has its definition (only the module's top level has none)
         positional = list(node.params.posonly_params) + list(node.params.params)
         self.reads = Reads(node.body.body, self.analyzer.declared.callee_name_static)
         self.documented_tensors = documented_tensors(node.get_docstring() or "", _parameter_names(node.params))
@@ -274,10 +280,10 @@ class FunctionInterpreter(CallSemantics):
                                or name in self.documented_tensors) else LOW
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
-        ref = ParamRef(info.qualname, key)  # type: ignore[arg-type]
+        ref = ParamRef(info.qualname, key)
         own = Sym(grade) if grade else CONSTANT  # the parameter's value below shows the step to ``param``
         self.analyzer.equation(ref, strongest((own, default.sym)))
-        marks = frozenset({ParamUseMark(info.qualname, key)})  # type: ignore[arg-type]
+        marks = frozenset({ParamUseMark(info.qualname, key)})
         return Value(Sym(NONE, frozenset({ref}), (param,)), marks, cls=cls, module_instance=module_instance)
 
     def _is_module_type(self, annotation: cst.BaseExpression) -> bool:
@@ -310,17 +316,17 @@ class FunctionInterpreter(CallSemantics):
         return NONE, (classes[0] if len(classes) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ blocks
-    def run_block(self, body: Sequence[cst.BaseStatement]) -> None:
+    def run_block(self, body: Block) -> None:
         for statement in body:
             self.run_statement(statement)
 
-    def run_statement(self, statement: cst.BaseStatement) -> None:
+    def run_statement(self, statement: Union[cst.BaseStatement, cst.BaseSmallStatement]) -> None:
         analyzer = self.analyzer
         analyzer.steps_left -= 1
         if analyzer.steps_left < 0:
             raise WorkLimitExceeded()
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
+        if isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+            for small in small_statements(statement):
                 self.run_small(small)
         elif isinstance(statement, cst.If):
             self.run_if(statement)
@@ -328,7 +334,7 @@ class FunctionInterpreter(CallSemantics):
             self.run_loop(statement)
         elif isinstance(statement, cst.With):
             self.run_with(statement)
-        elif isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+        elif isinstance(statement, (cst.Try, cst.TryStar)):
             self.run_try(statement)
         elif isinstance(statement, cst.ClassDef):
             if self.at_module or self.info.cls is None:
@@ -434,7 +440,7 @@ class FunctionInterpreter(CallSemantics):
                 else:
                     del self.env[path]
 
-    def _run_branch(self, body: Sequence[cst.BaseStatement]) -> List[Tuple[Optional[str], Sym]]:
+    def _run_branch(self, body: Block) -> List[Tuple[Optional[str], Sym]]:
         start = len(self.effects)
         self.run_block(body)
         return self.effects[start:]
@@ -512,7 +518,7 @@ class FunctionInterpreter(CallSemantics):
         return callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and is_true(
             node.args[0].value)
 
-    def run_try(self, node) -> None:
+    def run_try(self, node: Union[cst.Try, cst.TryStar]) -> None:
         before = dict(self.env)
         self.run_block(node.body.body)
         merged = _join_envs(before, self.env)
@@ -549,9 +555,9 @@ class FunctionInterpreter(CallSemantics):
             return
         real_fields: Dict[str, cst.AnnAssign] = {}
         for statement in node.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
+            if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
                 continue
-            for small in statement.body:
+            for small in small_statements(statement):
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     name = small.target.value
                     info.fields.append(name)
@@ -692,16 +698,18 @@ class FunctionInterpreter(CallSemantics):
             if isinstance(element.slice, cst.Index):
                 self.use(self.eval(element.slice.value), BENIGN)
         container = target.value
-        local = isinstance(container, cst.Name) and container.value in self.env and not self.at_module
-        owner = self.env[container.value] if local else self.eval(container)  # type: ignore[attr-defined]
+        local = None  # the name of a local list or dict being filled
+        if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
+            local = container.value
+        owner = self.env[local] if local is not None else self.eval(container)
         if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
                               for element in target.slice):
             value = self.recorded(value, target)
-        if not local:  # a local list or dict being filled is no store worth a rule
+        if local is None:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
-        if local and not value.is_constant() and not _names(source):
-            self.effects.append((container.value, value.sym))  # work filed into a local container lasts with it
+        if local is not None and not value.is_constant() and not _names(source):
+            self.effects.append((local, value.sym))  # work filed into a local container lasts with it
         keys = [constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
                 for element in target.slice]
         self._store_into(container, owner, value, keys[0] if len(keys) == 1 else None)
@@ -713,7 +721,7 @@ class FunctionInterpreter(CallSemantics):
             if level > fact.level:
                 fact.level = level
 
-    def flow(self, value: Value, mark) -> None:
+    def flow(self, value: Value, mark: object) -> None:
         for own in value.marks:
             fact = self.analyzer.use_fact(own)
             fact.via = fact.via | {mark}
@@ -824,7 +832,7 @@ class FunctionInterpreter(CallSemantics):
             return CONSTANT_VALUE
         return self.lookup(node.value, node)
 
-    def _constant(self, node) -> Value:
+    def _constant(self, node: cst.BaseExpression) -> Value:
         return CONSTANT_VALUE
 
     eval_Integer = eval_Float = eval_Imaginary = eval_SimpleString = eval_Ellipsis = _constant
@@ -889,7 +897,7 @@ class FunctionInterpreter(CallSemantics):
             if isinstance(inner, cst.Index):
                 index_value = inner.value
                 self.use(self.eval(inner.value), BENIGN)
-            else:
+            elif isinstance(inner, cst.Slice):
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         self.use(self.eval(part), BENIGN)
@@ -968,7 +976,7 @@ class FunctionInterpreter(CallSemantics):
     def eval_StarredElement(self, node: cst.StarredElement) -> Value:
         return self.element(self.eval(node.value))
 
-    def _display(self, node) -> Value:
+    def _display(self, node: Union[cst.Tuple, cst.List, cst.Set]) -> Value:
         items = tuple(self.eval(element.value) for element in node.elements)
         joined = join(items) if items else CONSTANT_VALUE
         return Value(joined.sym, joined.marks, items=items, integer=bool(items) and all(i.integer for i in items))
@@ -1007,9 +1015,9 @@ class FunctionInterpreter(CallSemantics):
         self.flow(value, mark)
         return value.with_marks(frozenset({mark}))
 
-    def _comprehension(self, node) -> Value:
+    def _comprehension(self, node: Union[cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp]) -> Value:
         saved = dict(self.env)
-        clause = node.for_in
+        clause: Optional[cst.CompFor] = node.for_in
         while clause is not None:
             iterable = self.eval(clause.iter)
             self.bind(clause.target, self.element(iterable), clause.iter)
@@ -1079,7 +1087,8 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
-        name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+        name = (node.value if isinstance(node, cst.Name)
+                else node.attr.value if isinstance(node, cst.Attribute) else None)
         if name is not None:
             words = set(name.lower().strip("_").split("_"))
             if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
@@ -1091,7 +1100,7 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
 _TABLES = frozenset("Dict dict Mapping List list Sequence Set set FrozenSet frozenset Iterable Callable".split())
 
 
-def _is_table(annotation: cst.BaseExpression, qualname) -> bool:
+def _is_table(annotation: cst.BaseExpression, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> bool:
     """Whether an annotation declares a container of many values (``Dict[Tuple[int, int, int], float]``,
     ``List[float]``), possibly optional, rather than one real number or a short vector of them."""
     if isinstance(annotation, cst.BinaryOperation):  # ``Mapping[...] | None``
@@ -1106,13 +1115,14 @@ def _is_table(annotation: cst.BaseExpression, qualname) -> bool:
     return False
 
 
-def _always_leaves(body: Sequence[cst.BaseStatement]) -> bool:
-    """Whether running ``body`` always ends in a ``return``, ``raise``, ``continue`` or ``break``."""
+def _always_leaves(body: Sequence[cst.CSTNode]) -> bool:
+    """Whether running ``body`` (a block, or an ``elif`` or ``else``) always ends in a ``return``, ``raise``,
+    ``continue`` or ``break``."""
     if not body:
         return False
     last = body[-1]
-    if isinstance(last, cst.SimpleStatementLine):
-        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+        return isinstance(small_statements(last)[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
     if isinstance(last, cst.If):
         if last.orelse is None:
             return False
@@ -1167,8 +1177,8 @@ def _annotation_names(node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpre
         yield from _annotation_names(node.left, aliases, depth)
         yield from _annotation_names(node.right, aliases, depth)
     elif isinstance(node, (cst.Tuple, cst.List)):
-        for element in node.elements:
-            yield from _annotation_names(element.value, aliases, depth)
+        for item in node.elements:
+            yield from _annotation_names(item.value, aliases, depth)
 
 
 def _last_name(node: cst.BaseExpression) -> str:

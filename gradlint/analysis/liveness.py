@@ -11,11 +11,12 @@ to a torch computation holds a tensor: in library code, a caller's tensor whose 
 
 from __future__ import annotations
 
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from gradlint.analysis import torch_api as api
+from gradlint.analysis.declarations import Block
 from gradlint.analysis.nodes import children
 
 _LOOPS = (cst.For, cst.While)
@@ -28,7 +29,7 @@ class Reads:
     """The names read in one function body, in source order, where each compound statement starts and ends, and
     the names it uses as tensors."""
 
-    def __init__(self, body: Sequence[cst.BaseStatement], qualname: Callable[[cst.BaseExpression], Optional[str]]
+    def __init__(self, body: Block, qualname: Callable[[cst.BaseExpression], Optional[str]]
                  ) -> None:
         self._qualname = qualname
         self._names: List[str] = []
@@ -68,7 +69,7 @@ class Reads:
     def _walk(self, root: cst.CSTNode, loops: Tuple[cst.CSTNode, ...]) -> None:
         stack: List[cst.CSTNode] = [root]
         while stack:
-            node = stack.pop()
+            node: Any = stack.pop()  # dispatched on its exact type (fast), which the type checker cannot follow
             kind = type(node)
             if kind is cst.Name:
                 self._names.append(node.value)

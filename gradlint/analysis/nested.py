@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple, TypeVar, cast
+
+_Item = TypeVar("_Item")
 
 
-def rebuilt(root: object, parts: Callable[[object], Sequence[object]], rebuild: Callable[[object], object],
-            done: Dict[int, Tuple[object, object]]) -> object:
+def rebuilt(root: _Item, parts: Callable[[object], Sequence[object]], rebuild: Callable[[object], object],
+            done: Dict[int, Tuple[object, object]]) -> _Item:
     """``rebuild(root)``, after ``rebuild`` of everything ``root`` is made of (``parts``), however deeply nested.
 
     ``done`` maps the id of each item rebuilt so far to (the item, its rebuilt form); ``rebuild`` finds the
@@ -24,4 +26,4 @@ def rebuilt(root: object, parts: Callable[[object], Sequence[object]], rebuild: 
             pending.extend((part, False) for part in below if id(part) not in done)
         else:
             done[id(item)] = (item, rebuild(item))
-    return done[id(root)][1]
+    return cast(_Item, done[id(root)][1])  # ``rebuild`` keeps each item's type

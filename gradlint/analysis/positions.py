@@ -48,7 +48,7 @@ class _RecordingState(CodegenState):
             start = self.pending.pop()
             self.ranges.setdefault(node, (start, len(self.tokens)))
 
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]  # libcst's stub names its own generator's type
         self,
         node: cst.CSTNode,
         *,

@@ -12,7 +12,7 @@ a candidate's use is its own plus that of every mark its value flowed into.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from gradlint.analysis.facts import Candidate, ClassFacts, FunctionFacts, ModuleFacts, UseFact
 from gradlint.analysis.identity import distinct_modules
@@ -30,12 +30,12 @@ from gradlint.analysis.values import (
     AttrRef,
     AttrUseMark,
     CallRef,
-    MixMark,
-    RecordMark,
     Clamped,
     GlobalRef,
+    MixMark,
     ParamRef,
     ParamUseMark,
+    RecordMark,
     RefOrder,
     ReturnUseMark,
     Sym,
@@ -43,7 +43,7 @@ from gradlint.analysis.values import (
     clipped,
     grade_of,
 )
-from gradlint.findings import Confidence, Finding, Step
+from gradlint.findings import Confidence, Finding
 from gradlint.fixes.base import for_use
 
 MAX_ROUNDS = 12
@@ -52,7 +52,9 @@ MAX_CALL_DEPTH = 24
 # The most a finding can be trusted given how the cut value is used.
 USE_CAP = {UNUSED: LOW, BENIGN: LOW, STORED: MEDIUM, ESCAPES: MEDIUM, COMPUTATION: HIGH}
 
-Grade = Tuple[int, Tuple[Step, ...]]
+# A grade and the chain that explains it: steps, like a sym's chain, and in a shared call summary an
+# ``_ArgumentOf`` last, holding the place of the argument's own chain.
+Grade = Tuple[int, Tuple[Any, ...]]
 NO_GRADE: Grade = (NONE, ())
 
 
@@ -211,7 +213,8 @@ class Solver:
             return GlobalRef(module, ref.name)
         return ref
 
-    def _call_bounds(self, function: str, args: Sequence[Sym], kwargs: Sequence[Tuple[str, Sym]]):
+    def _call_bounds(self, function: str, args: Sequence[Sym], kwargs: Sequence[Tuple[str, Sym]]
+                     ) -> Iterator[Tuple[object, Sym]]:
         """Lower bounds that one call puts on its callee's parameters (or a dataclass's fields)."""
         target = self.program.resolve(function)
         cls = self.program.classes.get(target)
@@ -258,7 +261,7 @@ class Solver:
         self._memo.clear()
         self._context = _Env({})
 
-    def _raise(self, item) -> bool:
+    def _raise(self, item: object) -> bool:
         """Re-evaluate one variable (or one function's context-free result); whether its grade went up."""
         if isinstance(item, _Returns):
             current = self.returns.get(item.function, NO_GRADE)
@@ -293,7 +296,7 @@ class Solver:
         return inner
 
     # ---------------------------------------------------------------------------------- dependencies
-    def _item_dependencies(self, item) -> set:
+    def _item_dependencies(self, item: object) -> set:
         if isinstance(item, _Returns):
             return self._sym_dependencies(self.program.functions[item.function].returns)
         found: set = set()
@@ -323,7 +326,7 @@ class Solver:
         self._dependency_memo[id(sym)] = (sym, found)
         return found
 
-    def _variable_dependencies(self, ref) -> set:
+    def _variable_dependencies(self, ref: object) -> set:
         if not isinstance(ref, AttrRef):
             return {ref}
         found = {AttrRef(owner, ref.name) for owner in self.program.mro(ref.cls)}
@@ -368,7 +371,7 @@ class Solver:
         env.memo[id(sym)] = (sym, best)  # the sym stays referenced, so its id is not reused
         return best
 
-    def _ref_grade(self, ref, env: "_Env") -> Grade:
+    def _ref_grade(self, ref: object, env: "_Env") -> Grade:
         if isinstance(ref, ParamRef):
             key = self._canonical_refs.get(ref)
             if key is None:
@@ -387,7 +390,7 @@ class Solver:
             canonical = self._canonical_refs[ref] = self._canonical(ref)
         if isinstance(canonical, AttrRef):
             return self._attribute_grade(canonical)
-        if canonical.module not in self.program.modules:
+        if isinstance(canonical, GlobalRef) and canonical.module not in self.program.modules:
             return (LOW, ())
         return self.solution.get(canonical, NO_GRADE)
 
@@ -418,8 +421,8 @@ class Solver:
             member = program.split_method(target)
             if member is not None:
                 cls, name = member
-                target = program.method(cls, name) or (program.method(cls, "forward") if name == "__call__" else None)
-                if target is None:
+                method = program.method(cls, name) or (program.method(cls, "forward") if name == "__call__" else None)
+                if method is None:
                     held = self._attribute_grade(AttrRef(cls, name))
                     held_cls = program.attribute_class(cls, name)
                     if held_cls is not None and held_cls in program.classes:
@@ -427,6 +430,7 @@ class Solver:
                         return self._call_grade(CallRef(f"{held_cls}.__call__", ref.args, ref.kwargs, ref.decides,
                                                         ref.field), env)
                     return _strongest([held, *args[1:], *(g for _, g in kwargs)])
+                target = method
             else:
                 joined = _strongest([*args, *(g for _, g in kwargs)])
                 return (min(joined[0], MEDIUM), joined[1])
@@ -448,7 +452,8 @@ class Solver:
             if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
                 return NO_GRADE if decides else self.returns.get(function, NO_GRADE)
             arguments = self._arguments(function, args, kwargs)
-            placeholders = {ref: (grade[0], (_ArgumentOf(ref),)) for ref, grade in arguments.items()}
+            placeholders: Dict[object, Grade] = {ref: (grade[0], (_ArgumentOf(ref),))
+                                                 for ref, grade in arguments.items()}
             self._active.append(function)
             try:
                 facts = self.program.functions[function]
@@ -555,13 +560,13 @@ class UseSolver:
             return self._param_mark(function, mark.index)
         return mark
 
-    def _param_mark(self, function: str, index) -> ParamUseMark:
+    def _param_mark(self, function: str, index: Union[int, str]) -> ParamUseMark:
         facts = self.program.functions.get(function)
         if facts is not None and isinstance(index, str) and index in facts.params:
             index = facts.params.index(index)
         return ParamUseMark(function, index)
 
-    def _default(self, mark) -> int:
+    def _default(self, mark: object) -> int:
         """The use of a mark no file said anything about."""
         if isinstance(mark, (ParamUseMark, MixMark, RecordMark)):
             return UNUSED
@@ -573,7 +578,7 @@ class UseSolver:
         facts = self.program.functions.get(function)
         return facts is not None and facts.returns_number
 
-    def _escape(self, mark) -> int:
+    def _escape(self, mark: object) -> int:
         """Leaving for code we cannot see: benign when declared a plain number (``-> float``, ``x: float``)."""
         program = self.program
         if isinstance(mark, ReturnUseMark):
@@ -611,7 +616,7 @@ class UseSolver:
                 self.levels[mark] = level
                 pending.extend(dependents.get(mark, ()))
 
-    def level(self, mark) -> int:
+    def level(self, mark: object) -> int:
         if mark in self.levels:
             return self.levels[mark]
         if mark in self.facts:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from gradlint.findings import Step
 
@@ -46,10 +46,11 @@ USE_LABELS = {UNUSED: "unused", BENIGN: "benign", STORED: "stored", ESCAPES: "es
 
 @dataclass(frozen=True)
 class ParamRef:
-    """Grade of positional parameter ``index`` of function ``function`` (a qualified name)."""
+    """Grade of parameter ``index`` of function ``function`` (a qualified name): its position, or its name for a
+    parameter without one (keyword-only, or an argument by keyword that the callee takes through ``**kwargs``)."""
 
     function: str
-    index: int
+    index: Union[int, str]
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class CandidateMark:
 @dataclass(frozen=True)
 class ParamUseMark:
     function: str
-    index: int
+    index: Union[int, str]  # as ``ParamRef.index``
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def _filed_under(sym: Sym, key: str) -> Optional[Sym]:
     """The grade of what the dict whose grade is ``sym`` holds under ``key``, when the dict is what calls returned."""
     if not sym.refs:
         return None
-    refs = []
+    refs: list[CallRef | Via] = []
     for ref in sym.refs:
         if isinstance(ref, CallRef) and not ref.decides and ref.field is None:
             refs.append(CallRef(ref.function, ref.args, ref.kwargs, field=key))
@@ -248,16 +249,16 @@ def merged_fields(first: Value, second: Value) -> Optional[Tuple[Tuple[Optional[
     filed there, and under None the dicts they were filed into."""
     if first.fields is None and second.fields is None:
         return None
-    keys: Dict[Optional[str], None] = {}
+    keys: Dict[str, None] = {}
     rests = []
     for value in (first, second):
         entries = dict(value.fields) if value.fields is not None else {None: value}
         keys.update(dict.fromkeys(key for key in entries if key is not None))
         if None in entries:
             rests.append(entries[None])
-    merged = []
+    merged: List[Tuple[Optional[str], Value]] = []
     for key in keys:
-        filed = [value for value in (first.field(key), second.field(key)) if value is not None]  # type: ignore[arg-type]
+        filed = [value for value in (first.field(key), second.field(key)) if value is not None]
         merged.append((key, join(filed) if len(filed) > 1 else filed[0]))
     if rests:
         merged.append((None, join(rests) if len(rests) > 1 else rests[0]))
@@ -319,7 +320,8 @@ def plain_refs(refs: frozenset) -> frozenset:
 def grade_of(syms: Iterable[Sym]) -> Sym:
     """What ``syms`` together depend on, without chains: a condition whose grade alone matters. Unlike
     :func:`strongest`, joining it again and again (in a loop) never nests it."""
-    grade, refs = NONE, set()
+    grade = NONE
+    refs: set[object] = set()
     for sym in syms:
         grade = max(grade, sym.grade)
         refs.update(plain_refs(sym.refs))

@@ -75,8 +75,9 @@ def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str
 def _by_file(findings: Sequence[Finding], unsafe: bool) -> Dict[str, List[Autofix]]:
     fixes: Dict[str, List[Autofix]] = {}
     for finding in findings:
-        if applicable(finding, unsafe) and finding.autofix not in fixes.get(finding.location.path, ()):
-            fixes.setdefault(finding.location.path, []).append(finding.autofix)  # type: ignore[arg-type]
+        fix = finding.autofix
+        if fix is not None and applicable(finding, unsafe) and fix not in fixes.get(finding.location.path, ()):
+            fixes.setdefault(finding.location.path, []).append(fix)
     return fixes
 
 

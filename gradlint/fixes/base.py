@@ -13,11 +13,14 @@ import functools
 import inspect
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis.values import MEDIUM, CandidateMark, Value
 from gradlint.findings import Autofix, Edit, Location
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 # What an offer becomes where the solve finds that the cut value does not feed computation.
 KEEP, DROP, UNSAFE = "", "drop", "unsafe"
@@ -43,6 +46,8 @@ class FixKind:
 
     title: ClassVar[str]
     safe: ClassVar[bool]
+    # ``offer(..., ctx)``: the arguments a rule has for this kind (a call site, a node), then the rule's context.
+    offer: Callable[..., Optional[Offer]]
 
     @classmethod
     def documentation(cls) -> Tuple[str, str]:
@@ -84,7 +89,7 @@ def bare(node: cst.CSTNode) -> cst.CSTNode:
     return node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
 
 
-def comments(node) -> Counter:
+def comments(node: object) -> Counter:
     """How often each comment occurs in ``node`` (which may be ``MaybeSentinel.DEFAULT``: none)."""
     found: Counter = Counter()
     pending: List[cst.CSTNode] = [node] if isinstance(node, cst.CSTNode) else []
@@ -97,7 +102,7 @@ def comments(node) -> Counter:
 
 
 # ------------------------------------------------------------------------------------------- what values are
-def is_tensor(value: Value, ctx) -> bool:
+def is_tensor(value: Value, ctx: Context) -> bool:
     """Known from this file to be a tensor that carries a gradient and was not cut on the way: not a Python
     number, a container, a module or an instance of another class."""
     return (ctx.local_grade(value) >= MEDIUM and not _cut(value) and value.items is None and value.cls is None

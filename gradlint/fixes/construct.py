@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis.values import Value
@@ -20,10 +20,13 @@ from gradlint.fixes.base import (
     wrap,
 )
 
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
+
 _CONVERSIONS = ("dtype", "device")
 
 
-def torch_base(call: cst.Call, ctx) -> Optional[cst.BaseExpression]:
+def torch_base(call: cst.Call, ctx: Context) -> Optional[cst.BaseExpression]:
     """How this file names torch: the base of ``torch.tensor`` in ``call`` itself, else an imported name."""
     func = call.func
     if isinstance(func, cst.Attribute) and ctx.qualname(func.value) == "torch":
@@ -32,7 +35,7 @@ def torch_base(call: cst.Call, ctx) -> Optional[cst.BaseExpression]:
     return cst.Name(name) if name is not None else None
 
 
-def stacked(display: cst.BaseExpression, value: Value, torch: cst.BaseExpression, ctx) -> Optional[cst.Call]:
+def stacked(display: cst.BaseExpression, value: Value, torch: cst.BaseExpression, ctx: Context) -> Optional[cst.Call]:
     """``torch.stack([...])`` of a list or tuple display, nested displays stacked in turn; elements not known
     to be tensors go through ``torch.as_tensor`` (which returns a tensor itself). None when an element was cut
     on the way (its own fix comes first) or the display cannot be followed."""
@@ -57,7 +60,7 @@ def stacked(display: cst.BaseExpression, value: Value, torch: cst.BaseExpression
                     args=[cst.Arg(display.with_changes(elements=rebuilt))])
 
 
-def stacked_call(call: cst.Call, value: Value, torch: cst.BaseExpression, ctx) -> Optional[cst.Call]:
+def stacked_call(call: cst.Call, value: Value, torch: cst.BaseExpression, ctx: Context) -> Optional[cst.Call]:
     """``call`` (whose one positional argument is a display) as ``torch.stack`` of that display, keeping the
     argument's own spacing and comments."""
     stack = stacked(call.args[0].value, value, torch, ctx)
@@ -94,7 +97,7 @@ class StackElements(FixKind):
     title = "Build the tensor with `torch.stack`"
     safe = False
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         conversions = keyword_arguments(call, _CONVERSIONS)
         torch = torch_base(call, ctx)
@@ -118,7 +121,7 @@ class NewTensorCopy(FixKind):
     title = "Copy with `.to(...)`, which keeps the gradient"
     safe = True
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         conversions = keyword_arguments(call, _CONVERSIONS)
         if conversions is None or len(positional(call)) != 1 or not isinstance(call.func, cst.Attribute):
@@ -150,7 +153,7 @@ class DifferentiableCopy(FixKind):
     title = "Copy with `.clone()`, which keeps the gradient"
     safe = True
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         conversions = keyword_arguments(call, _CONVERSIONS)
         if site.callee != "torch.tensor" or conversions is None or len(positional(call)) != 1:

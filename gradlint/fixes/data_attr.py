@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from gradlint import lazy_cst as cst
 from gradlint.fixes.base import UNSAFE, FixKind, Offer, parent_of
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 
 class UseTensor(FixKind):
@@ -23,7 +26,7 @@ class UseTensor(FixKind):
     title = "Use the tensor instead of its `.data`"
     safe = True
 
-    def offer(self, node: cst.Attribute, ctx) -> Optional[Offer]:
+    def offer(self, node: cst.Attribute, ctx: Context) -> Optional[Offer]:
         statement = ctx.statement
         parent = parent_of(statement, node)
         if isinstance(parent, cst.Attribute) and parent.attr.value.endswith("_"):

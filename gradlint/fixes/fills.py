@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, arguments_list, bare, keyword_arguments, operand, parent_of
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
 
 _FACTORIES = {"torch.full": "ones", "torch.full_like": "ones_like"}
 _OPTIONS = ("fill_value", "dtype", "device", "layout", "memory_format", "size")
@@ -27,7 +30,7 @@ class FillByBroadcast(FixKind):
     title = "Broadcast the fill value over ones"
     safe = True
 
-    def offer(self, site, fill: cst.Arg, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, fill: cst.Arg, ctx: Context) -> Optional[Offer]:
         call = site.node
         options = keyword_arguments(call, _OPTIONS)
         factory = _FACTORIES.get(site.callee or "") or ("new_ones" if site.tensor_method == "new_full" else None)
@@ -42,7 +45,7 @@ class FillByBroadcast(FixKind):
         return self.make(call, product, parent_of(ctx.statement, call), safe=exact)
 
 
-def _is_conversion(node: cst.BaseExpression, ctx) -> bool:
+def _is_conversion(node: cst.BaseExpression, ctx: Context) -> bool:
     """``float(...)`` or ``....item()``: a Python number read from a tensor."""
     if not isinstance(node, cst.Call):
         return False

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, argument, keyword_arguments, operand, parent_of, wrap
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
 
 _GRID_OPTIONS = ("start", "end", "steps", "dtype", "device", "layout")
 
@@ -23,12 +26,12 @@ class GridFromEnds(FixKind):
     title = "Build the grid from its ends with arithmetic"
     safe = False
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         start, end, steps = (argument(call, position, name) for position, name in enumerate(_GRID_OPTIONS[:3]))
         options = keyword_arguments(call, _GRID_OPTIONS)
-        if site.callee != "torch.linspace" or None in (start, end, steps, options) or not isinstance(
-                call.func, cst.Attribute) or not _plain(start.value):
+        if (site.callee != "torch.linspace" or start is None or end is None or steps is None or options is None
+                or not isinstance(call.func, cst.Attribute) or not _plain(start.value)):
             return None
         settings = [arg for arg in options if arg.keyword.value not in _GRID_OPTIONS[:3]]
         unit = cst.Call(func=call.func, args=[cst.Arg(cst.Integer("0")), cst.Arg(cst.Integer("1")),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from gradlint import lazy_cst as cst
 from gradlint.fixes.base import DROP, FixKind, Offer, parent_of
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
 
 
 class KeepTensor(FixKind):
@@ -23,7 +26,7 @@ class KeepTensor(FixKind):
     title = "Keep the tensor instead of a Python number"
     safe = False
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         if site.tensor_method == "item" and not call.args and isinstance(call.func, cst.Attribute):
             tensor = call.func.value

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, Optional
+from typing import TYPE_CHECKING, ClassVar, Dict, Optional
 
 from gradlint import lazy_cst as cst
 from gradlint.fixes.base import FixKind, Offer, is_tensor, is_uncut, keyword_arguments, parent_of
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
 
 _NUMPY_UNARY = (
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
@@ -37,7 +40,7 @@ class TorchTwin(FixKind):
     twins: ClassVar[Dict[str, tuple]] = {
         **{name: (name, 1) for name in _NUMPY_UNARY}, **{name: (name, 2) for name in _NUMPY_BINARY}}
 
-    def offer(self, site, ctx) -> Optional[Offer]:
+    def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         module, _, name = (site.callee or "").partition(".")
         twin, arity = self.twins.get(name, (None, 0)) if module == self.module else (None, 0)

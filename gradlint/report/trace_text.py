@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from gradlint import rank as ranking
-from gradlint.report import chain_text
 from gradlint.rank import Suspect, TraceEvidence
-from gradlint.trace.results import Frame, Outcome, ParameterReport, Reason, TraceResult
+from gradlint.report import chain_text
+from gradlint.trace.results import Frame, Outcome, ParameterReport, Reason, TraceResult, ZeroFactor
 
 _REASONS = {
     "connected": "real gradient",
@@ -96,12 +96,11 @@ def describe(evidence: TraceEvidence) -> str:
     if evidence.is_event:
         times = f" {evidence.count} times" if evidence.count > 1 else ""
         return f"{evidence.op} cut the gradient ({evidence.kind}){times}; the cut value depends on {params}"
-    if evidence.kind == ranking.ZERO_VALUE:
+    if isinstance(source, ZeroFactor):  # the factor itself, or where its constant was defined
         origin = source.origin
-        return (f"{origin.expression} = {_number(origin.value)} set here ({origin.kind.replace('_', ' ')}) "
-                f"fills the zero factor that zeroes the gradient of {params}")
-    if evidence.kind == ranking.ZERO_FACTOR:
-        origin = source.origin
+        if evidence.kind == ranking.ZERO_VALUE and origin is not None:
+            return (f"{origin.expression} = {_number(origin.value)} set here ({origin.kind.replace('_', ' ')}) "
+                    f"fills the zero factor that zeroes the gradient of {params}")
         filled = f" from {origin.expression} = {_number(origin.value)}" if origin else ""
         if origin is not None and origin.defined is not None:
             filled += f", the {origin.kind.replace('_', ' ')} at {_where(origin.defined)}"
@@ -174,8 +173,9 @@ def render_test(nodeid: str, result: TraceResult, suspects: Sequence[Suspect], l
 
 def render_summary_markdown(result: TraceResult, suspects: Sequence[Suspect], command: str,
                             versions: dict[str, str], limit: int = 10) -> str:
+    times = "time" if result.passes == 1 else "times"
     lines = [f"# gradlint trace: `{result.target}`", "", f"- command: `{command}`",
-             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} time{'s' if result.passes > 1 else ''})"]
+             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} {times})"]
     if result.test_outcome:
         lines.append(f"- test: {result.test_outcome}")
     lines.append("- versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()))

@@ -9,11 +9,14 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Sequence
+from typing import TYPE_CHECKING, ClassVar, Optional, Sequence
 
 from gradlint.analysis.values import COMPUTATION, tensor_like
 from gradlint.findings import Confidence
 from gradlint.fixes.base import FixKind
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite
 
 SECTION_TITLES = ("What it does", "Why it cuts gradients", "When it is fine")
 # Rules whose operations are everywhere (branches, assignments in ``__init__``) look only in files that mention
@@ -109,7 +112,7 @@ class TensorMethodRule(Rule):
     message: ClassVar[str]
     fix: ClassVar[str]
 
-    def applies(self, site) -> bool:
+    def applies(self, site: CallSite) -> bool:
         return site.tensor_method in self.methods
 
     def receiver(self, site, ctx):

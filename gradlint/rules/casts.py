@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gradlint import lazy_cst as cst
 from gradlint.analysis.values import COMPUTATION, MEDIUM, Sym, strongest
 from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite
 
 
 class IntegerCast(TensorMethodRule):
@@ -62,7 +67,7 @@ def lookup(table: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         ),
     ]
 
-    def applies(self, site) -> bool:
+    def applies(self, site: CallSite) -> bool:
         return site.tensor_method is not None and site.casts_to_integer
 
 
@@ -168,5 +173,5 @@ def freeze(backbone) -> None:
         )
 
 
-def _is_false(node) -> bool:
+def _is_false(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Name) and node.value == "False"

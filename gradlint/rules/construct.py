@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gradlint import lazy_cst as cst
 from gradlint.analysis.values import strongest
 from gradlint.fixes.construct import DifferentiableCopy, NewTensorCopy, StackElements
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import binding
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 _COPYING_CONSTRUCTORS = frozenset(
     {"torch.tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor",
@@ -19,7 +24,7 @@ def _first_argument(site):
     return (site.node.args[0].value, site.args[0]) if site.args and site.node.args[0].keyword is None else None
 
 
-def _is_list(node: cst.BaseExpression, ctx) -> bool:
+def _is_list(node: cst.BaseExpression, ctx: Context) -> bool:
     """A list or tuple display, or a name this function binds to a list (filled later by appends or ``+=``)."""
     if isinstance(node, (cst.List, cst.Tuple)):
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
@@ -11,6 +11,9 @@ from gradlint.analysis.values import MEDIUM, CandidateMark, Sym, strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, TensorMethodRule, Valid
 from gradlint.rules.syntax import sums, variables_read
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 
 class DetachOnDifferentiable(TensorMethodRule):
@@ -193,7 +196,7 @@ def _overlap(first: _Path, second: _Path) -> bool:
     return first[0] == second[0] and longer[:len(shorter)] == shorter
 
 
-def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
+def _paths(node: cst.BaseExpression, ctx: Context) -> Set[_Path]:
     """The values a detached expression reads."""
     found: Set[_Path] = set()
     for current, _ in _walk(node, ctx):
@@ -203,7 +206,7 @@ def _paths(node: cst.BaseExpression, ctx) -> Set[_Path]:
     return found
 
 
-def _path(node: cst.CSTNode, ctx) -> Optional[_Path]:
+def _path(node: cst.CSTNode, ctx: Context) -> Optional[_Path]:
     parts = _parts(node)
     if parts is None or ctx.qualname(parts[0]) is not None or (
             parts[1] and parts[1][-1] in api.NON_DIFFERENTIABLE_ATTRIBUTES):  # ``x.shape``: looked at
@@ -233,7 +236,7 @@ def _parts(node: cst.CSTNode) -> Optional[Tuple[cst.Name, Tuple[str, ...]]]:
     return (node, tuple(reversed(parts))) if isinstance(node, cst.Name) else None
 
 
-def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.CSTNode]]:
+def _differentiable_uses(function: cst.FunctionDef, ctx: Context) -> Dict[_Path, Set[cst.CSTNode]]:
     """Where each value of the function is read in a way that differentiates it: the statements that read it
     outside any ``.detach()``, other than for its shape, dtype or device, and other than as an assignment target.
 
@@ -252,7 +255,7 @@ def _differentiable_uses(function: cst.FunctionDef, ctx) -> Dict[_Path, Set[cst.
     return uses
 
 
-def _walk(root: cst.CSTNode, ctx) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+def _walk(root: cst.CSTNode, ctx: Context) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
     """Every node under ``root`` with its statement, except what is detached, assigned to, only looked at
     (compared, formatted, printed, its type or length asked) or read for its shape, dtype or device, and except
     nested functions and classes. A method called on a value (``q.abs()``) reads the value, not a part of it."""
@@ -317,6 +320,6 @@ def _straight_through(call: cst.Call, statement: cst.CSTNode,
     """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
     for terms in sums(statement):
         if any(term is call for term in terms):
-            detached = variables_read(call.func.value, qualname)  # type: ignore[attr-defined]
+            detached = variables_read(call.func.value, qualname)
             return any(variables_read(term, qualname) & detached for term in terms if term is not call)
     return False

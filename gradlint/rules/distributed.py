@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Set
+from typing import TYPE_CHECKING, Set
 
 from gradlint import lazy_cst as cst
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import COMPUTATION, MEDIUM, Sym
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 _GATHERS = frozenset({"torch.distributed.all_gather", "torch.distributed.all_gather_into_tensor"})
 _REDUCTIONS = frozenset({"torch.distributed.all_reduce", "torch.distributed.reduce"})
@@ -187,7 +190,7 @@ def log_loss(loss: torch.Tensor) -> float:
         )
 
 
-def _slot_restored(name: str, ctx) -> bool:
+def _slot_restored(name: str, ctx: Context) -> bool:
     """Whether the function stores into ``name[...]``: the local slot put back after a gather."""
     function = ctx.function.node
     for node in walk(function if function is not None else ctx.statement):

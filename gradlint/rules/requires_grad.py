@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis import torch_api as api
 from gradlint.analysis.values import ESCAPES, HIGH, Sym
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import dotted_name, is_method_call, walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 _CONTAINERS = frozenset({"torch.nn.ParameterList", "torch.nn.ParameterDict", "torch.nn.parameter.ParameterList",
                          "torch.nn.parameter.ParameterDict", "torch.nn.modules.container.ParameterList",
@@ -256,7 +258,7 @@ def _elements(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield node
 
 
-def _converted_parameter(node: Optional[cst.CSTNode], ctx) -> Optional[cst.Call]:
+def _converted_parameter(node: Optional[cst.CSTNode], ctx: Context) -> Optional[cst.Call]:
     """The ``nn.Parameter(...)`` call that ``node`` converts (``nn.Parameter(t).to(device)``), if any, when the
     Parameter requires grad."""
     converted = False
@@ -268,7 +270,7 @@ def _converted_parameter(node: Optional[cst.CSTNode], ctx) -> Optional[cst.Call]
                        and arg.keyword.value == "requires_grad") else node
 
 
-def _plain_leaf(element: cst.BaseExpression, ctx) -> bool:
+def _plain_leaf(element: cst.BaseExpression, ctx: Context) -> bool:
     """Whether the function last binds ``element`` (a name or ``self.x``) to a new tensor that requires grad but
     is not a Parameter (``torch.tensor(v, requires_grad=True)``, ``t.clone().requires_grad_()``)."""
     dotted = dotted_name(element)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis.values import strongest
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import binding, contains, is_method_call, variables_read, walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import Context
 
 # The torch.distributions classes with a reparameterised sampler (``has_rsample``).
 _REPARAMETERISED = frozenset(
@@ -24,7 +26,8 @@ class SampleWithoutRsample(Rule):
 
     What it does:
         Reports `dist.sample(...)` where `dist` is built in the same function by a `torch.distributions` class
-        (or a library's wrapper of one, such as `pyro.distributions`) with a reparameterised sampler (`Normal`, `MultivariateNormal`, `Beta`, `Gamma`, `Uniform`...) from
+        (or a library's wrapper of one, such as `pyro.distributions`) with a reparameterised sampler
+        (`Normal`, `MultivariateNormal`, `Beta`, `Gamma`, `Uniform`...) from
         values computed from differentiable inputs, and the draw goes on into computation.
 
     Why it cuts gradients:
@@ -111,7 +114,7 @@ def policy_loss(policy: torch.nn.Module, state: torch.Tensor, reward_of) -> torc
         )
 
 
-def _construction(node: cst.BaseExpression, ctx) -> Optional[cst.Call]:
+def _construction(node: cst.BaseExpression, ctx: Context) -> Optional[cst.Call]:
     """The call that builds the reparameterisable distribution ``node`` is or names in this function, if any."""
     body = _function_body(ctx)
     if isinstance(node, cst.Name) and body is not None:
@@ -122,12 +125,12 @@ def _construction(node: cst.BaseExpression, ctx) -> Optional[cst.Call]:
     return node if name in _REPARAMETERISED and "distributions" in module.split(".") else None
 
 
-def _function_body(ctx) -> Optional[cst.CSTNode]:
+def _function_body(ctx: Context) -> Optional[cst.CSTNode]:
     function = ctx.function.node
     return function if function is not None else ctx.statement
 
 
-def _scored(call: cst.Call, ctx) -> bool:
+def _scored(call: cst.Call, ctx: Context) -> bool:
     """A score-function estimator: the draw (or the name it is bound to) is passed to a ``log_prob`` call."""
     statement = ctx.statement
     names = set()

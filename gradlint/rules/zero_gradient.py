@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Set
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Set
 
 from gradlint import lazy_cst as cst
-
 from gradlint.analysis import torch_api as api
-from gradlint.analysis.values import strongest
 from gradlint.findings import Confidence
 from gradlint.rules.base import Invalid, Rule, Valid
 from gradlint.rules.syntax import contains, is_method_call, sums, variables_read, walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis.context import CallSite, Context
 
 _DETACH = ("detach", "detach_")
 _SIGNS = frozenset({"sign", "sgn"})
@@ -35,7 +36,8 @@ class ZeroGradientStep(Rule):
 
     When it is fine:
         Rounded values used as indices, sizes, masks for indexing or in comparisons, or cast to integers and
-        returned (codebook indices, labels) (reported at low confidence, hidden by default). A straight-through estimator is recognized and not reported: the step
+        returned (codebook indices, labels) (reported at low confidence, hidden by default). A straight-through
+        estimator is recognized and not reported: the step
         read inside a `.detach()` (`x + (x.round() - x).detach()`) or a term of a sum with a detached term
         (`hard - soft.detach() + soft`), a step (or what is computed from it) meeting the same inputs it rounds
         anywhere in the function, in an operation or as arguments of one call (`x - x.floor()`, bilinear weights,
@@ -265,7 +267,7 @@ def rectify(x: torch.Tensor) -> torch.Tensor:
         )
 
 
-def _casts_to_float(site, ctx) -> bool:
+def _casts_to_float(site: CallSite, ctx: Context) -> bool:
     if site.method in _FLOAT_CASTS:
         return True
     if site.method in ("to", "type") and site.node.args:
@@ -274,7 +276,7 @@ def _casts_to_float(site, ctx) -> bool:
     return site.method == "type_as"
 
 
-def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx, signs: bool = False) -> bool:
+def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx: Context, signs: bool = False) -> bool:
     """Whether the function uses the step (or what it computes from it) deliberately: inside a straight-through
     estimator, or meeting the inputs it steps on again, through which the gradient still flows (``x - x.floor()``,
     bilinear weights, ``x * (x > 0).float()``, interpolation between the grid points that ``floor`` found)."""
@@ -286,7 +288,7 @@ def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx, signs: bool = Fals
     carriers = [step] + [node for node in walk(root) if isinstance(node, cst.Name) and node.value in names]
     inputs = variables_read(subject, ctx.qualname)
 
-    def meets_inputs(operands) -> bool:
+    def meets_inputs(operands: Iterable[cst.CSTNode]) -> bool:
         return any(not any(contains(operand, carrier) for carrier in carriers) and (
             inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH))
             for operand in operands)

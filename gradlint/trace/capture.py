@@ -37,7 +37,7 @@ class _Tee(io.TextIOBase):
 @contextmanager
 def tee_output(log: io.StringIO, echo: bool = True) -> Iterator[None]:
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(saved[0], log, echo), _Tee(saved[1], log, echo)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _Tee(saved[0], log, echo), _Tee(saved[1], log, echo)
     try:
         yield
     finally:

@@ -34,7 +34,7 @@ class EagerCompile:
             return
         self._eager = True
         compiler = getattr(torch, "compiler", None)
-        if hasattr(compiler, "set_stance"):
+        if compiler is not None and hasattr(compiler, "set_stance"):
             stance = compiler.set_stance("force_eager")
             self._stack.callback(stance.__exit__, None, None, None)
         else:  # before torch 2.6: new compilations are skipped, code compiled earlier may still run compiled

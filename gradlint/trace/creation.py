@@ -43,7 +43,7 @@ class CreationHooks:
         register = torch.nn.Module.register_parameter
 
         def new_parameter(cls: type, data: Any = None, requires_grad: bool = True) -> Any:
-            made = make_parameter(cls, data, requires_grad)
+            made: torch.nn.Parameter = make_parameter(cls, data, requires_grad)
             recorder.created_parameter(made, "Parameter", sys._getframe())
             return made
 

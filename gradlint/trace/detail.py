@@ -18,7 +18,7 @@ import ast
 import math
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import torch
 
@@ -59,9 +59,10 @@ class Detail:
 
     # ---- forward --------------------------------------------------------------------------------
 
-    def note_output(self, func: Any, args: tuple, kwargs: dict, result: torch.Tensor, start: FrameType) -> None:
+    def note_output(self, func: Any, args: tuple, kwargs: Mapping[str, Any], result: torch.Tensor,
+                    start: FrameType) -> None:
         zero_input = self._zero_input((*args, *kwargs.values()))
-        node = result.grad_fn
+        node: graph.Node = result.grad_fn  # torch's stub makes Node.metadata a method; C++ nodes hold a dict
         if node is not None and META not in node.metadata:
             user = self.codes.user_frame(start)
             if user is not None:
@@ -115,9 +116,10 @@ class Detail:
         for frame in (info.site, *info.chain):
             filename = self.codes.filename(frame.path)
             function = source.enclosing_function(filename, frame.line) if filename else None
-            for decorator in getattr(function, "decorator_list", ()):
-                if any(word in ast.unparse(decorator).lower() for word in _CACHE_DECORATOR_WORDS):
-                    return Frame(frame.path, decorator.lineno, function.name)
+            if function is not None:
+                for decorator in function.decorator_list:
+                    if any(word in ast.unparse(decorator).lower() for word in _CACHE_DECORATOR_WORDS):
+                        return Frame(frame.path, decorator.lineno, function.name)
             if frame.function == "__init__":
                 return frame
         return None
@@ -149,7 +151,10 @@ def is_all_zero(tensor: torch.Tensor) -> bool:
     return not bool(values.any())
 
 
-def _summary(grads: Sequence[Optional[torch.Tensor]]) -> tuple[bool, bool]:
+_Gradients = Sequence[Optional[torch.Tensor]]  # a node's incoming or outgoing gradients, as hooks see them
+
+
+def _summary(grads: _Gradients) -> tuple[bool, bool]:
     """(some value non-zero, every value finite), from one reduction per gradient: its largest absolute value."""
     nonzero, finite = False, True
     for grad in grads:
@@ -173,8 +178,8 @@ class BackwardProbe:
             if graph.leaf_variable(node) is None and hasattr(node, "register_hook"):
                 self.handles.append(node.register_hook(self._hook(node)))
 
-    def _hook(self, node: Any):
-        def record(grad_inputs, grad_outputs):
+    def _hook(self, node: Any) -> Callable[[_Gradients, _Gradients], None]:
+        def record(grad_inputs: _Gradients, grad_outputs: _Gradients) -> None:
             self.observed[node] = (_summary(grad_outputs), [_summary((g,)) for g in grad_inputs])
         return record
 
@@ -195,7 +200,8 @@ class BackwardProbe:
             self._nearest(recorder.leaf_index, nonfinite, self.detail.nonfinite,
                           lambda incoming, out: incoming[1] and not all(o[1] for o in out))
 
-    def _nearest(self, leaf_index: graph.LeafIndex, params: set[int], into: dict, stops) -> None:
+    def _nearest(self, leaf_index: graph.LeafIndex, params: set[int], into: dict,
+                 stops: Callable[[tuple[bool, bool], list[tuple[bool, bool]]], bool]) -> None:
         best: dict[int, tuple[int, Any]] = {}
         for node, (incoming, outgoing) in self.observed.items():
             reachable = leaf_index.leaves_of_node(node) & params

@@ -16,6 +16,7 @@ from typing import Any, Optional, Protocol
 import torch
 from torch.autograd.variable import Variable
 
+
 @dataclass(frozen=True)
 class Backward:
     """One request to the engine: the tensors to differentiate and the gradients they start from."""
@@ -91,7 +92,7 @@ class EngineHook:
 
     def __enter__(self) -> EngineHook:
         self._saved = Variable._execution_engine
-        Variable._execution_engine = _Engine(self._saved, self.observer)
+        Variable._execution_engine = _Engine(self._saved, self.observer)  # type: ignore[assignment]  # a stand-in
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -19,7 +19,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Callable, Optional
+from typing import Any, NoReturn, Optional
 
 from gradlint.trace.frames import CodeMap
 from gradlint.trace.results import Frame
@@ -54,19 +54,19 @@ class ExitGuard:
         self.ends = Ends()
         self._pid = os.getpid()
         self._thread = threading.get_ident()
-        self._saved_exit: Callable[[int], Any] = os._exit
+        self._saved_exit = os._exit
         self._saved_handlers: dict[int, Any] = {}
 
     def __enter__(self) -> ExitGuard:
         self._saved_exit = os._exit
         real_exit, pid, thread, ends, codes = os._exit, self._pid, self._thread, self.ends, self.codes
 
-        def exit_(code: int) -> None:
+        def exit_(status: int) -> NoReturn:
             if os.getpid() != pid or threading.get_ident() != thread:  # a forked child, another thread
-                real_exit(code)
+                real_exit(status)
             user = codes.user_frame(sys._getframe(1))
-            ends.exit_code, ends.exit_site = code, codes.frame(user) if user is not None else None
-            raise TargetExit(code)
+            ends.exit_code, ends.exit_site = status, codes.frame(user) if user is not None else None
+            raise TargetExit(status)
 
         os._exit = exit_
         if threading.current_thread() is threading.main_thread():

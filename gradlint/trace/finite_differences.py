@@ -57,7 +57,7 @@ class Candidate:
 @dataclass
 class _Move:
     key: Key
-    delta: Callable[[torch.Tensor], torch.Tensor]   # the parameter's value -> the displacement to add
+    delta: torch.Tensor   # the displacement to add, in any dtype and shape with the parameter's number of elements
 
 
 class _Mover(TorchFunctionMode):
@@ -75,7 +75,7 @@ class _Mover(TorchFunctionMode):
         kwargs = kwargs or {}
         if self.tensor is not None and not self.moved and self._reads(func, args, kwargs):
             with torch.no_grad():
-                self.tensor.add_(self.move.delta(self.tensor))
+                self.tensor.add_(self.move.delta.to(self.tensor.dtype).reshape(self.tensor.shape))
             self.moved = True
         return func(*args, **kwargs)
 
@@ -213,8 +213,7 @@ class Checker:
         """The central difference quotient along ``direction`` and its rounding noise; None if a run failed."""
         losses = []
         for sign in (1.0, -1.0):
-            move = _Move(key, lambda tensor, sign=sign: (sign * step * direction).to(tensor.dtype).reshape(tensor.shape))
-            run = self._run(_Run(self.codes, {key}, float64=float64, move=move))
+            run = self._run(_Run(self.codes, {key}, float64=float64, move=_Move(key, sign * step * direction)))
             if run.loss is None or run.mover is None or not run.mover.moved:
                 return None
             losses.append(run.loss)
@@ -268,6 +267,28 @@ def checked(report: ParameterReport, check: Optional[GradientCheck]) -> Paramete
     return dataclasses.replace(report, check=check, outcome=Outcome.WRONG if wrong else report.outcome)
 
 
+@dataclass
+class _InPlaceDifference:
+    """The central difference quotient of ``loss()`` along a direction of ``tensor``, which is moved in place and
+    put back, and its rounding noise; ``runs`` counts the evaluations of the loss."""
+
+    loss: Callable[[], torch.Tensor]
+    tensor: torch.Tensor
+    runs: int = 0
+
+    def __call__(self, direction: torch.Tensor, step: float) -> tuple[float, float]:
+        tensor = self.tensor
+        losses = []
+        original = tensor.detach().clone()
+        for sign in (1.0, -1.0):
+            with torch.no_grad():
+                tensor.add_((sign * step * direction).to(tensor.dtype).reshape(tensor.shape))
+                losses.append(float(self.loss().double().sum()))
+                tensor.copy_(original)
+            self.runs += 1
+        return (losses[0] - losses[1]) / (2 * step), noise_of(tensor.dtype, losses, step)
+
+
 def check_function(loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch.Tensor],
                    directions: int = 3) -> dict[str, GradientCheck]:
     """The check of ``tensors`` (leaves that require grad) for ``loss()``, a closure that recomputes the loss
@@ -280,22 +301,10 @@ def check_function(loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch
         if gradient is None:
             continue
         key = (name, 0, 0)
-        evaluations = [0]
-
-        def difference(direction: torch.Tensor, step: float, tensor: torch.Tensor = tensor) -> tuple[float, float]:
-            losses = []
-            original = tensor.detach().clone()
-            for sign in (1.0, -1.0):
-                with torch.no_grad():
-                    tensor.add_((sign * step * direction).to(tensor.dtype).reshape(tensor.shape))
-                    losses.append(float(loss().double().sum()))
-                    tensor.copy_(original)
-                evaluations[0] += 1
-            return (losses[0] - losses[1]) / (2 * step), noise_of(tensor.dtype, losses, step)
-
+        difference = _InPlaceDifference(loss, tensor)
         check = compare(gradient.detach().double(), tensor.detach().double(), tensor.dtype,
                         _directions(key, gradient.shape, directions), difference)
-        found[name] = dataclasses.replace(check, runs=evaluations[0])
+        found[name] = dataclasses.replace(check, runs=difference.runs)
     return found
 
 

@@ -153,7 +153,7 @@ class CodeMap:
 
     def callers(self, frame: FrameType) -> list[FrameType]:
         """The user frames that called ``frame``'s function, innermost first, up to where gradlint called in."""
-        found = []
+        found: list[FrameType] = []
         caller = frame.f_back
         while caller is not None and len(found) < MAX_CHAIN:
             category = self.category(caller.f_code)

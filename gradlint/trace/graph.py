@@ -6,11 +6,11 @@ severing events of one forward pass is walked once.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import torch
 
-Node = object  # torch.autograd.graph.Node; kept loose because C++ node classes vary
+Node = Any  # torch.autograd.graph.Node; kept loose because C++ node classes vary
 _MEMO_LIMIT = 200_000
 
 
@@ -158,7 +158,7 @@ def stale_boundary(roots: Iterable[Node], created_up_to: int) -> list[tuple[Node
     seen: set[Node] = set()
     frontier: list[tuple[Node, Optional[Node]]] = [(node, None) for node in roots if node is not None]
     while frontier:
-        following = []
+        following: list[tuple[Node, Optional[Node]]] = []
         for node, consumer in frontier:
             if node in seen:
                 continue

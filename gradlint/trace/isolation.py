@@ -67,7 +67,9 @@ class Isolation:
         if name == "__main__" or not isinstance(module, ModuleType):
             return False
         filename = _module_file(module)
-        return bool(filename) and self.codes.category_of_file(filename) not in (LIBRARY, TORCH, GRADLINT)
+        if not filename:
+            return False
+        return self.codes.category_of_file(filename) not in (LIBRARY, TORCH, GRADLINT)
 
     def __enter__(self) -> Isolation:
         self._argv = list(sys.argv)

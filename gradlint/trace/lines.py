@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import Callable, Collection, Mapping, Optional
+from typing import Any, Callable, Collection, Mapping, Optional
 
-_Tracer = Callable[[FrameType, str, object], object]
+_Tracer = Callable[[FrameType, str, Any], Optional["_Tracer"]]  # what sys.settrace takes
 
 
 class LineRecorder:
@@ -56,7 +56,7 @@ class LineRecorder:
     def stop(self) -> None:
         if self.active:
             sys.settrace(None)
-            threading.settrace(None)  # type: ignore[arg-type]
+            threading.settrace(None)
             self.active = False
 
     def result(self) -> Optional[dict[str, frozenset[int]]]:

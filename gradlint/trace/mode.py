@@ -91,7 +91,7 @@ class TraceMode(TorchFunctionMode):
         super().__init__()
         self.recorder = recorder
         self.tables = tables
-        self._handler = _handler_table(type(self), tables).get
+        self._handler = _handler_table(type(self), tables).get  # type: ignore[arg-type]  # mypy: type(self) unhashable
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         handler = self._handler(func)
@@ -149,10 +149,11 @@ class TraceMode(TorchFunctionMode):
             else:
                 kind = "cast" if func in self.tables.casts else "compare"
                 recorder.taint(result, kind, sources, op_name(func), sys._getframe())
-        elif not _is_float(result):
-            taints.mark(result, taint)
-        elif taint.kind == "cast" and (taint_is_data or func not in self.tables.indexing):
-            recorder.cast_reentered(taint, sys._getframe())
+        elif taint is not None:  # always, after the return above
+            if not _is_float(result):
+                taints.mark(result, taint)
+            elif taint.kind == "cast" and (taint_is_data or func not in self.tables.indexing):
+                recorder.cast_reentered(taint, sys._getframe())
 
     def _value_arguments(self, func: Any, args: tuple, kwargs: Mapping[str, Any]) -> tuple:
         """The arguments whose values ``func`` reads: not those it reads only for shape, dtype or device."""
@@ -231,7 +232,7 @@ class TraceMode(TorchFunctionMode):
             self.recorder.event(EventKind.DATA, "Tensor.data", sources, sys._getframe())
         return func(*args, **kwargs)
 
-    def _set_requires_grad(self, func, tensor: Any, flag: bool, call: Callable[[], Any]) -> Any:
+    def _set_requires_grad(self, func: Callable[..., Any], tensor: Any, flag: bool, call: Callable[[], Any]) -> Any:
         if not isinstance(tensor, Tensor):
             return call()
         if not flag:
@@ -270,12 +271,13 @@ class DetailMode(TraceMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = TraceMode.__torch_function__(self, func, types, args, kwargs)
-        if isinstance(result, Tensor):
-            self.recorder.detail.note_output(func, args, kwargs or _NO_KWARGS, result, sys._getframe())
+        detail = self.recorder.detail
+        if isinstance(result, Tensor) and detail is not None:
+            detail.note_output(func, args, kwargs or _NO_KWARGS, result, sys._getframe())
         return result
 
 
-def watch_from_numpy(original: Callable[[Any], Tensor], recorder: Recorder) -> Callable[[Any], Tensor]:
+def watch_from_numpy(original: Callable[[Any], Tensor], recorder: Recorder) -> Callable[..., Tensor]:
     """``torch.from_numpy`` bypasses ``__torch_function__``; this wrapper lets the trace see it."""
 
     def from_numpy(array: Any) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import torch
 
@@ -111,7 +111,7 @@ def op_name(func: Callable[..., Any]) -> str:
     """A readable name: ``Tensor.detach``, ``torch.linspace``, ``Tensor.data`` ..."""
     found = _NAMES.get(func)
     if found is None:
-        owner: Optional[Any] = getattr(func, "__self__", None)
+        owner: Any = getattr(func, "__self__", None)
         name = getattr(func, "__name__", repr(func))
         if type(owner).__name__ == "getset_descriptor":
             found = f"Tensor.{owner.__name__}"

@@ -42,7 +42,7 @@ def _lookup(frame: FrameType, name: str) -> Any:
 
 def _same(a: Any, b: Any) -> bool:
     try:
-        return isinstance(a, (int, float, complex)) and not isinstance(a, bool) and float(a) == float(b)
+        return isinstance(a, (int, float)) and not isinstance(a, bool) and float(a) == float(b)
     except (TypeError, ValueError):
         return False
 
@@ -58,7 +58,7 @@ def _class_member_line(cls: type, attribute: str) -> Optional[tuple[str, int]]:
         except (OSError, TypeError):
             continue
         parsed = source.parse(filename) if filename else None
-        if parsed is None:
+        if filename is None or parsed is None:
             continue
         for node in ast.walk(parsed.tree):
             if isinstance(node, ast.ClassDef) and node.name == klass.__name__ and first_line in (
@@ -104,17 +104,18 @@ def _parameter_default(frame: FrameType, name: str, value: Any) -> Optional[tupl
 
 
 # Conversions the value goes through unchanged in the sense that matters here (zero stays zero).
-_CONVERSIONS = {"float": float, "int": int, "abs": abs, "complex": complex}
-_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
-_SIGNS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_CONVERSIONS: dict[str, Callable[..., Any]] = {"float": float, "int": int, "abs": abs, "complex": complex}
+_ARITHMETIC: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_SIGNS: dict[type, Callable[..., Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
-def _conversion(expression: ast.expr) -> Optional[ast.expr]:
-    """The argument of ``float(x)``, ``int(x)``, ``abs(x)``, ``complex(x)``."""
+def _conversion(expression: ast.expr) -> Optional[tuple[Callable[..., Any], ast.expr]]:
+    """The conversion and its argument, of ``float(x)``, ``int(x)``, ``abs(x)``, ``complex(x)``."""
     if (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
             and expression.func.id in _CONVERSIONS and len(expression.args) == 1 and not expression.keywords):
-        return expression.args[0]
+        return _CONVERSIONS[expression.func.id], expression.args[0]
     return None
 
 
@@ -125,9 +126,9 @@ def _static_value(frame: FrameType, expression: ast.expr) -> Any:
     """
     if isinstance(expression, ast.Constant):
         return expression.value
-    inner = _conversion(expression)
-    if inner is not None:
-        return _apply(_CONVERSIONS[expression.func.id], _static_value(frame, inner))  # type: ignore[attr-defined]
+    conversion = _conversion(expression)
+    if conversion is not None:
+        return _apply(conversion[0], _static_value(frame, conversion[1]))
     if isinstance(expression, ast.UnaryOp) and type(expression.op) in _SIGNS:
         return _apply(_SIGNS[type(expression.op)], _static_value(frame, expression.operand))
     if isinstance(expression, ast.BinOp) and type(expression.op) in _ARITHMETIC:
@@ -158,7 +159,8 @@ def _source(frame: FrameType, expression: ast.expr, value: Any) -> ast.expr:
     """The part of ``expression`` the value comes from: through conversions and signs, into the zero factor of
     a product, into the one operand that is not a literal of other arithmetic."""
     while True:
-        inner = _conversion(expression)
+        conversion = _conversion(expression)
+        inner = conversion[1] if conversion else None
         if inner is None and isinstance(expression, ast.UnaryOp) and type(expression.op) in _SIGNS:
             inner = expression.operand
         if inner is None and isinstance(expression, ast.BinOp) and type(expression.op) in _ARITHMETIC:

@@ -104,7 +104,7 @@ class ReuseRecord:
 
 @dataclass
 class BackwardCall:
-    roots: list[object]                           # autograd nodes
+    roots: list[graph.Node]
     site: Optional[FrameType]
     probe: Optional[BackwardProbe] = None
 
@@ -292,7 +292,9 @@ class Recorder:
         """``torch.from_numpy`` of an array that came from a severed tensor: note where it came back."""
         for candidate in (array, getattr(array, "base", None)):
             key = self._arrays.lookup(candidate) if candidate is not None else None
-            user = self.codes.user_frame(start) if key in self.events else None
+            if key is None or key not in self.events:
+                continue
+            user = self.codes.user_frame(start)
             if user is not None:
                 self.events[key].relate(self.codes.frame(user))
                 return
@@ -461,9 +463,10 @@ class Recorder:
         A gradient the program changed in place since its backward (without a function mode, nothing tells
         before it zeroes one) is marked ``rewritten``: its outcome is that of what the program left.
         """
-        chosen = [r for r in (self.params.values() if records is None else records) if r.pending is not None]
-        for record, snap in zip(chosen, outcome.snapshot([r.pending[0] for r in chosen])):
-            gradient, version = record.pending  # type: ignore[misc]
+        chosen = [(r, r.pending) for r in (self.params.values() if records is None else records)
+                  if r.pending is not None]
+        snapshots = outcome.snapshot([gradient for _, (gradient, _) in chosen])
+        for (record, (gradient, version)), snap in zip(chosen, snapshots):
             self._grad_owners.pop(id(gradient), None)
             record.rewritten = gradient is not None and gradient._version != version
             record.snapshot, record.pending = snap, None

@@ -80,8 +80,8 @@ class TraceSession:
         self._saved_grad_mode = torch.is_grad_enabled()
         self._depth = _mode_stack_depth()
         stack = self._stack
-        for hook in (self.compiled, UserLineWarnings(self.codes), CreationHooks(self.recorder, factories=not self.record),
-                     EngineHook(self.recorder)):
+        for hook in (self.compiled, UserLineWarnings(self.codes),
+                     CreationHooks(self.recorder, factories=not self.record), EngineHook(self.recorder)):
             stack.enter_context(hook)
         if self.mode is not None:
             saved_from_numpy = torch.from_numpy
@@ -142,8 +142,8 @@ class TraceSession:
 
     def keys(self) -> dict[str, tuple[str, int, int]]:
         """Each named parameter's key (creation site and ordinal there), for those whose creation was seen."""
-        params = self.recorder.params
-        return {name: params[key].key for key, name in self._names().items() if params[key].key is not None}
+        keys = {name: self.recorder.params[key].key for key, name in self._names().items()}
+        return {name: key for name, key in keys.items() if key is not None}
 
     def _report(self, record: ParamRecord, name: str, names: dict[int, str]) -> ParameterReport:
         """A parameter's outcome; one without a gradient that the program froze or copied on purpose is frozen."""

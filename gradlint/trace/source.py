@@ -12,9 +12,11 @@ import itertools
 import linecache
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Optional
+from typing import Optional, Union
 
 _EXPRESSIONS = (ast.Call, ast.BinOp, ast.Compare, ast.UnaryOp, ast.Subscript, ast.Attribute)
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_Condition = Union[ast.If, ast.Assert]
 
 
 @dataclass
@@ -23,8 +25,8 @@ class _Parsed:
     parents: dict[ast.AST, ast.AST]
     spans: dict[tuple[int, int, int, int], ast.expr]     # exact source span -> expression
     calls_by_line: dict[int, list[ast.Call]]
-    functions: list[ast.AST]                              # function definitions
-    conditions: list[ast.AST]                             # if statements and asserts
+    functions: list[_Function]
+    conditions: list[_Condition]
 
 
 _CACHE: dict[str, Optional[_Parsed]] = {}
@@ -41,12 +43,11 @@ def parse(filename: str) -> Optional[_Parsed]:
             parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
             spans: dict[tuple[int, int, int, int], ast.expr] = {}
             calls_by_line: dict[int, list[ast.Call]] = {}
-            functions: list[ast.AST] = []
-            conditions: list[ast.AST] = []
+            functions: list[_Function] = []
+            conditions: list[_Condition] = []
             for node in ast.walk(tree):
                 if isinstance(node, _EXPRESSIONS):
-                    span = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
-                    spans.setdefault(span, node)  # type: ignore[arg-type]
+                    spans.setdefault(_span(node), node)
                     if isinstance(node, ast.Call):
                         calls_by_line.setdefault(node.lineno, []).append(node)
                 elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -81,7 +82,7 @@ def current_call(frame: FrameType, name: str = "") -> Optional[ast.expr]:
         return parsed.spans.get(position)
     calls = parsed.calls_by_line.get(frame.f_lineno, [])
     named = [call for call in calls if called_name(call) == name]
-    return (named or calls or [None])[0]
+    return named[0] if named else calls[0] if calls else None
 
 
 def called_name(call: ast.Call) -> str:
@@ -209,21 +210,25 @@ def _only_reports(body: list[ast.stmt], alternative: list[ast.stmt]) -> bool:
     return any(isinstance(statement, ast.Raise) for statement in body) or not alternative
 
 
+def _span(node: Union[ast.expr, ast.stmt]) -> tuple[int, int, int, int]:
+    """(line, end line, column, end column) of a node: a parsed node has its end, which the stubs leave optional."""
+    return node.lineno, node.end_lineno, node.col_offset, node.end_col_offset  # type: ignore[return-value]
+
+
 def _contains(outer: ast.expr, position: tuple[int, int, int, int]) -> bool:
     line, end_line, column, end_column = position
-    return ((outer.lineno, outer.col_offset) <= (line, column)
-            and (end_line, end_column) <= (outer.end_lineno, outer.end_col_offset))  # type: ignore[operator]
+    outer_line, outer_end_line, outer_column, outer_end_column = _span(outer)
+    return (outer_line, outer_column) <= (line, column) and (end_line, end_column) <= (outer_end_line, outer_end_column)
 
 
 def _condition_only_validates(parsed: _Parsed, frame: FrameType) -> bool:
     position = _position(frame)
     for node in parsed.conditions:
-        test = node.test  # type: ignore[attr-defined]
+        test = node.test
         if position is None:
-            inside = test.lineno <= frame.f_lineno <= test.end_lineno  # type: ignore[operator]
+            inside = test.lineno <= frame.f_lineno <= _span(test)[1]
         else:  # the jump on the condition is positioned at the whole statement
-            inside = _contains(test, position) or position == (node.lineno, node.end_lineno, node.col_offset,
-                                                                node.end_col_offset)
+            inside = _contains(test, position) or position == _span(node)
         if inside:
             return isinstance(node, ast.Assert) or (_only_reports(node.body, node.orelse)
                                                     or _only_reports(node.orelse, node.body))
@@ -247,10 +252,10 @@ def only_validates(frame: FrameType) -> bool:
     return found
 
 
-def enclosing_function(filename: str, line: int) -> Optional[ast.AST]:
+def enclosing_function(filename: str, line: int) -> Optional[_Function]:
     """The innermost function definition whose body contains ``line``."""
     parsed = parse(filename)
     if parsed is None:
         return None
-    enclosing = [node for node in parsed.functions if node.lineno <= line <= node.end_lineno]  # type: ignore
+    enclosing = [node for node in parsed.functions if node.lineno <= line <= _span(node)[1]]
     return max(enclosing, key=lambda node: node.lineno, default=None)

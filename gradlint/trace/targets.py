@@ -89,7 +89,7 @@ def _report_exception(target: Target, error: BaseException, session: Session,
     return failure(kind, target.text, detail + _raise_site(error, session.recorder.codes))
 
 
-def _exited(target: Target, error: BaseException, session: Session) -> Optional[Failure]:
+def _exited(target: Target, error: Union[SystemExit, TargetExit], session: Session) -> Optional[Failure]:
     """The target ended the program with ``sys.exit``/``os._exit``: a failure unless its status is 0."""
     code = error.code
     if code in (None, 0):

@@ -44,7 +44,7 @@ class UserLineWarnings:
     def _show(self, message: warnings.WarningMessage) -> None:
         issuer = self._issuer(message)
         user = self.codes.user_frame(issuer) if issuer is not None else None
-        if user is None:
+        if issuer is None or user is None:
             self._saved(message)
             return
         issuer.f_globals.get("__warningregistry__", {}).pop(

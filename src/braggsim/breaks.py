@@ -291,8 +291,8 @@ WRONG_GRADIENT_BREAKS: tuple[Break, ...] = (
         new="                cell_volume(lengths, cosines).item() / (a * b * sin_gamma),",
         parameters=CELL,
         outcome="wrong",
-        description=".item() on the cell volume in the z component of c: the cell constants still reach the image "
-        "through the other components, with wrong gradients.",
+        description=".item() on the cell volume in the z component of c: the cell constants still reach the "
+        "image through the other components, with wrong gradients.",
     ),
     Break(
         id="detach_reciprocal_volume",

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import TRACE_TESTS
 
 ENDINGS = "trace_toys.endings"

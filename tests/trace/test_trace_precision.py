@@ -3,7 +3,6 @@ and target networks, and a trace inside a trace."""
 
 from __future__ import annotations
 
-
 import pytest
 from trace_toys import real_world
 

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import TRACE_TESTS
 
 from gradlint.trace import run
@@ -74,7 +73,8 @@ def test_pytest_node_id_of_a_passing_test():
         ("not a target", FailureKind.NOT_FOUND, "it is neither an existing file nor of the form module:function"),
         ("trace_toys.broken_import:main", FailureKind.IMPORT_ERROR,
          "RuntimeError: cannot import me at trace_toys/broken_import.py:3"),
-        (f"{FUNCTIONS}:raises", FailureKind.RAISED, "ValueError: bad configuration at trace_toys/scripts_and_tests.py:24"),
+        (f"{FUNCTIONS}:raises", FailureKind.RAISED,
+         "ValueError: bad configuration at trace_toys/scripts_and_tests.py:24"),
         (f"{FUNCTIONS}:returns_nothing", FailureKind.NO_BACKWARD, ""),
         (f"{FUNCTIONS}:no_parameters", FailureKind.NO_PARAMETERS, ""),
     ],

@@ -27,7 +27,7 @@ def validate(length: torch.Tensor, angle: torch.Tensor) -> None:
     if (length <= 0).any():  # <- raises
         raise ValueError("lengths must be positive")
     if (angle < 1e-6).any() or (angle > 180).any():  # <- warns
-        warnings.warn("an angle close to 0 or 180 degrees is unstable")
+        warnings.warn("an angle close to 0 or 180 degrees is unstable", stacklevel=2)  # the caller's angle
     if (angle >= 0).all():  # <- otherwise raises
         pass
     else:
@@ -42,7 +42,7 @@ def validation_branches() -> None:
     if length > 3:  # <- real branch
         length = length * 2
     elif (angle > 45).any():  # <- warns with an alternative
-        warnings.warn("steep")
+        warnings.warn("steep", stacklevel=1)  # this function's own angle
     else:
         angle = angle * 2
     (length * angle).backward()
