@@ -50,8 +50,7 @@ CASES = Path(__file__).resolve().parent / "corpus" / "cases.toml"
 MODES = ("alone", "package", "project")
 KINDS = ("bug", "deliberate")
 EXTRACTED = (".py", ".pyi", ".ipynb", ".toml", ".cfg")
-_FIELDS = {"id", "kind", "repo", "commit", "path", "lines", "package", "family", "construct", "why", "link",
-           "verified"}
+_FIELDS = {"id", "kind", "repo", "commit", "path", "lines", "package", "family", "construct", "why", "link", "verified"}
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,19 @@ def load_cases(path: Path) -> List[Case]:
         missing = _FIELDS - set(row) - {"verified", "construct", "why", "link"}
         if missing or row["kind"] not in KINDS or (row["kind"] == "bug" and not row.get("parent")):
             raise SystemExit(f"{path}: case {row.get('id', '?')} is incomplete ({', '.join(sorted(missing))})")
-        cases.append(Case(row["id"], row["kind"], row["repo"], row["commit"], row["path"], tuple(row["lines"]),
-                          row["package"], row["family"], row.get("parent", "")))
+        cases.append(
+            Case(
+                row["id"],
+                row["kind"],
+                row["repo"],
+                row["commit"],
+                row["path"],
+                tuple(row["lines"]),
+                row["package"],
+                row["family"],
+                row.get("parent", ""),
+            )
+        )
     ids = [case.id for case in cases]
     if len(set(ids)) != len(ids):
         raise SystemExit(f"{path}: duplicate case ids")
@@ -91,8 +101,12 @@ def load_cases(path: Path) -> List[Case]:
 # ---------------------------------------------------------------------------------------------- mirrors
 def find_mirror(mirrors: Path, repo: str) -> Optional[Path]:
     owner, name = repo.split("/")
-    for candidate in (mirrors / f"{owner}+{name}" / "repo", mirrors / f"{owner}+{name}", mirrors / owner / name,
-                      mirrors / owner / f"{name}.git"):
+    for candidate in (
+        mirrors / f"{owner}+{name}" / "repo",
+        mirrors / f"{owner}+{name}",
+        mirrors / owner / name,
+        mirrors / owner / f"{name}.git",
+    ):
         if candidate.is_dir() and _git(candidate, "rev-parse", "--git-dir", check=False) is not None:
             return candidate
     return None
@@ -127,8 +141,11 @@ def extract(repository: Path, commit: str, destination: Path) -> None:
         path = name.decode("utf-8", "surrogateescape")
         if kind == b"blob" and path.endswith(EXTRACTED):
             wanted.append((sha.decode(), path))
-    batch = subprocess.run(["git", "-C", str(repository), "cat-file", "--batch"], capture_output=True,
-                           input="".join(f"{sha}\n" for sha, _ in wanted).encode())
+    batch = subprocess.run(
+        ["git", "-C", str(repository), "cat-file", "--batch"],
+        capture_output=True,
+        input="".join(f"{sha}\n" for sha, _ in wanted).encode(),
+    )
     stream = batch.stdout
     position = 0
     partial = destination.with_name(destination.name + ".partial")
@@ -141,7 +158,7 @@ def extract(repository: Path, commit: str, destination: Path) -> None:
         size = int(header[2])
         target = partial / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(stream[position:position + size])
+        target.write_bytes(stream[position : position + size])
         position += size + 1
     partial.mkdir(parents=True, exist_ok=True)
     partial.rename(destination)
@@ -157,8 +174,9 @@ class Run:
 
 
 def run_gradlint(tree: Path, paths: Sequence[str], *, context: bool) -> Run:
-    overrides = Overrides(paths=tuple(str(tree / path) for path in paths), confidence="low", no_cache=True,
-                          no_context=not context)
+    overrides = Overrides(
+        paths=tuple(str(tree / path) for path in paths), confidence="low", no_cache=True, no_context=not context
+    )
     settings = load_settings(overrides, tree)
     checked = engine.check(settings.paths, settings.options, settings.context)
     run = Run()
@@ -219,8 +237,10 @@ class Tally:
 
     def row(self, totals: Dict[str, int]) -> str:
         bugs = f"{self.found['bug']}/{totals['bug']} ({_percent(self.found['bug'], totals['bug'])})"
-        deliberate = (f"{self.found['deliberate']}/{totals['deliberate']} "
-                      f"({_percent(self.found['deliberate'], totals['deliberate'])})")
+        deliberate = (
+            f"{self.found['deliberate']}/{totals['deliberate']} "
+            f"({_percent(self.found['deliberate'], totals['deliberate'])})"
+        )
         density = 1000 * self.flagged / self.scanned if self.scanned else 0.0
         return f"{bugs:>16} {deliberate:>16} {density:>10.1f}"
 
@@ -232,8 +252,7 @@ def _percent(part: int, whole: int) -> str:
 LEVELS = (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)
 
 
-def measure(cases: Sequence[Case], mirrors: Path, work: Path, modes: Sequence[str], clone: bool,
-            verbose: bool) -> int:
+def measure(cases: Sequence[Case], mirrors: Path, work: Path, modes: Sequence[str], clone: bool, verbose: bool) -> int:
     tokens = grep_tokens()
     tallies = {(mode, level): Tally() for mode in modes for level in LEVELS}
     greps = {mode: Tally() for mode in modes}

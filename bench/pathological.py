@@ -28,7 +28,7 @@ from static import measure
 PEAK_BUDGET_MIB = 1024
 SECONDS_BUDGET = 60.0
 
-BLOCK = '''
+BLOCK = """
 
 class Block{i}(torch.nn.Module):
     def __init__(self, width: int) -> None:
@@ -48,7 +48,7 @@ def step{i}(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     for k in range(3):
         z = z + torch.sin(z) * k
     return z
-'''
+"""
 
 
 def model_code(megabytes: float) -> str:
@@ -89,8 +89,9 @@ def nested_loops(depth: int, statements: int = 0) -> str:
     """Loops nested ``depth`` deep, after ``statements`` plain ones (which raise the work bound)."""
     plain = "".join(f"a{index} = {index}\n" for index in range(statements))
     loops = "".join("    " * (level + 1) + f"for i{level} in range(3):\n" for level in range(depth))
-    return (f"import torch\n{plain}\ndef f(x: torch.Tensor):\n{loops}{'    ' * (depth + 1)}x = x * 2\n"
-            "    return x.item()\n")
+    return (
+        f"import torch\n{plain}\ndef f(x: torch.Tensor):\n{loops}{'    ' * (depth + 1)}x = x * 2\n    return x.item()\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,21 @@ def gradlint(paths: Sequence[str], folder: Path, jobs: int = 1) -> Tuple[List[st
     """The command line (default bounds) and, run once more with JSON output, the findings."""
     config = folder / "pyproject.toml"
     config.write_text("[tool.gradlint]\n")
-    command = [sys.executable, "-m", "gradlint", "--no-cache", "--no-context", "--confidence", "low",
-               "--jobs", str(jobs), "--config", str(config), *paths]
-    completed = subprocess.run([*command, "--format", "json"], cwd=folder, capture_output=True, text=True,
-                               check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "gradlint",
+        "--no-cache",
+        "--no-context",
+        "--confidence",
+        "low",
+        "--jobs",
+        str(jobs),
+        "--config",
+        str(config),
+        *paths,
+    ]
+    completed = subprocess.run([*command, "--format", "json"], cwd=folder, capture_output=True, text=True, check=False)
     if completed.returncode not in (0, 1):
         raise SystemExit(f"gradlint failed on {paths}: {completed.stderr.strip()}")
     return command, json.loads(completed.stdout)["findings"]
@@ -172,16 +184,20 @@ def run(folder: Path) -> int:
         within = measured.peak_mib <= PEAK_BUDGET_MIB and measured.seconds <= SECONDS_BUDGET
         failures += not (ends_well and within)
         size = (folder / name).stat().st_size
-        print(f"{case.name:<22} {size / 1e6:>8.2f}MB {measured.seconds:>7.1f}s {measured.peak_mib:>6.0f}MiB  "
-              f"{'ok ' if ends_well and within else 'BAD'} {text[:100]}")
+        print(
+            f"{case.name:<22} {size / 1e6:>8.2f}MB {measured.seconds:>7.1f}s {measured.peak_mib:>6.0f}MiB  "
+            f"{'ok ' if ends_well and within else 'BAD'} {text[:100]}"
+        )
     # One folder: every file, checked together with two workers: each file as alone.
     mixed = [file_name(case) for case in CASES]
     _, findings = gradlint(mixed, folder, jobs=2)
     same = [name for name in mixed if [finding for finding in findings if finding["path"] == name] == alone[name]]
     failures += len(same) != len(mixed)
     print(f"\none folder of these {len(mixed)} files, --jobs 2: {len(same)} of them end as they do alone")
-    print(f"budgets: {PEAK_BUDGET_MIB} MiB and {SECONDS_BUDGET:g} s per file; "
-          f"{'all met' if not failures else f'{failures} not met'}")
+    print(
+        f"budgets: {PEAK_BUDGET_MIB} MiB and {SECONDS_BUDGET:g} s per file; "
+        f"{'all met' if not failures else f'{failures} not met'}"
+    )
     return 1 if failures else 0
 
 

@@ -175,16 +175,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cold_run, warm_run = by_tool["gradlint (cold)"], by_tool["gradlint (warm)"]
     print()
     for peer in results[5:]:
-        print(f"{peer.tool}: {peer.seconds / cold_run.seconds:.1f}x gradlint cold, "
-              f"{peer.seconds / warm_run.seconds:.1f}x gradlint warm")
+        print(
+            f"{peer.tool}: {peer.seconds / cold_run.seconds:.1f}x gradlint cold, "
+            f"{peer.seconds / warm_run.seconds:.1f}x gradlint warm"
+        )
     floor = by_tool["libcst parse only"]
-    print(f"gradlint cold: {cold_run.seconds / floor.seconds:.2f}x libcst parse only (budget {COLD_OVER_PARSE}x; "
-          f"parsing is {floor.seconds / cold_run.seconds:.0%} of the cold run)")
+    print(
+        f"gradlint cold: {cold_run.seconds / floor.seconds:.2f}x libcst parse only (budget {COLD_OVER_PARSE}x; "
+        f"parsing is {floor.seconds / cold_run.seconds:.0%} of the cold run)"
+    )
     one_file, start = by_tool["gradlint one warm file"], by_tool["gradlint --version"]
-    print(f"gradlint one warm file ({ONE_FILE}): {one_file.seconds / start.seconds:.2f}x gradlint --version "
-          f"(budget {ONE_FILE_OVER_VERSION}x)")
-    print(f"targets: cold >= 20x faster than torchfix, warm >= 200x, peak < 500 MiB "
-          f"(gradlint peak {max(cold_run.peak_mib, warm_run.peak_mib):.0f} MiB)")
+    print(
+        f"gradlint one warm file ({ONE_FILE}): {one_file.seconds / start.seconds:.2f}x gradlint --version "
+        f"(budget {ONE_FILE_OVER_VERSION}x)"
+    )
+    print(
+        f"targets: cold >= 20x faster than torchfix, warm >= 200x, peak < 500 MiB "
+        f"(gradlint peak {max(cold_run.peak_mib, warm_run.peak_mib):.0f} MiB)"
+    )
     return 0
 
 

@@ -133,8 +133,19 @@ def _trace_state(steps: Callable[[], Step], runs: int) -> int:
         for _ in range(runs):
             step()
         recorder = session.recorder
-        return sum(map(len, (recorder.params, recorder.events, recorder.taints, recorder._roots,
-                             recorder._grad_owners, recorder.leaf_index._memo)))
+        return sum(
+            map(
+                len,
+                (
+                    recorder.params,
+                    recorder.events,
+                    recorder.taints,
+                    recorder._roots,
+                    recorder._grad_owners,
+                    recorder.leaf_index._memo,
+                ),
+            )
+        )
 
 
 def _interleaved(measure: Callable[[Context], float], cases: dict[str, Context], rounds: int) -> dict[str, list[float]]:
@@ -167,24 +178,40 @@ def _measure(pixels: int, repeat: int, threads: int) -> None:
     print(f"{'case':<16}{'median ms':>11}   x plain, median (interquartile range)")
     for case in CASES:
         print(f"{case:<16}{statistics.median(times[case]) * 1e3:>11.2f}   {_spread(ratios[case])}")
-    print("side by side: healthy " + _spread(ratios["healthy"]) + " (target <= 1.05x at 16x16), recording "
-          + _spread(ratios["recording"]) + ", detect_anomaly " + _spread(ratios["detect_anomaly"]))
+    print(
+        "side by side: healthy "
+        + _spread(ratios["healthy"])
+        + " (target <= 1.05x at 16x16), recording "
+        + _spread(ratios["recording"])
+        + ", detect_anomaly "
+        + _spread(ratios["detect_anomaly"])
+    )
     long_cases = {case: CASES[case] for case in ("plain", "do-nothing mode", "healthy", "recording")}
     long_times = _interleaved(lambda context: _long_run(steps, context, 10), long_cases, max(5, repeat // 3))
     long_ratios = _ratios(long_times, "plain")
-    print("10 fitting steps in one session (per-session setup amortized): "
-          + ", ".join(f"{case} {_spread(values)}" for case, values in long_ratios.items() if case != "plain"))
+    print(
+        "10 fitting steps in one session (per-session setup amortized): "
+        + ", ".join(f"{case} {_spread(values)}" for case, values in long_ratios.items() if case != "plain")
+    )
     held = {runs: _trace_state(steps, runs) for runs in (1, 10, 50)}
-    print("entries held by the recording session after 1 / 10 / 50 fitting steps on the same parameters: "
-          + " / ".join(str(count) for count in held.values()))
+    print(
+        "entries held by the recording session after 1 / 10 / 50 fitting steps on the same parameters: "
+        + " / ".join(str(count) for count in held.values())
+    )
 
 
 def _child_cpu(command: Sequence[str], cwd: Path) -> tuple[float, float, str]:
     """(CPU seconds of the command and its children, wall seconds, its output)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -206,23 +233,37 @@ def _pytest(test_file: str, rounds: int) -> None:
             wall[case].append(elapsed)
     reran = "ran again under the recording trace" in output
     ratios = [t / p for t, p in zip(cpu["--gradlint"], cpu["plain"])]
-    print(f"pytest {test_file}: {rounds} rounds of plain and --gradlint, alternating (whole commands, torch import "
-          "included)")
+    print(
+        f"pytest {test_file}: {rounds} rounds of plain and --gradlint, alternating (whole commands, torch import "
+        "included)"
+    )
     for case in cpu:
-        print(f"  {case:<11} CPU median {statistics.median(cpu[case]):.2f} s (range {min(cpu[case]):.2f}-"
-              f"{max(cpu[case]):.2f}), wall median {statistics.median(wall[case]):.2f} s")
-    print(f"  --gradlint / plain, CPU per pair: median {statistics.median(ratios):.2f}x (range {min(ratios):.2f}-"
-          f"{max(ratios):.2f}; target <= 1.1x){'; a test was rerun (not healthy)' if reran else ''}")
+        print(
+            f"  {case:<11} CPU median {statistics.median(cpu[case]):.2f} s (range {min(cpu[case]):.2f}-"
+            f"{max(cpu[case]):.2f}), wall median {statistics.median(wall[case]):.2f} s"
+        )
+    print(
+        f"  --gradlint / plain, CPU per pair: median {statistics.median(ratios):.2f}x (range {min(ratios):.2f}-"
+        f"{max(ratios):.2f}; target <= 1.1x){'; a test was rerun (not healthy)' if reran else ''}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed rounds per workload size (default 30)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    parser.add_argument("--pixels", type=int, nargs="+", default=[16, 32, 64],
-                        help="detector sizes of the workload (default: 16, the test size, 32 and 64)")
-    parser.add_argument("--pytest-file", default="tests/test_gradients.py",
-                        help="the test file for pytest --gradlint against plain pytest (relative to the repository)")
+    parser.add_argument(
+        "--pixels",
+        type=int,
+        nargs="+",
+        default=[16, 32, 64],
+        help="detector sizes of the workload (default: 16, the test size, 32 and 64)",
+    )
+    parser.add_argument(
+        "--pytest-file",
+        default="tests/test_gradients.py",
+        help="the test file for pytest --gradlint against plain pytest (relative to the repository)",
+    )
     parser.add_argument("--pytest-rounds", type=int, default=5, help="pairs of pytest runs (default 5; 0 skips)")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)

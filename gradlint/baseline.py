@@ -71,8 +71,13 @@ class ChangedLines:
         return path in self.new_files or finding.location.line in self.lines.get(path, ())
 
 
-def base_findings(ref: str, paths: Sequence[Path], context: Sequence[Path], options: CheckOptions,
-                  check: Callable[[Sequence[Path], CheckOptions, Sequence[Path]], CheckResult]) -> List[Finding]:
+def base_findings(
+    ref: str,
+    paths: Sequence[Path],
+    context: Sequence[Path],
+    options: CheckOptions,
+    check: Callable[[Sequence[Path], CheckOptions, Sequence[Path]], CheckResult],
+) -> List[Finding]:
     """What ``check`` reports on ``paths`` (with the project ``context``) as they were at ``ref``; files absent
     there are simply missing."""
     top = _toplevel(options.root)
@@ -94,8 +99,19 @@ def changed_lines(ref: str, root: Path) -> ChangedLines:
     """What changed in the working tree since ``ref`` under ``root``; untracked files count as new."""
     top = _toplevel(root)
     commit = _commit(ref, top)
-    diff = _git(root, "-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--unified=0",
-                "--relative", commit, "--", ".").decode("utf-8", "replace")
+    diff = _git(
+        root,
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--unified=0",
+        "--relative",
+        commit,
+        "--",
+        ".",
+    ).decode("utf-8", "replace")
     lines: Dict[str, set] = {}
     current: set = set()
     for line in diff.splitlines():
@@ -107,10 +123,13 @@ def changed_lines(ref: str, root: Path) -> ChangedLines:
         if hunk:
             start, count = int(hunk.group("start")), int(hunk.group("count") or 1)
             current.update(range(start, start + count))
-    untracked = _git(root, "-c", "core.quotePath=false", "ls-files", "-z", "--others", "--exclude-standard", "--",
-                     ".").decode("utf-8", "replace")
-    return ChangedLines({path: frozenset(found) for path, found in lines.items()},
-                        frozenset(name for name in untracked.split("\0") if name))
+    untracked = _git(
+        root, "-c", "core.quotePath=false", "ls-files", "-z", "--others", "--exclude-standard", "--", "."
+    ).decode("utf-8", "replace")
+    return ChangedLines(
+        {path: frozenset(found) for path, found in lines.items()},
+        frozenset(name for name in untracked.split("\0") if name),
+    )
 
 
 def merge_base(branch: str, root: Path) -> str | None:
@@ -145,7 +164,7 @@ def _export(commit: str, wanted: Sequence[PurePosixPath], top: Path, folder: Pat
         size = int(output[offset:header_end].split()[2])
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(output[header_end + 1:header_end + 1 + size])
+        target.write_bytes(output[header_end + 1 : header_end + 1 + size])
         offset = header_end + 1 + size + 1
 
 

@@ -108,8 +108,10 @@ class Cache:
         own = {_TAG_NAME, _GITIGNORE} if _TAG_NAME in names else set()
         strangers = sorted(name for name in names if name not in own and not _ENTRY_FILE.fullmatch(name))
         if strangers:
-            self.warnings.append(f"not using {self.directory} as the cache: it holds files gradlint did not write "
-                                 f"(such as {strangers[0]!r}); give the cache a folder of its own")
+            self.warnings.append(
+                f"not using {self.directory} as the cache: it holds files gradlint did not write "
+                f"(such as {strangers[0]!r}); give the cache a folder of its own"
+            )
         return not strangers
 
     def _read(self) -> _Entries:
@@ -163,5 +165,9 @@ def _intact(key: object, entry: object) -> bool:
     if not (isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 3):
         return False
     digest, value, checksum = entry
-    return (isinstance(digest, str) and isinstance(value, bytes) and isinstance(checksum, str)
-            and checksum == _checksum(key, digest, value))
+    return (
+        isinstance(digest, str)
+        and isinstance(value, bytes)
+        and isinstance(checksum, str)
+        and checksum == _checksum(key, digest, value)
+    )

@@ -74,17 +74,37 @@ class DefaultCommandGroup(click.Group):
 def trace_options(prefix: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """The options of a trace, shared by ``gradlint trace`` and ``gradlint PATHS --trace`` (help after ``prefix``)."""
     options = [
-        click.option("--param", "params", multiple=True, metavar="PATTERN",
-                     help=f"{prefix}Report only the parameters matching these glob patterns (repeatable)."),
-        click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help=f"{prefix}Write a dated report bundle under DIR."),
-        click.option("--pythonpath", multiple=True, metavar="DIR",
-                     help=f"{prefix}Put DIR first on sys.path for the target (repeatable; a src layout is found)."),
-        click.option("--record", type=click.Choice(RECORD_CHOICES), default="auto", show_default=True,
-                     help=f"{prefix}Rerun under the recording trace when a gradient is bad (auto), record from the "
-                          "start (always, one run) or never."),
-        click.option("--check-gradients", is_flag=True,
-                     help=f"{prefix}Compare each gradient with finite differences of the program (costs reruns)."),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="PATTERN",
+            help=f"{prefix}Report only the parameters matching these glob patterns (repeatable).",
+        ),
+        click.option(
+            "--report-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help=f"{prefix}Write a dated report bundle under DIR.",
+        ),
+        click.option(
+            "--pythonpath",
+            multiple=True,
+            metavar="DIR",
+            help=f"{prefix}Put DIR first on sys.path for the target (repeatable; a src layout is found).",
+        ),
+        click.option(
+            "--record",
+            type=click.Choice(RECORD_CHOICES),
+            default="auto",
+            show_default=True,
+            help=f"{prefix}Rerun under the recording trace when a gradient is bad (auto), record from the "
+            "start (always, one run) or never.",
+        ),
+        click.option(
+            "--check-gradients",
+            is_flag=True,
+            help=f"{prefix}Compare each gradient with finite differences of the program (costs reruns).",
+        ),
         click.option("--strict", is_flag=True, help=f"{prefix}Exit 1 on any suspect, not only on a bad gradient."),
     ]
 
@@ -107,8 +127,12 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", multiple=True, metavar="CODES",
-              help="Only these rule codes or prefixes (e.g. GL010,GL01; ALL: every code).")
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Only these rule codes or prefixes (e.g. GL010,GL01; ALL: every code).",
+)
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Add these to the selected codes.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
 @click.option("--extend-ignore", multiple=True, metavar="CODES", help="Skip these too, besides the ignored codes.")
@@ -131,17 +155,30 @@ def cli() -> None:
 @click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also apply the unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
-@click.option("--baseline-commit", metavar="REF",
-              help="Report only findings that are not present at the git commit REF (and exit 1 only for those).")
-@click.option("--add-noqa", is_flag=True,
-              help="Add a `# noqa: CODE` comment to the line of every finding, instead of reporting it.")
+@click.option(
+    "--baseline-commit",
+    metavar="REF",
+    help="Report only findings that are not present at the git commit REF (and exit 1 only for those).",
+)
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment to the line of every finding, instead of reporting it.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary, no warnings.")
 @click.option("--stdin-filename", metavar="NAME", help="The file name to report for '-' (standard input).")
-@click.option("--no-context", is_flag=True,
-              help="Analyse only the given files, without the rest of the project and its tests as evidence.")
-@click.option("--trace", "trace_target", metavar="TARGET",
-              help="Also run TARGET under the trace and rank static and dynamic evidence together.")
+@click.option(
+    "--no-context",
+    is_flag=True,
+    help="Analyse only the given files, without the rest of the project and its tests as evidence.",
+)
+@click.option(
+    "--trace",
+    "trace_target",
+    metavar="TARGET",
+    help="Also run TARGET under the trace and rank static and dynamic evidence together.",
+)
 @click.option("--trace-args", metavar="ARGS", help="Arguments for the traced target, as one shell-quoted string.")
 @trace_options("With --trace: ")
 def check_command(
@@ -206,8 +243,9 @@ def check_command(
     threshold = settings.options.confidence
     if trace_target is not None:
         # Ranked with the trace, a low finding still explains an observed cut at its line.
-        settings = dataclasses.replace(settings, options=dataclasses.replace(settings.options,
-                                                                            confidence=Confidence.LOW))
+        settings = dataclasses.replace(
+            settings, options=dataclasses.replace(settings.options, confidence=Confidence.LOW)
+        )
     if not settings.paths and (baseline_commit is not None or add_noqa):
         raise CommandError(f"{'--add-noqa' if add_noqa else '--baseline-commit'} needs files, not standard input")
     if (fix or diff) and (trace_target is not None or add_noqa or baseline_commit is not None):
@@ -216,11 +254,22 @@ def check_command(
     # Read once, when needed; one byte past the size limit is enough to know the text is too large (and /dev/zero
     # ends).
     stdin = functools.lru_cache(maxsize=None)(
-        functools.partial(sys.stdin.buffer.read, settings.options.bounds.max_file_size + 1))
+        functools.partial(sys.stdin.buffer.read, settings.options.bounds.max_file_size + 1)
+    )
     warn = _warner(quiet)
     if fix or diff:
-        result, code = _fix(settings, stdin_filename, force_exclude, checked_paths, stdin, unsafe=unsafe_fixes,
-                            show_diff=diff, output=output, warn=warn, quiet=quiet)
+        result, code = _fix(
+            settings,
+            stdin_filename,
+            force_exclude,
+            checked_paths,
+            stdin,
+            unsafe=unsafe_fixes,
+            show_diff=diff,
+            output=output,
+            warn=warn,
+            quiet=quiet,
+        )
         if code is not None:
             return code
     else:
@@ -248,8 +297,17 @@ def check_command(
     )
     if trace_target is not None:
         plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
-        return _trace(trace_target, shlex.split(trace_args or ""), plan, output_format, output, context,
-                      findings=findings, user_paths=[str(path) for path in settings.paths], threshold=threshold)
+        return _trace(
+            trace_target,
+            shlex.split(trace_args or ""),
+            plan,
+            output_format,
+            output,
+            context,
+            findings=findings,
+            user_paths=[str(path) for path in settings.paths],
+            threshold=threshold,
+        )
     _write_report(render(output_format, findings, context), output)
     if output_format == "github":
         _append_step_summary(findings, context)
@@ -260,8 +318,13 @@ def check_command(
 @click.argument("target")
 @click.argument("target_args", nargs=-1, type=click.UNPROCESSED)
 @trace_options("")
-@click.option("--path", "user_paths", multiple=True, metavar="PATH",
-              help="The user's code, where sites are reported (default: everything outside libraries).")
+@click.option(
+    "--path",
+    "user_paths",
+    multiple=True,
+    metavar="PATH",
+    help="The user's code, where sites are reported (default: everything outside libraries).",
+)
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 def trace_command(
@@ -287,8 +350,9 @@ def trace_command(
     """
     context = ReportContext(root=Path.cwd(), rules=_catalogue() if output_format == "sarif" else ())
     plan = TracePlan(params, report_dir, pythonpath, record, check_gradients, strict)
-    return _trace(target, list(target_args), plan, output_format, output, context, findings=None,
-                  user_paths=list(user_paths))
+    return _trace(
+        target, list(target_args), plan, output_format, output, context, findings=None, user_paths=list(user_paths)
+    )
 
 
 @cli.command("server")
@@ -421,10 +485,21 @@ def _trace(
     # Strict counts every suspect: informational ones are seen only by recording, so record from the start.
     record = "always" if plan.strict and plan.record == "auto" else plan.record
     try:
-        diagnosis = diagnose.diagnose(target, findings=findings, root=context.root, user_paths=user_paths, args=args,
-                                      params=plan.params, report_dir=plan.report_dir, pythonpath=pythonpath,
-                                      echo=output_format == "text", command=command, threshold=threshold,
-                                      record=record, check_gradients=plan.check_gradients)
+        diagnosis = diagnose.diagnose(
+            target,
+            findings=findings,
+            root=context.root,
+            user_paths=user_paths,
+            args=args,
+            params=plan.params,
+            report_dir=plan.report_dir,
+            pythonpath=pythonpath,
+            echo=output_format == "text",
+            command=command,
+            threshold=threshold,
+            record=record,
+            check_gradients=plan.check_gradients,
+        )
     except OSError as error:
         raise CommandError(f"cannot write the report bundle in {plan.report_dir}: {error.strerror or error}") from None
     _write_report(diagnose.render(diagnosis, output_format, context), output)
@@ -436,9 +511,19 @@ def _trace(
     return code
 
 
-def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
-         stdin: Callable[[], bytes], *, unsafe: bool, show_diff: bool, output: Path | None,
-         warn: Callable[[str], None], quiet: bool) -> tuple[CheckResult, int | None]:
+def _fix(
+    settings: Settings,
+    stdin_filename: str | None,
+    force_exclude: bool,
+    paths: list[Path],
+    stdin: Callable[[], bytes],
+    *,
+    unsafe: bool,
+    show_diff: bool,
+    output: Path | None,
+    warn: Callable[[str], None],
+    quiet: bool,
+) -> tuple[CheckResult, int | None]:
     """Apply the fixes (``show_diff``: print them, or write them to ``output``, instead). Returns what remains to
     report, and the exit code when nothing else is to be reported (the diff, or the fixed text of standard
     input)."""
@@ -455,8 +540,12 @@ def _fix(settings: Settings, stdin_filename: str | None, force_exclude: bool, pa
         if not quiet:
             click.echo(f"gradlint: {message}", err=True)
 
-    run = apply.run(lambda texts: _check(settings, stdin_filename, force_exclude, paths, stdin, texts), read,
-                    lambda display: root / display, unsafe=unsafe)
+    run = apply.run(
+        lambda texts: _check(settings, stdin_filename, force_exclude, paths, stdin, texts),
+        read,
+        lambda display: root / display,
+        unsafe=unsafe,
+    )
     for warning in run.warnings:
         warn(warning)
     fixes = plural(run.fixed, "fix", "fixes")
@@ -495,8 +584,14 @@ def _refuse_to_overwrite_input(output: Path, settings: Settings, stdin_filename:
             raise CommandError(f"--output {output} would overwrite a file being checked; write the report elsewhere")
 
 
-def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, paths: list[Path],
-           stdin: Callable[[], bytes], contents: Mapping[str, bytes] | None = None) -> CheckResult:
+def _check(
+    settings: Settings,
+    stdin_filename: str | None,
+    force_exclude: bool,
+    paths: list[Path],
+    stdin: Callable[[], bytes],
+    contents: Mapping[str, bytes] | None = None,
+) -> CheckResult:
     """Check ``paths``, or standard input; ``contents`` replaces files' bytes (see engine.check)."""
     from gradlint import engine
     from gradlint.discovery import relative_posix
@@ -512,15 +607,15 @@ def _check(settings: Settings, stdin_filename: str | None, force_exclude: bool, 
             if force_exclude and _excluded(file, options):
                 return CheckResult()
         text = (contents or {}).get(display_path)
-        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context,
-                                 file=file)
+        return engine.check_text(stdin() if text is None else text, display_path, options, settings.context, file=file)
     return engine.check(paths, options, settings.context, contents) if paths else CheckResult()
 
 
 def _paths_to_check(settings: Settings, force_exclude: bool) -> list[Path]:
     """The paths to check: with ``--force-exclude``, without the excluded files named on the command line."""
-    return [path for path in settings.paths
-            if path.is_dir() or not (force_exclude and _excluded(path, settings.options))]
+    return [
+        path for path in settings.paths if path.is_dir() or not (force_exclude and _excluded(path, settings.options))
+    ]
 
 
 def _excluded(path: Path, options: CheckOptions) -> bool:
@@ -549,8 +644,10 @@ def _changed_lines(ref: str | None, root: Path, warn: Callable[[str], None]) -> 
             return None
         ref = baseline.merge_base(f"origin/{branch}", root)
         if ref is None:
-            warn(f"cannot find where this branch left origin/{branch} (check out with fetch-depth: 0): "
-                 "findings on changed lines are not listed first")
+            warn(
+                f"cannot find where this branch left origin/{branch} (check out with fetch-depth: 0): "
+                "findings on changed lines are not listed first"
+            )
             return None
     try:
         return baseline.changed_lines(ref, root)
@@ -569,8 +666,11 @@ def _add_noqa(findings: list[Finding], root: Path, warn: Callable[[str], None], 
         warn(f"cannot write {path}: {error}")
     if not quiet:
         files = len(outcome.changed_files)
-        click.echo(f"gradlint: added {outcome.added} suppression{'s' if outcome.added != 1 else ''} "
-                   f"in {files} file{'s' if files != 1 else ''}", err=True)
+        click.echo(
+            f"gradlint: added {outcome.added} suppression{'s' if outcome.added != 1 else ''} "
+            f"in {files} file{'s' if files != 1 else ''}",
+            err=True,
+        )
     return EXIT_FINDINGS if outcome.skipped or outcome.unwritable else EXIT_CLEAN
 
 

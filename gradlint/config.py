@@ -113,12 +113,21 @@ def load_settings(overrides: Overrides, cwd: Path) -> Settings:
         jobs=_first(overrides.jobs, file_config.jobs, 0),
         cache_dir=_cache_dir(overrides, file_config, root, cwd),
         report_unused_ignores=report_unused,
-        bounds=Bounds(**{field.name: getattr(file_config, field.name) for field in dataclasses.fields(Bounds)
-                         if getattr(file_config, field.name) is not None}),
+        bounds=Bounds(
+            **{
+                field.name: getattr(file_config, field.name)
+                for field in dataclasses.fields(Bounds)
+                if getattr(file_config, field.name) is not None
+            }
+        ),
     )
     context = () if overrides.no_context else _context(overrides, file_config, cwd)
-    return Settings(options=options, paths=_paths(overrides, given, file_config, cwd), config_file=file_config.source,
-                    context=context)
+    return Settings(
+        options=options,
+        paths=_paths(overrides, given, file_config, cwd),
+        config_file=file_config.source,
+        context=context,
+    )
 
 
 def split_codes(values: Sequence[str]) -> tuple[str, ...]:
@@ -341,17 +350,23 @@ def _selection(overrides: Overrides, file_config: FileConfig) -> tuple[frozenset
         select, origin = _codes(overrides.select, "--select"), "--select"
     elif file_config.select is not None:
         select, origin = _codes(file_config.select, f"select {in_file}"), f"select {in_file}"
-    extend_select = (*_codes(file_config.extend_select or (), f"extend-select {in_file}"),
-                     *_codes(overrides.extend_select, "--extend-select"))
+    extend_select = (
+        *_codes(file_config.extend_select or (), f"extend-select {in_file}"),
+        *_codes(overrides.extend_select, "--extend-select"),
+    )
     if select is not None and not select and not extend_select:  # an unset shell variable, an empty list
-        raise ConfigError(f"{origin} names no rule, which would report nothing: name codes or prefixes "
-                          "(GL010, GL01, ALL), or leave it out to report every rule")
+        raise ConfigError(
+            f"{origin} names no rule, which would report nothing: name codes or prefixes "
+            "(GL010, GL01, ALL), or leave it out to report every rule"
+        )
     if overrides.ignore is not None:
         ignore = _codes(overrides.ignore, "--ignore")
     else:
         ignore = _codes(file_config.ignore or (), f"ignore {in_file}")
-    ignore += (*_codes(file_config.extend_ignore or (), f"extend-ignore {in_file}"),
-               *_codes(overrides.extend_ignore, "--extend-ignore"))
+    ignore += (
+        *_codes(file_config.extend_ignore or (), f"extend-ignore {in_file}"),
+        *_codes(overrides.extend_ignore, "--extend-ignore"),
+    )
     chosen = (*(select or ()), *extend_select)
     unused_selected = any(UNUSED_SUPPRESSION_CODE.startswith(prefix) for prefix in chosen)
     report_unused = overrides.report_unused_ignores or unused_selected

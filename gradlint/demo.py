@@ -28,8 +28,10 @@ class DemoError(Exception):
 def _simulator() -> Path:
     spec = importlib.util.find_spec("braggsim")
     if spec is None or spec.origin is None:
-        raise DemoError("the demo runs the reference simulator, which ships with gradlint's source repository, "
-                        "not with the package: in a clone, run `make demo` (or `pip install -e ./src`)")
+        raise DemoError(
+            "the demo runs the reference simulator, which ships with gradlint's source repository, "
+            "not with the package: in a clone, run `make demo` (or `pip install -e ./src`)"
+        )
     if importlib.util.find_spec("torch") is None:
         raise DemoError("the demo runs the reference simulator, which needs torch: `pip install torch`")
     return Path(spec.origin).parent
@@ -54,19 +56,25 @@ def run(break_id: str = DEFAULT_BREAK, write: Callable[[str], None] = print) -> 
         broken = _copy(simulator, root / "broken")
         line = apply(chosen, broken / "braggsim")
         planted = f"braggsim/{chosen.path}:{line}"
-        write(f"1. The reference simulator with a planted gradient break: {chosen.description}\n"
-              f"   (break '{chosen.id}' at {planted}; it cuts {', '.join(sorted(chosen.parameters))})\n")
+        write(
+            f"1. The reference simulator with a planted gradient break: {chosen.description}\n"
+            f"   (break '{chosen.id}' at {planted}; it cuts {', '.join(sorted(chosen.parameters))})\n"
+        )
         first = _diagnose(broken)
         write(trace_text.render(first.result, first.suspects, limit=3))
         top = f"{first.suspects[0].path}:{first.suspects[0].line}" if first.suspects else "nothing"
         found = top == planted and set(first.result.bad_parameters) == set(chosen.parameters)
-        write(f"=> ranked first: {top} ({'the planted line' if top == planted else 'NOT the planted line'}); "
-              f"bad gradients: {', '.join(first.result.bad_parameters) or 'none'}\n")
+        write(
+            f"=> ranked first: {top} ({'the planted line' if top == planted else 'NOT the planted line'}); "
+            f"bad gradients: {', '.join(first.result.bad_parameters) or 'none'}\n"
+        )
 
         clean = _diagnose(_copy(simulator, root / "clean"))
         healthy = not clean.result.bad_parameters and not clean.suspects and clean.result.failure is None
-        write(f"2. The clean simulator: {len(clean.result.parameters)} parameters, "
-              + ("every one with a real gradient, no suspect." if healthy else "NOT clean:"))
+        write(
+            f"2. The clean simulator: {len(clean.result.parameters)} parameters, "
+            + ("every one with a real gradient, no suspect." if healthy else "NOT clean:")
+        )
         if not healthy:
             write(trace_text.render(clean.result, clean.suspects, limit=3))
     return found and healthy
@@ -80,8 +88,9 @@ def _copy(simulator: Path, folder: Path) -> Path:
 def _diagnose(folder: Path, echo: bool = False) -> Diagnosis:
     package = folder / "braggsim"
     findings = check([package], CheckOptions(root=folder)).findings
-    return diagnose(WORKLOAD, findings=findings, root=folder, user_paths=[str(package)], pythonpath=[str(folder)],
-                    echo=echo)
+    return diagnose(
+        WORKLOAD, findings=findings, root=folder, user_paths=[str(package)], pythonpath=[str(folder)], echo=echo
+    )
 
 
 def describe_breaks(write: Callable[[str], None] = print) -> None:

@@ -71,8 +71,11 @@ def diagnose(
         record=record,
         check_gradients=check_gradients,
     )
-    suspects = [suspect for suspect in rank(findings, result)
-                if suspect.trace or any(finding.confidence >= threshold for finding in suspect.findings)]
+    suspects = [
+        suspect
+        for suspect in rank(findings, result)
+        if suspect.trace or any(finding.confidence >= threshold for finding in suspect.findings)
+    ]
     if folder is not None:
         bundle.write(folder, result, suspects, command)
         result = dataclasses.replace(result, bundle=str(folder))

@@ -36,8 +36,10 @@ def overlaps(first: Edit, second: Edit) -> bool:
     one, other = first.location, second.location
     if one.cell != other.cell:
         return False
-    return (one.line, one.column) <= (other.end_line, other.end_column) and (
-        other.line, other.column) <= (one.end_line, one.end_column)
+    return (one.line, one.column) <= (other.end_line, other.end_column) and (other.line, other.column) <= (
+        one.end_line,
+        one.end_column,
+    )
 
 
 def apply_text(text: str, edits: Sequence[Edit]) -> str:
@@ -76,8 +78,11 @@ def diff(changes: Iterable[FileChange]) -> str:
     chunks: List[str] = []
     for change in changes:
         for name, before, after in _texts(change):
-            chunks.extend(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                               fromfile=name, tofile=name))
+            chunks.extend(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=name, tofile=name
+                )
+            )
             if chunks and not chunks[-1].endswith("\n"):
                 chunks[-1] += "\n\\ No newline at end of file\n"
     return "".join(chunks)
@@ -86,8 +91,11 @@ def diff(changes: Iterable[FileChange]) -> str:
 def _texts(change: FileChange) -> List[Tuple[str, str, str]]:
     if change.display.endswith(notebooks.SUFFIX):
         before, after = notebooks.cell_sources(change.before), notebooks.cell_sources(change.after)
-        return [(f"{change.display}:cell {number}", before[number], after.get(number, ""))
-                for number in before if before[number] != after.get(number)]
+        return [
+            (f"{change.display}:cell {number}", before[number], after.get(number, ""))
+            for number in before
+            if before[number] != after.get(number)
+        ]
     encoding, _ = tokenize.detect_encoding(io.BytesIO(change.before).readline)
     return [(change.display, change.before.decode(encoding), change.after.decode(encoding))]
 
@@ -106,4 +114,3 @@ def write(changes: Iterable[FileChange]) -> List[str]:
         except OSError as error:
             problems.append(f"{change.display}: cannot write the file ({error.strerror or error})")
     return problems
-

@@ -65,22 +65,22 @@ class Bounds:
 
 @dataclass(frozen=True)
 class CheckOptions:
-    root: Path = Path(".")                       # project root: finding paths are relative to it
-    select: Optional[frozenset] = None           # None: every rule; else codes or code prefixes ("GL0")
-    ignore: frozenset = frozenset()              # codes or prefixes
-    per_file_ignores: Tuple[Tuple[str, frozenset], ...] = ()   # (glob, codes)
-    confidence: Confidence = Confidence.MEDIUM   # lowest confidence reported
-    exclude: Tuple[str, ...] = ()                # globs, replacing the default excludes
-    extend_exclude: Tuple[str, ...] = ()         # globs, added to the excludes
-    jobs: int = 0                                # 0: one process per core
-    cache_dir: Optional[Path] = None             # None: no cache
+    root: Path = Path(".")  # project root: finding paths are relative to it
+    select: Optional[frozenset] = None  # None: every rule; else codes or code prefixes ("GL0")
+    ignore: frozenset = frozenset()  # codes or prefixes
+    per_file_ignores: Tuple[Tuple[str, frozenset], ...] = ()  # (glob, codes)
+    confidence: Confidence = Confidence.MEDIUM  # lowest confidence reported
+    exclude: Tuple[str, ...] = ()  # globs, replacing the default excludes
+    extend_exclude: Tuple[str, ...] = ()  # globs, added to the excludes
+    jobs: int = 0  # 0: one process per core
+    cache_dir: Optional[Path] = None  # None: no cache
     report_unused_ignores: bool = False
     bounds: Bounds = Bounds()
 
 
 @dataclass
 class CheckResult:
-    findings: List[Finding] = field(default_factory=list)   # sorted by path, line, column, code
+    findings: List[Finding] = field(default_factory=list)  # sorted by path, line, column, code
     files_checked: int = 0
     files_from_cache: int = 0
     warnings: List[str] = field(default_factory=list)
@@ -105,8 +105,12 @@ class _Source:
     cells: Optional[notebooks.CellMap] = None  # for a notebook, where its cells start in the program
 
 
-def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
-          contents: Optional[Mapping[str, bytes]] = None) -> CheckResult:
+def check(
+    paths: Sequence[Path],
+    options: CheckOptions,
+    context: Sequence[Path] = (),
+    contents: Optional[Mapping[str, bytes]] = None,
+) -> CheckResult:
     """Check ``paths``; the files under ``context`` join the whole-program solve but are not reported.
 
     ``contents`` gives the bytes of some files (by display path, as findings name them) instead of what is on
@@ -119,8 +123,9 @@ def check(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] 
     return _check_sources(sources, options, result)
 
 
-def check_text(text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
-               file: Optional[Path] = None) -> CheckResult:
+def check_text(
+    text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (), file: Optional[Path] = None
+) -> CheckResult:
     """Check ``text`` (standard input) as the file ``display_path``, with ``context`` as for :func:`check`.
 
     ``file`` is where the text would live on disk (an editor's buffer): the text replaces it in the context.
@@ -132,8 +137,15 @@ def check_text(text: bytes, display_path: str, options: CheckOptions, context: S
     return _check_sources(sources, options, result)
 
 
-def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, reported: bool,
-          skip: AbstractSet[str] = frozenset(), contents: Optional[Mapping[str, bytes]] = None) -> List[_Source]:
+def _read(
+    paths: Sequence[Path],
+    options: CheckOptions,
+    result: CheckResult,
+    *,
+    reported: bool,
+    skip: AbstractSet[str] = frozenset(),
+    contents: Optional[Mapping[str, bytes]] = None,
+) -> List[_Source]:
     """The files under ``paths``, read (or taken from ``contents``); what cannot be read is a GL000 finding in
     ``result``."""
     if not paths:
@@ -155,8 +167,9 @@ def _read(paths: Sequence[Path], options: CheckOptions, result: CheckResult, *, 
     return sources
 
 
-def _source(path: Path, display: str, data: bytes, reported: bool, options: CheckOptions,
-            result: CheckResult) -> List[_Source]:
+def _source(
+    path: Path, display: str, data: bytes, reported: bool, options: CheckOptions, result: CheckResult
+) -> List[_Source]:
     """The file as a source to analyse; a notebook as the program of its cells, or a GL000 finding in ``result``."""
     if len(data) > options.bounds.max_file_size:
         result.findings.append(_error_finding(display, _too_large(options.bounds.max_file_size)))
@@ -198,7 +211,8 @@ def _check_sources(sources: List[_Source], options: CheckOptions, result: CheckR
     digests = [content_digest(source.data) for source in sources]
     program_key = "\0program\0" + content_digest("\0".join(source.display for source in sources).encode())
     program_digest = content_digest(
-        "\0".join(f"{_cache_key(source, options)}\0{digest}" for source, digest in zip(sources, digests)).encode())
+        "\0".join(f"{_cache_key(source, options)}\0{digest}" for source, digest in zip(sources, digests)).encode()
+    )
     program = cache.get(program_key, program_digest) if cache is not None else None
     if isinstance(program, _ProgramResult):
         result.files_from_cache = len(sources)
@@ -227,8 +241,9 @@ class _ProgramResult:
     files: Dict[str, FileResult]  # per file, without the facts
 
 
-def _solve_program(sources: List[_Source], digests: List[str], cache: Optional[Cache], options: CheckOptions,
-                   result: CheckResult) -> Tuple[_ProgramResult, bool]:
+def _solve_program(
+    sources: List[_Source], digests: List[str], cache: Optional[Cache], options: CheckOptions, result: CheckResult
+) -> Tuple[_ProgramResult, bool]:
     """The solve, and whether every file's result may be cached (a file whose worker died or ran out of time is
     tried again next time)."""
     from gradlint import pool  # worker processes and threads: not needed by a run whose results are cached
@@ -276,8 +291,9 @@ def _reported(program: _ProgramResult, options: CheckOptions, reported: Abstract
         found = [finding for finding in by_path[path] if enabled(finding.code)]
         if file_result.error is not None and enabled(file_result.error.code):
             found.append(file_result.error)
-        for finding in suppressions.apply(found, file_result.directives, report_unused=options.report_unused_ignores,
-                                          path=path, is_enabled=enabled):
+        for finding in suppressions.apply(
+            found, file_result.directives, report_unused=options.report_unused_ignores, path=path, is_enabled=enabled
+        ):
             if finding.confidence >= options.confidence or finding.code == PARSE_ERROR_CODE:
                 kept.append(finding)
     return kept
@@ -319,8 +335,10 @@ def _analyse_all(sources: List[_Source], options: CheckOptions) -> List[Tuple[Fi
     with collector_paused():  # unpickling the results
         for index, outcome in zip(order, outcomes):
             if isinstance(outcome, pool.Failure):
-                results[index] = (FileResult(error=_error_finding(sources[index].display,
-                                                                  f"not analysed: {outcome.reason}")), None)
+                results[index] = (
+                    FileResult(error=_error_finding(sources[index].display, f"not analysed: {outcome.reason}")),
+                    None,
+                )
             else:
                 results[index] = (pickle.loads(outcome), outcome)
     return results
@@ -368,8 +386,9 @@ def analyse(data: bytes, path: str, module: str, bounds: Bounds = Bounds()) -> F
         return _parse_and_analyse(data, text, path, module, directives, steps, bounds.max_work)
 
 
-def _parse_and_analyse(data: bytes, text: str, path: str, module: str, directives: suppressions.Directives,
-                       steps: int, max_work: int) -> FileResult:
+def _parse_and_analyse(
+    data: bytes, text: str, path: str, module: str, directives: suppressions.Directives, steps: int, max_work: int
+) -> FileResult:
     import libcst
 
     from gradlint.analysis.finish import finish
@@ -381,19 +400,23 @@ def _parse_and_analyse(data: bytes, text: str, path: str, module: str, directive
     except libcst.ParserSyntaxError as error:
         # Python accepted the file: syntax that libcst does not know yet.
         message = f"cannot parse the file with libcst: {error.message}"
-        return FileResult(error=_error_finding(path, message, error.raw_line, error.raw_column + 1, text),
-                          directives=directives)
+        return FileResult(
+            error=_error_finding(path, message, error.raw_line, error.raw_column + 1, text), directives=directives
+        )
     try:
-        analyzer = FileAnalyzer(tree, path=path, module=module, is_package=path.endswith("__init__.py"),
-                                rules=rule_instances())
+        analyzer = FileAnalyzer(
+            tree, path=path, module=module, is_package=path.endswith("__init__.py"), rules=rule_instances()
+        )
         analyzer.steps_left = steps
         analyzer.run()
         return FileResult(facts=finish(analyzer, text), directives=directives)
     except RecursionError:
         return FileResult(error=_error_finding(path, _NESTED_TOO_DEEPLY), directives=directives)
     except WorkLimitExceeded:
-        message = (f"not analysed: interpreting it takes more than {max_work} steps per statement, as loops nested "
-                   "this deeply do (max-work)")
+        message = (
+            f"not analysed: interpreting it takes more than {max_work} steps per statement, as loops nested "
+            "this deeply do (max-work)"
+        )
         return FileResult(error=_error_finding(path, message), directives=directives)
 
 
@@ -445,11 +468,18 @@ def _python_syntax(text: str, path: str, bounds: Optional[Bounds]) -> _Syntax:
         return _Syntax()
     nodes, levels, statements = _syntax_size(tree, bounds.max_nesting)
     if nodes > bounds.max_nodes:
-        return _Syntax(_error_finding(path, f"not analysed: its syntax has {nodes} nodes, more than the limit of "
-                                            f"{bounds.max_nodes} (max-nodes)"))
+        return _Syntax(
+            _error_finding(
+                path,
+                f"not analysed: its syntax has {nodes} nodes, more than the limit of {bounds.max_nodes} (max-nodes)",
+            )
+        )
     if levels > bounds.max_nesting:
-        return _Syntax(_error_finding(path, f"not analysed: its syntax is nested more than {bounds.max_nesting} "
-                                            "levels deep (max-nesting)"))
+        return _Syntax(
+            _error_finding(
+                path, f"not analysed: its syntax is nested more than {bounds.max_nesting} levels deep (max-nesting)"
+            )
+        )
     return _Syntax(statements=statements)
 
 
@@ -531,8 +561,9 @@ def _code_fingerprint() -> str:
 
 def _cache_key(source: _Source, options: CheckOptions) -> str:
     bounds = options.bounds  # those that decide a file's result (the others stop the file before it has one)
-    return "\0".join(map(str, (source.display, source.module, __version__, bounds.max_nodes, bounds.max_nesting,
-                                 bounds.max_work)))
+    return "\0".join(
+        map(str, (source.display, source.module, __version__, bounds.max_nodes, bounds.max_nesting, bounds.max_work))
+    )
 
 
 def parses(data: bytes, display: str) -> bool:

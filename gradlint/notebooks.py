@@ -49,13 +49,21 @@ class CellMap:
     def finding(self, finding: Finding) -> Finding:
         """``finding`` with its location, its chain and its fix's edits in cell coordinates."""
         location = finding.location
-        moved = replace(finding, location=self.location(location) or self._start(location),
-                        chain=tuple(self._step(step, location.path) for step in finding.chain))
+        moved = replace(
+            finding,
+            location=self.location(location) or self._start(location),
+            chain=tuple(self._step(step, location.path) for step in finding.chain),
+        )
         if finding.autofix is not None:
-            edits = tuple(replace(edit, location=where) for edit in finding.autofix.edits
-                          if (where := self.location(edit.location)) is not None)
-            moved = replace(moved, autofix=replace(finding.autofix, edits=edits)
-                            if len(edits) == len(finding.autofix.edits) else None)
+            edits = tuple(
+                replace(edit, location=where)
+                for edit in finding.autofix.edits
+                if (where := self.location(edit.location)) is not None
+            )
+            moved = replace(
+                moved,
+                autofix=replace(finding.autofix, edits=edits) if len(edits) == len(finding.autofix.edits) else None,
+            )
         return moved
 
     def location(self, location: Location) -> Optional[Location]:
@@ -100,9 +108,15 @@ def program(data: bytes) -> Tuple[str, CellMap]:
 
 def from_cells(cells: Sequence[Tuple[bool, str]]) -> bytes:
     """The JSON of a Python notebook with these cells (``(is_code, source)``), as an editor holds it open."""
-    document = {"cells": [{"cell_type": "code" if is_code else "markdown", "metadata": {}, "source": source}
-                          for is_code, source in cells],
-                "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    document = {
+        "cells": [
+            {"cell_type": "code" if is_code else "markdown", "metadata": {}, "source": source}
+            for is_code, source in cells
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return json.dumps(document).encode("utf-8")
 
 
@@ -112,8 +126,10 @@ def apply_edits(data: bytes, edits: Sequence[Edit], apply_text: Callable[[str, S
     by_cell: Dict[int, List[Edit]] = {}
     for edit in edits:
         by_cell.setdefault(edit.location.cell or 0, []).append(edit)
-    changes = {number: (lambda text, cell_edits=cell_edits: apply_text(text, cell_edits))
-               for number, cell_edits in by_cell.items()}
+    changes = {
+        number: (lambda text, cell_edits=cell_edits: apply_text(text, cell_edits))
+        for number, cell_edits in by_cell.items()
+    }
     return change_cells(data.decode("utf-8"), changes).encode("utf-8")
 
 
@@ -134,8 +150,11 @@ def change_cells(text: str, changes: Mapping[int, Callable[[str], str]]) -> str:
 def cell_sources(data: bytes) -> Dict[int, str]:
     """The source of every code cell, by cell number."""
     notebook = _load(data)
-    return {number: source_text(cell) for number, cell in enumerate(notebook.get("cells", []), start=1)
-            if isinstance(cell, dict) and cell.get("cell_type") == "code"}
+    return {
+        number: source_text(cell)
+        for number, cell in enumerate(notebook.get("cells", []), start=1)
+        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+    }
 
 
 def source_text(cell: Dict[str, Any]) -> str:
@@ -172,7 +191,7 @@ def _python_lines(source: str) -> Optional[List[str]]:
     for index, line in enumerate(lines):
         if continued or _ESCAPE.match(line):
             continued = line.rstrip().endswith("\\")
-            lines[index] = line[:len(line) - len(line.lstrip(" \t"))] + "pass"
+            lines[index] = line[: len(line) - len(line.lstrip(" \t"))] + "pass"
     return lines
 
 

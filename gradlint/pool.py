@@ -74,8 +74,15 @@ def on_deep_stack(function: Callable[..., Any], *arguments: Any, recursion_limit
     return outcome["value"]
 
 
-def run_isolated(function: Callable[..., Any], argument_tuples: Sequence[Tuple[Any, ...]], *, workers: int,
-                 timeout: float, memory: Optional[int], recursion_limit: int) -> List[Outcome]:
+def run_isolated(
+    function: Callable[..., Any],
+    argument_tuples: Sequence[Tuple[Any, ...]],
+    *,
+    workers: int,
+    timeout: float,
+    memory: Optional[int],
+    recursion_limit: int,
+) -> List[Outcome]:
     """``function(*arguments)`` for each tuple in at most ``workers`` processes, each result pickled, in the
     order of ``argument_tuples`` (which is also the order they are handed out in). A tuple may take ``timeout``
     seconds and ``memory`` bytes more than its worker held when it started (None: no limit). Raises OSError when
@@ -105,8 +112,10 @@ def run_isolated(function: Callable[..., Any], argument_tuples: Sequence[Tuple[A
             pause = min(job.started for job in busy.values()) + timeout - time.monotonic()
             if memory is not None:
                 pause = min(pause, _MEMORY_CHECK)
-            wait([endpoint for worker in busy for endpoint in (worker.connection, worker.process.sentinel)],
-                 timeout=max(0.0, pause))
+            wait(
+                [endpoint for worker in busy for endpoint in (worker.connection, worker.process.sentinel)],
+                timeout=max(0.0, pause),
+            )
             for worker, job in list(busy.items()):
                 outcome = worker.receive() or _beyond_limits(worker, job, timeout, memory)
                 if outcome is not None:
@@ -151,7 +160,8 @@ class _Worker:
     def start(cls, function: Callable[..., Any], recursion_limit: int) -> Optional[_Worker]:
         ours, theirs = multiprocessing.Pipe()
         process = multiprocessing.get_context().Process(
-            target=_serve, args=(theirs, function, os.getpid(), recursion_limit), daemon=True)
+            target=_serve, args=(theirs, function, os.getpid(), recursion_limit), daemon=True
+        )
         try:
             process.start()
         except OSError:

@@ -17,8 +17,18 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence, Tuple
 
 # Where parameters are born, looked for at the project root when ``evidence`` is not configured.
-EVIDENCE_FOLDERS = ("tests", "test", "examples", "example", "scripts", "notebooks", "tutorials", "demos",
-                    "benchmarks", "bench")
+EVIDENCE_FOLDERS = (
+    "tests",
+    "test",
+    "examples",
+    "example",
+    "scripts",
+    "notebooks",
+    "tutorials",
+    "demos",
+    "benchmarks",
+    "bench",
+)
 EVIDENCE_SUFFIXES = (".py", ".ipynb")
 # A folder holding one of these is a project root.
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -45,8 +55,7 @@ def default_evidence(root: Path) -> Tuple[Path, ...]:
     return (*folders, *files)
 
 
-def context_paths(root: Optional[Path], sources: Sequence[Path], evidence: Optional[Iterable[str]]
-                  ) -> Tuple[Path, ...]:
+def context_paths(root: Optional[Path], sources: Sequence[Path], evidence: Optional[Iterable[str]]) -> Tuple[Path, ...]:
     """Everything a run analyses besides the files it reports: the project's ``sources`` and its evidence.
 
     ``evidence`` holds the configured evidence paths, relative to ``root`` (None: the defaults). Paths that do not

@@ -22,15 +22,32 @@ from gradlint.trace.results import RECORD_CHOICES
 
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("gradlint", "gradient-cut tracing (gradlint)")
-    group.addoption("--gradlint", action="store_true", default=False,
-                    help="trace each test for operations that cut gradients; print suspects per test")
-    group.addoption("--gradlint-path", action="append", default=[], metavar="PATH",
-                    help="the user's code: suspect sites outside it are skipped (repeatable)")
-    group.addoption("--gradlint-record", choices=RECORD_CHOICES, default="auto",
-                    help="rerun a test under the recording trace when a gradient is bad (auto, the default), "
-                         "record from the start (always) or never")
-    group.addoption("--gradlint-check-gradients", action="store_true", default=False,
-                    help="compare each gradient with finite differences of the test (reruns each test)")
+    group.addoption(
+        "--gradlint",
+        action="store_true",
+        default=False,
+        help="trace each test for operations that cut gradients; print suspects per test",
+    )
+    group.addoption(
+        "--gradlint-path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the user's code: suspect sites outside it are skipped (repeatable)",
+    )
+    group.addoption(
+        "--gradlint-record",
+        choices=RECORD_CHOICES,
+        default="auto",
+        help="rerun a test under the recording trace when a gradient is bad (auto, the default), "
+        "record from the start (always) or never",
+    )
+    group.addoption(
+        "--gradlint-check-gradients",
+        action="store_true",
+        default=False,
+        help="compare each gradient with finite differences of the test (reruns each test)",
+    )
 
 
 def pytest_configure(config: Any) -> None:
@@ -39,9 +56,12 @@ def pytest_configure(config: Any) -> None:
     from gradlint.trace.passes import Options
     from gradlint.trace.pytest_support import PerTestTracer
 
-    options = Options(user_paths=tuple(config.getoption("gradlint_path")), root=str(config.rootpath),
-                      record=config.getoption("gradlint_record"),
-                      check_gradients=config.getoption("gradlint_check_gradients"))
+    options = Options(
+        user_paths=tuple(config.getoption("gradlint_path")),
+        root=str(config.rootpath),
+        record=config.getoption("gradlint_record"),
+        check_gradients=config.getoption("gradlint_check_gradients"),
+    )
     config.pluginmanager.register(PerTestTracer(options), "gradlint-tracer")
 
 

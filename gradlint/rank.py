@@ -42,12 +42,12 @@ from gradlint.trace.results import (
 Diagnosis = Union[SeveringEvent, VanishingPoint, ZeroFactor, NonFiniteOrigin, GraphReuse]
 
 # Evidence kinds beyond the severing-event kinds (which are ``EventKind`` values).
-ZERO_VALUE = "zero_value"              # where the constant of a zero factor was defined
-ZERO_FACTOR = "zero_factor"            # where the identically zero factor was created
-ZERO_PRODUCT = "zero_product"          # the product through which it zeroes the gradient
-VANISHING = "vanishing"                # a connected gradient stops here (round, clamp, mask ...)
-NONFINITE = "nonfinite"                # first node turning finite gradients into NaN/inf
-GRAPH_REUSE = "graph_reuse"            # where a tensor was kept with a graph a backward freed
+ZERO_VALUE = "zero_value"  # where the constant of a zero factor was defined
+ZERO_FACTOR = "zero_factor"  # where the identically zero factor was created
+ZERO_PRODUCT = "zero_product"  # the product through which it zeroes the gradient
+VANISHING = "vanishing"  # a connected gradient stops here (round, clamp, mask ...)
+NONFINITE = "nonfinite"  # first node turning finite gradients into NaN/inf
+GRAPH_REUSE = "graph_reuse"  # where a tensor was kept with a graph a backward freed
 GRAPH_REUSE_CREATED = "graph_reuse_created"
 GRAPH_REUSE_USED = "graph_reuse_used"
 
@@ -57,11 +57,11 @@ class TraceEvidence:
     kind: str
     op: str
     count: int
-    parameters: tuple[str, ...]          # parameters the evidence concerns
-    explains: tuple[str, ...]            # the bad parameters whose outcome it explains
-    chain: tuple[Frame, ...]             # user callers of the site, innermost first
-    priority: int                        # 0 root cause, 1 direct cause, 2 consequence, 3 touches only
-    source: Diagnosis                    # the trace record it came from
+    parameters: tuple[str, ...]  # parameters the evidence concerns
+    explains: tuple[str, ...]  # the bad parameters whose outcome it explains
+    chain: tuple[Frame, ...]  # user callers of the site, innermost first
+    priority: int  # 0 root cause, 1 direct cause, 2 consequence, 3 touches only
+    source: Diagnosis  # the trace record it came from
 
     @property
     def is_event(self) -> bool:
@@ -78,8 +78,8 @@ class Suspect:
     findings: tuple[Finding, ...]
     parameters: tuple[str, ...]
     bad_parameters: tuple[str, ...]
-    executed: Optional[bool]             # None: unknown
-    static_missed: bool                  # trace evidence of a cut that no static finding reports
+    executed: Optional[bool]  # None: unknown
+    static_missed: bool  # trace evidence of a cut that no static finding reports
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -127,16 +127,22 @@ def _evidence(trace: TraceResult) -> Iterator[tuple[Frame, TraceEvidence]]:
         explains = tuple(p for p in event.parameters if outcomes.get(p) in (Outcome.MISSING, Outcome.WRONG))
         touches_bad = any(p in bad for p in event.parameters)
         priority = 1 if explains else 3 if touches_bad else 4
-        yield event.site, TraceEvidence(event.kind.value, event.op, event.count, event.parameters, explains,
-                                        event.chain, priority, event)
+        yield (
+            event.site,
+            TraceEvidence(
+                event.kind.value, event.op, event.count, event.parameters, explains, event.chain, priority, event
+            ),
+        )
     for point in trace.vanishing:
         explains = tuple(p for p in point.parameters if p in bad)
         factor = point.zero_factor
         if factor is not None:
             origin = factor.origin
             if origin is not None and origin.defined is not None:
-                yield origin.defined, TraceEvidence(ZERO_VALUE, origin.expression, 1, point.parameters, explains,
-                                                    (), 0, factor)
+                yield (
+                    origin.defined,
+                    TraceEvidence(ZERO_VALUE, origin.expression, 1, point.parameters, explains, (), 0, factor),
+                )
             yield factor.site, TraceEvidence(ZERO_FACTOR, factor.op, 1, point.parameters, explains, (), 1, factor)
         if point.site is not None:
             kind, priority = (ZERO_PRODUCT, 2) if factor is not None else (VANISHING, 1)
@@ -144,8 +150,10 @@ def _evidence(trace: TraceResult) -> Iterator[tuple[Frame, TraceEvidence]]:
     for nonfinite in trace.nonfinite:
         if nonfinite.site is not None:
             explains = tuple(p for p in nonfinite.parameters if p in bad)
-            yield nonfinite.site, TraceEvidence(NONFINITE, nonfinite.node, 1, nonfinite.parameters, explains, (), 1,
-                                                nonfinite)
+            yield (
+                nonfinite.site,
+                TraceEvidence(NONFINITE, nonfinite.node, 1, nonfinite.parameters, explains, (), 1, nonfinite),
+            )
     for reuse in trace.graph_reuse:
         explains = tuple(p for p in reuse.parameters if p in bad)
         frames = [(reuse.stored, GRAPH_REUSE), (reuse.created, GRAPH_REUSE_CREATED), (reuse.used, GRAPH_REUSE_USED)]
@@ -163,11 +171,15 @@ def _merged(evidence: Iterable[TraceEvidence]) -> tuple[TraceEvidence, ...]:
     for item in evidence:
         key = (item.kind, item.op)
         seen = merged.get(key)
-        merged[key] = item if seen is None else dataclasses.replace(
-            seen,
-            parameters=tuple(sorted({*seen.parameters, *item.parameters})),
-            explains=tuple(sorted({*seen.explains, *item.explains})),
-            priority=min(seen.priority, item.priority),
+        merged[key] = (
+            item
+            if seen is None
+            else dataclasses.replace(
+                seen,
+                parameters=tuple(sorted({*seen.parameters, *item.parameters})),
+                explains=tuple(sorted({*seen.explains, *item.explains})),
+                priority=min(seen.priority, item.priority),
+            )
         )
     return tuple(sorted(merged.values(), key=lambda e: e.priority))
 
@@ -209,25 +221,34 @@ def rank(findings: Optional[Sequence[Finding]], trace: Optional[TraceResult]) ->
         evidence = _merged(e for _, e in site.evidence)
         parameters = sorted({p for e in evidence for p in e.parameters})
         executed = _executed(trace, path, line, bool(evidence))
-        suspects.append(Suspect(
-            path=path,
-            line=line,
-            function=site.function,
-            tier=_tier(evidence, executed),
-            trace=evidence,
-            findings=tuple(sorted(site.findings, key=lambda f: f.sort_key)),
-            parameters=tuple(parameters),
-            bad_parameters=tuple(p for p in parameters if p in bad),
-            executed=executed,
-            static_missed=findings is not None and not site.findings and any(e.is_event for e in evidence),
-        ))
+        suspects.append(
+            Suspect(
+                path=path,
+                line=line,
+                function=site.function,
+                tier=_tier(evidence, executed),
+                trace=evidence,
+                findings=tuple(sorted(site.findings, key=lambda f: f.sort_key)),
+                parameters=tuple(parameters),
+                bad_parameters=tuple(p for p in parameters if p in bad),
+                executed=executed,
+                static_missed=findings is not None and not site.findings and any(e.is_event for e in evidence),
+            )
+        )
 
     def order(suspect: Suspect) -> tuple:
         confidence = max((f.confidence for f in suspect.findings), default=Confidence.LOW)
         if suspect.trace:
-            return (suspect.tier, min(e.priority for e in suspect.trace),
-                    -_similarity(set(suspect.parameters), bad), not suspect.findings, -confidence,
-                    -sum(e.count for e in suspect.trace), suspect.path, suspect.line)
+            return (
+                suspect.tier,
+                min(e.priority for e in suspect.trace),
+                -_similarity(set(suspect.parameters), bad),
+                not suspect.findings,
+                -confidence,
+                -sum(e.count for e in suspect.trace),
+                suspect.path,
+                suspect.line,
+            )
         return (suspect.tier, 0, 0.0, False, -confidence, 0, suspect.path, suspect.line)
 
     return sorted(suspects, key=order)

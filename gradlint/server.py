@@ -30,17 +30,28 @@ from gradlint.rules import RULES_BY_CODE
 from gradlint.suppressions import silencing_edit
 
 SOURCE = "gradlint"
-_SEVERITIES = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
-               "note": types.DiagnosticSeverity.Information}
+_SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "note": types.DiagnosticSeverity.Information,
+}
 
 
 class GradlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         notebook_document_sync=types.NotebookDocumentSyncOptions(
-                             notebook_selector=[types.NotebookDocumentFilterWithCells(
-                                 cells=[types.NotebookCellLanguage(language="python")], notebook="jupyter-notebook")],
-                             save=True))
+        super().__init__(
+            "gradlint",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=types.NotebookDocumentSyncOptions(
+                notebook_selector=[
+                    types.NotebookDocumentFilterWithCells(
+                        cells=[types.NotebookCellLanguage(language="python")], notebook="jupyter-notebook"
+                    )
+                ],
+                save=True,
+            ),
+        )
         self.findings: Dict[str, List[Finding]] = {}  # by document URI, from the last check
 
     # ------------------------------------------------------------------------------------------ checking
@@ -59,7 +70,9 @@ class GradlintServer(LanguageServer):
             document_path: document
             for document in self.workspace.text_documents.values()
             for document_path in [_path(document.uri)]
-            if document_path is not None and _is_python(document_path) and document_path.exists()
+            if document_path is not None
+            and _is_python(document_path)
+            and document_path.exists()
             and (document_path == path or relative_posix(document_path, root) is not None)
             and not _excluded(document_path, options)
         }
@@ -69,8 +82,10 @@ class GradlintServer(LanguageServer):
         if path not in open_documents:  # a new file, not saved yet: checked alone with the project as context
             open_documents = {path: self.workspace.get_text_document(uri)}
         displays = {document_path: _display(document_path, root) for document_path in open_documents}
-        contents = {displays[document_path]: document.source.encode("utf-8")
-                    for document_path, document in open_documents.items()}
+        contents = {
+            displays[document_path]: document.source.encode("utf-8")
+            for document_path, document in open_documents.items()
+        }
         if path.exists():
             result = engine.check(list(open_documents), options, settings.context, contents)
         else:
@@ -96,8 +111,12 @@ class GradlintServer(LanguageServer):
         findings: List[List[Finding]] = [[] for _ in cells]
         if not _excluded(path, settings.options):
             display = _display(path, settings.options.root)
-            data = notebooks.from_cells([(cell.kind == types.NotebookCellKind.Code, document.source)
-                                         for cell, document in zip(notebook.cells, cells)])
+            data = notebooks.from_cells(
+                [
+                    (cell.kind == types.NotebookCellKind.Code, document.source)
+                    for cell, document in zip(notebook.cells, cells)
+                ]
+            )
             if path.exists():
                 result = engine.check([path], settings.options, settings.context, {display: data})
             else:
@@ -125,8 +144,9 @@ class GradlintServer(LanguageServer):
     def publish(self, document: TextDocument, findings: Sequence[Finding]) -> None:
         self.findings[document.uri] = list(findings)
         diagnostics = [self._diagnostic(document, finding) for finding in findings]
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=document.uri, diagnostics=diagnostics, version=document.version))
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=document.uri, diagnostics=diagnostics, version=document.version)
+        )
 
     def _diagnostic(self, document: TextDocument, finding: Finding) -> types.Diagnostic:
         message = finding.message
@@ -146,8 +166,7 @@ class GradlintServer(LanguageServer):
         """The findings of the last check whose range meets ``where`` (in the document's characters)."""
         document = self.workspace.get_text_document(uri)
         wanted = document.range_from_client_units(where)
-        return [finding for finding in self.findings.get(uri, [])
-                if _meets(_server_range(finding.location), wanted)]
+        return [finding for finding in self.findings.get(uri, []) if _meets(_server_range(finding.location), wanted)]
 
     def code_actions(self, uri: str, where: types.Range) -> List[types.CodeAction]:
         document = self.workspace.get_text_document(uri)
@@ -156,29 +175,36 @@ class GradlintServer(LanguageServer):
             diagnostic = self._diagnostic(document, finding)
             if finding.autofix is not None and applicable(finding, unsafe=True):
                 safety = "" if finding.autofix.safe else " (unsafe)"
-                actions.append(types.CodeAction(
-                    title=f"{finding.code}: {finding.autofix.title}{safety}",
-                    kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diagnostic],
-                    edit=_workspace_edit(document, finding.autofix.edits),
-                    is_preferred=finding.autofix.safe,
-                ))
+                actions.append(
+                    types.CodeAction(
+                        title=f"{finding.code}: {finding.autofix.title}{safety}",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=_workspace_edit(document, finding.autofix.edits),
+                        is_preferred=finding.autofix.safe,
+                    )
+                )
             line = finding.location.line
             text = document.lines[line - 1].rstrip("\r\n") if line <= len(document.lines) else ""
-            actions.append(types.CodeAction(
-                title=f"{finding.code}: silence on this line with `# gradlint: ignore[{finding.code}]`",
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=[diagnostic],
-                edit=_workspace_edit(document, [silencing_edit(finding.location.path, text, line, finding.code)]),
-            ))
+            actions.append(
+                types.CodeAction(
+                    title=f"{finding.code}: silence on this line with `# gradlint: ignore[{finding.code}]`",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    edit=_workspace_edit(document, [silencing_edit(finding.location.path, text, line, finding.code)]),
+                )
+            )
         return actions
 
     def hover(self, uri: str, position: types.Position) -> Optional[types.Hover]:
         found = self.at(uri, types.Range(position, position))
         if not found:
             return None
-        return types.Hover(contents=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(_explanation(finding) for finding in found)))
+        return types.Hover(
+            contents=types.MarkupContent(
+                kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(_explanation(finding) for finding in found)
+            )
+        )
 
 
 def _explanation(finding: Finding) -> str:
@@ -190,8 +216,12 @@ def _explanation(finding: Finding) -> str:
     rule = RULES_BY_CODE.get(finding.code)
     if rule is not None:
         sections = rule.sections()
-        parts += ["", sections.get("Why it cuts gradients", ""),
-                  "", "When it is fine: " + sections.get("When it is fine", "")]
+        parts += [
+            "",
+            sections.get("Why it cuts gradients", ""),
+            "",
+            "When it is fine: " + sections.get("When it is fine", ""),
+        ]
     return "\n".join(parts)
 
 
@@ -214,8 +244,10 @@ def _display(path: Path, root: Path) -> str:
 
 
 def _server_range(location: Location) -> ServerTextRange:
-    return ServerTextRange(ServerTextPosition(location.line - 1, location.column - 1),
-                           ServerTextPosition(location.end_line - 1, location.end_column - 1))
+    return ServerTextRange(
+        ServerTextPosition(location.line - 1, location.column - 1),
+        ServerTextPosition(location.end_line - 1, location.end_column - 1),
+    )
 
 
 def _range(document: TextDocument, location: Location) -> types.Range:
@@ -236,18 +268,23 @@ def build() -> GradlintServer:
 
     for method in (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_SAVE):
         server.feature(method)(lambda ls, params: ls.check(params.text_document.uri))
-    for method in (types.NOTEBOOK_DOCUMENT_DID_OPEN, types.NOTEBOOK_DOCUMENT_DID_CHANGE,
-                   types.NOTEBOOK_DOCUMENT_DID_SAVE):
+    for method in (
+        types.NOTEBOOK_DOCUMENT_DID_OPEN,
+        types.NOTEBOOK_DOCUMENT_DID_CHANGE,
+        types.NOTEBOOK_DOCUMENT_DID_SAVE,
+    ):
         server.feature(method)(lambda ls, params: ls.check_notebook(params.notebook_document.uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: GradlintServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.findings.pop(params.text_document.uri, None)
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
-                                                                            diagnostics=[]))
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+        )
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+    )
     def code_action(ls: GradlintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
         return ls.code_actions(params.text_document.uri, params.range)
 

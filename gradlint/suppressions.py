@@ -239,7 +239,8 @@ def add_noqa(findings: Iterable[Finding], root: Path, *, unsuppressible: Collect
 
     # path -> cell (None in a Python file) -> line -> codes
     wanted: dict[str, dict[int | None, dict[int, set[str]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(set)))
+        lambda: defaultdict(lambda: defaultdict(set))
+    )
     outcome = NoqaOutcome()
     for finding in findings:
         if finding.code in unsuppressible:
@@ -311,7 +312,7 @@ def with_noqa(text: str, wanted: Mapping[int, Collection[str]]) -> tuple[str, li
 
 def _with_codes(line: str, comment_column: int | None, codes: list[str]) -> str:
     body = line.rstrip("\r\n")
-    ending = line[len(body):]
+    ending = line[len(body) :]
     if comment_column is not None:
         noqa = _NOQA.search(body, comment_column)
         if noqa is not None and noqa.group("codes") is not None:

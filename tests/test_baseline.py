@@ -54,11 +54,23 @@ def unchanged(x):
 
 
 def git(folder: Path, *args: str) -> str:
-    environment = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-                   "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-                   "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    completed = subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=folder, env=environment,
-                               check=True, capture_output=True, text=True)
+    environment = {
+        **os.environ,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    completed = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", *args],
+        cwd=folder,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return completed.stdout.strip()
 
 
@@ -90,7 +102,10 @@ def test_only_findings_absent_at_the_base_commit_are_reported(
 ) -> None:
     code, out, err = outcome(capsys)
     assert code == 1 and [line.split(" ")[:2] for line in out.splitlines()[:-1]] == [
-        ["src/model.py:8:28:", "GL010"], ["src/model.py:13:16:", "GL001"], ["src/other.py:6:16:", "GL012"]]
+        ["src/model.py:8:28:", "GL010"],
+        ["src/model.py:13:16:", "GL001"],
+        ["src/other.py:6:16:", "GL012"],
+    ]
     assert outcome(capsys, "--baseline-commit", "main") == (
         1,
         "src/model.py:13:16: GL001 `.detach()` cuts the gradient of `w`: nothing computed from it reaches the "
@@ -106,7 +121,10 @@ def test_only_findings_absent_at_the_base_commit_are_reported(
     # Committed, the finding is no longer new; an explicit path is compared the same way.
     git(repository, "commit", "-q", "-am", "new")
     assert outcome(capsys, "--baseline-commit", "HEAD", "src/model.py") == (
-        0, "No new findings in 1 file (2 existing at HEAD).\n", "")
+        0,
+        "No new findings in 1 file (2 existing at HEAD).\n",
+        "",
+    )
     assert outcome(capsys, "--baseline-commit", "HEAD~1", "src/model.py")[0] == 1
 
 
@@ -117,16 +135,22 @@ def test_a_file_new_since_the_base_commit_has_only_new_findings(
     (repository / "src/extra/added.py").write_text(OTHER)
     code, out, _ = outcome(capsys, "--baseline-commit", "main", "src/extra")
     assert code == 1 and out.splitlines() == [
-        "src/extra/added.py:6:16: GL012 `float()` turns `w.sum()` into a Python number: its gradient stops here "
-        "[high]",
+        "src/extra/added.py:6:16: GL012 `float()` turns `w.sum()` into a Python number: its gradient stops here [high]",
         "Found 1 new finding (GL012: 1) in 1 file (0 existing at main). 1 fix available with `--fix --unsafe-fixes`.",
     ]
 
 
-def test_base_commit_errors_are_one_line(repository: Path, tmp_path_factory: pytest.TempPathFactory,
-                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_base_commit_errors_are_one_line(
+    repository: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert outcome(capsys, "--baseline-commit", "no-such-branch") == (
-        2, "", "gradlint: error: --baseline-commit: unknown commit 'no-such-branch'\n")
+        2,
+        "",
+        "gradlint: error: --baseline-commit: unknown commit 'no-such-branch'\n",
+    )
     elsewhere = tmp_path_factory.mktemp("not-a-repository")
     (elsewhere / "a.py").write_text(OLD)
     monkeypatch.chdir(elsewhere)
@@ -148,28 +172,37 @@ def test_annotations_on_changed_lines_come_first(
     summary = repository / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     ranked = [line.split(",title=")[1].split("::")[0] for line in outcome(capsys, "--format", "github")[1].splitlines()]
-    assert ranked == ["GL010 item-on-differentiable", "GL012 python-scalar-of-tensor",
-                      "GL012 python-scalar-of-tensor"]
+    assert ranked == ["GL010 item-on-differentiable", "GL012 python-scalar-of-tensor", "GL012 python-scalar-of-tensor"]
     assert summary.read_text().startswith("### gradlint: 3 findings\n")
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     code, out, _ = outcome(capsys, "--format", "github")
     assert code == 1
     assert [line.split("file=")[1].split(",col")[0] for line in out.splitlines()] == [
-        "src/model.py,line=13", "src/model.py,line=8", "src/other.py,line=6"]
+        "src/model.py,line=13",
+        "src/model.py,line=8",
+        "src/other.py,line=6",
+    ]
     stops = "turns `w.sum()` into a Python number: its gradient stops here |"
-    assert summary.read_text().endswith("### gradlint: 3 findings, 1 on changed lines\n\n" + "\n".join([
-        "| Location | Code | Rule | Confidence | Message |",
-        "| --- | --- | --- | --- | --- |",
-        f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
-        f"| `src/model.py:8:28` | GL010 | item-on-differentiable | high | `.item()` {stops}",
-        f"| `src/other.py:6:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
-    ]) + "\n")
+    assert summary.read_text().endswith(
+        "### gradlint: 3 findings, 1 on changed lines\n\n"
+        + "\n".join(
+            [
+                "| Location | Code | Rule | Confidence | Message |",
+                "| --- | --- | --- | --- | --- |",
+                f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
+                f"| `src/model.py:8:28` | GL010 | item-on-differentiable | high | `.item()` {stops}",
+                f"| `src/other.py:6:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}",
+            ]
+        )
+        + "\n"
+    )
     code, out, _ = outcome(capsys, "--format", "github", "--baseline-commit", "main")
     assert code == 1 and len(out.splitlines()) == 1 and "line=13" in out
     assert summary.read_text().endswith(
         "### gradlint: 1 new finding, 2 existing at `main`, 1 on changed lines\n\n"
         "| Location | Code | Rule | Confidence | Message |\n| --- | --- | --- | --- | --- |\n"
-        f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}\n")
+        f"| `src/model.py:13:16` | GL012 | python-scalar-of-tensor | high | `float()` {stops}\n"
+    )
 
 
 def test_unknown_base_branch_keeps_the_usual_order_with_a_warning(
@@ -178,8 +211,10 @@ def test_unknown_base_branch_keeps_the_usual_order_with_a_warning(
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     code, out, err = outcome(capsys, "--format", "github")
     assert code == 1 and len(out.splitlines()) == 3
-    assert err == ("gradlint: warning: cannot find where this branch left origin/main (check out with fetch-depth: 0): "
-                   "findings on changed lines are not listed first\n")
+    assert err == (
+        "gradlint: warning: cannot find where this branch left origin/main (check out with fetch-depth: 0): "
+        "findings on changed lines are not listed first\n"
+    )
 
 
 def test_fingerprints_survive_moved_lines_and_tell_repeats_apart() -> None:
@@ -197,8 +232,11 @@ def test_fingerprints_survive_moved_lines_and_tell_repeats_apart() -> None:
 
 def test_add_noqa_then_a_clean_run(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = repository / "src/model.py"
-    model.write_text(NEW.replace("w.sum().item()\n", "w.sum().item()  # the energy scale  \n")
-                     .replace("x * w.detach()", "x * w.detach()  # noqa: E501"))
+    model.write_text(
+        NEW.replace("w.sum().item()\n", "w.sum().item()  # the energy scale  \n").replace(
+            "x * w.detach()", "x * w.detach()  # noqa: E501"
+        )
+    )
     other = repository / "src/other.py"
     other.write_bytes(OTHER.replace("\n", "\r\n").encode())
     clean = repository / "src/clean.py"
@@ -206,10 +244,12 @@ def test_add_noqa_then_a_clean_run(repository: Path, capsys: pytest.CaptureFixtu
     os.utime(clean, ns=(1, 1))
     assert outcome(capsys, "--add-noqa") == (0, "", "gradlint: added 3 suppressions in 2 files\n")
     assert model.read_text() == NEW.replace(
-        "w.sum().item()\n", "w.sum().item()  # the energy scale  # noqa: GL010\n").replace(
-        "x * w.detach()", "x * w.detach()  # noqa: E501, GL001")
-    assert other.read_bytes() == OTHER.replace("float(w.sum())", "float(w.sum())  # noqa: GL012").replace(
-        "\n", "\r\n").encode()
+        "w.sum().item()\n", "w.sum().item()  # the energy scale  # noqa: GL010\n"
+    ).replace("x * w.detach()", "x * w.detach()  # noqa: E501, GL001")
+    assert (
+        other.read_bytes()
+        == OTHER.replace("float(w.sum())", "float(w.sum())  # noqa: GL012").replace("\n", "\r\n").encode()
+    )
     assert clean.stat().st_mtime_ns == 1
     assert outcome(capsys) == (0, "No findings in 3 files.\n", "")
     stamps = {path: path.stat().st_mtime_ns for path in (model, other)}
@@ -234,14 +274,20 @@ def test_add_noqa_with_a_baseline_suppresses_the_new_findings_only(
     repository: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert outcome(capsys, "--add-noqa", "--baseline-commit", "main") == (
-        0, "", "gradlint: added 1 suppression in 1 file\n")
+        0,
+        "",
+        "gradlint: added 1 suppression in 1 file\n",
+    )
     assert (repository / "src/model.py").read_text() == NEW.replace("x * w.detach()", "x * w.detach()  # noqa: GL001")
     assert (repository / "src/other.py").read_text() == OTHER
 
 
 def test_add_noqa_needs_files(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert outcome(capsys, "--add-noqa", "-") == (
-        2, "", "gradlint: error: --add-noqa needs files, not standard input\n")
+        2,
+        "",
+        "gradlint: error: --add-noqa needs files, not standard input\n",
+    )
 
 
 @pytest.mark.parametrize(
@@ -254,8 +300,12 @@ def test_add_noqa_needs_files(repository: Path, capsys: pytest.CaptureFixture[st
         ("a = x.item()  # why\n", {1: ["GL010"]}, "a = x.item()  # why  # noqa: GL010\n", []),
         ("a = f(x.item(),\n      y)\n", {1: ["GL010"]}, "a = f(x.item(),  # noqa: GL010\n      y)\n", []),
         ("a = x.item() + \\\n    y\n", {1: ["GL010"]}, "a = x.item() + \\\n    y\n", [1]),
-        ('a = """{}\n""".format(x.item())\n', {1: ["GL010"], 2: ["GL011"]},
-         'a = """{}\n""".format(x.item())  # noqa: GL011\n', [1]),
+        (
+            'a = """{}\n""".format(x.item())\n',
+            {1: ["GL010"], 2: ["GL011"]},
+            'a = """{}\n""".format(x.item())  # noqa: GL011\n',
+            [1],
+        ),
         ("a = x.item()", {1: ["GL010"], 5: ["GL010"]}, "a = x.item()  # noqa: GL010", [5]),
         ("def f(:\n", {1: ["GL010"]}, "def f(:\n", [1]),
         ("\ufeffa = x.item()\r\n", {1: ["GL010"]}, "\ufeffa = x.item()  # noqa: GL010\r\n", []),

@@ -246,8 +246,12 @@ DIFFERENCES = textwrap.dedent(
 def test_wrong_gradient_break_leaves_its_parameters_finite_non_zero_and_wrong(brk: Break, tmp_path) -> None:
     apply(brk, copy_package(tmp_path / "copy"))
     (tmp_path / "differences.py").write_text(DIFFERENCES)
-    done = subprocess.run([sys.executable, str(tmp_path / "differences.py"), str(tmp_path / "copy")],
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "differences.py"), str(tmp_path / "copy")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     gradients = json.loads(done.stdout)
     wrong = set()
     for name, (autograd, numeric) in gradients.items():

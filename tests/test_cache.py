@@ -64,8 +64,10 @@ def test_a_folder_holding_other_files_is_neither_read_nor_written(tmp_path: Path
     cache.close()
     assert sorted(path.name for path in tmp_path.iterdir()) == [stranger]
     assert (tmp_path / stranger).read_bytes() == b"a trained model"
-    assert cache.warnings == [f"not using {tmp_path} as the cache: it holds files gradlint did not write "
-                              f"(such as {stranger!r}); give the cache a folder of its own"]
+    assert cache.warnings == [
+        f"not using {tmp_path} as the cache: it holds files gradlint did not write "
+        f"(such as {stranger!r}); give the cache a folder of its own"
+    ]
 
 
 def test_a_tagged_folder_with_a_stranger_in_it_is_left_alone(tmp_path: Path) -> None:

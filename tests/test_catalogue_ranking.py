@@ -19,8 +19,14 @@ OUTCOMES = {"none": "missing", "zero": "zero", "error": "error"}
 def _diagnose(folder: Path):
     package = folder / "braggsim"
     findings = check([package], CheckOptions(root=folder)).findings
-    return diagnose("braggsim.workloads:gradient_flow", findings=findings, root=folder, user_paths=[str(package)],
-                    pythonpath=[str(folder)], echo=False)
+    return diagnose(
+        "braggsim.workloads:gradient_flow",
+        findings=findings,
+        root=folder,
+        user_paths=[str(package)],
+        pythonpath=[str(folder)],
+        echo=False,
+    )
 
 
 @pytest.mark.parametrize("brk", breaks.BREAKS, ids=lambda brk: brk.id)
@@ -31,8 +37,11 @@ def test_the_edited_line_ranks_first(brk, tmp_path):
     top = diagnosis.suspects[0]
     assert (top.path, top.line) == (f"braggsim/{brk.path}", line)
     assert top.tier == 1
-    bad = {report.name: report.outcome.value for report in diagnosis.result.parameters
-           if report.name in diagnosis.result.bad_parameters}
+    bad = {
+        report.name: report.outcome.value
+        for report in diagnosis.result.parameters
+        if report.name in diagnosis.result.bad_parameters
+    }
     assert bad == {name: OUTCOMES[brk.outcome] for name in brk.parameters}
 
 

@@ -22,8 +22,9 @@ def test_reference_simulator_is_clean():
     assert result.files_checked == len(list(SIMULATOR.glob("*.py")))
 
 
-@pytest.mark.parametrize("brk", [b for b in breaks.BREAKS if b.family not in TRACE_ONLY_FAMILIES],
-                         ids=lambda brk: brk.id)
+@pytest.mark.parametrize(
+    "brk", [b for b in breaks.BREAKS if b.family not in TRACE_ONLY_FAMILIES], ids=lambda brk: brk.id
+)
 def test_break_is_reported_on_its_edited_line(brk, tmp_path):
     package = tmp_path / "braggsim"
     shutil.copytree(SIMULATOR, package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -33,5 +34,6 @@ def test_break_is_reported_on_its_edited_line(brk, tmp_path):
     assert (f"braggsim/{brk.path}", line) in reported, sorted(reported)
     # The break is the only thing wrong: nothing is reported away from the edited lines.
     edited = set(range(line, line + brk.new.count("\n") + 1))
-    assert {(path, number) for path, number in reported if number not in edited
-            or path != f"braggsim/{brk.path}"} == set()
+    assert {
+        (path, number) for path, number in reported if number not in edited or path != f"braggsim/{brk.path}"
+    } == set()

@@ -53,14 +53,21 @@ class FakeEngine:
     def result(self) -> CheckResult:
         return CheckResult(findings=list(self.findings), files_checked=self.files_checked, warnings=list(self.warnings))
 
-    def check(self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
-              contents: object = None) -> CheckResult:
+    def check(
+        self, paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (), contents: object = None
+    ) -> CheckResult:
         self.calls.append((list(paths), options))
         self.contexts.append(tuple(context))
         return self.result()
 
-    def check_text(self, text: bytes, display_path: str, options: CheckOptions, context: Sequence[Path] = (),
-                   file: Path | None = None) -> CheckResult:
+    def check_text(
+        self,
+        text: bytes,
+        display_path: str,
+        options: CheckOptions,
+        context: Sequence[Path] = (),
+        file: Path | None = None,
+    ) -> CheckResult:
         self.calls.append(((text, display_path), options))
         self.contexts.append(tuple(context))
         return self.result()
@@ -224,22 +231,40 @@ def test_engine_warnings_go_to_stderr(fake: FakeEngine, capsys: pytest.CaptureFi
             ["--confidence", "sure", "src"],
             "Invalid value for '--confidence': 'sure' is not one of 'low', 'medium', 'high'. (see 'gradlint --help')",
         ),
-        (["--jobs", "-1", "src"],
-         "Invalid value for '--jobs': -1 is not in the range 0<=x<=256. (see 'gradlint --help')"),
-        (["--jobs", "100000000000", "src"],
-         "Invalid value for '--jobs': 100000000000 is not in the range 0<=x<=256. (see 'gradlint --help')"),
-        (["--select", "", "src"], "--select names no rule, which would report nothing: name codes or prefixes "
-                                  "(GL010, GL01, ALL), or leave it out to report every rule"),
-        (["--select", ",", "src"], "--select names no rule, which would report nothing: name codes or prefixes "
-                                   "(GL010, GL01, ALL), or leave it out to report every rule"),
-        (["--output", "src/energy.py", "src/energy.py"],
-         "--output src/energy.py would overwrite a file being checked; write the report elsewhere"),
-        (["--output", "src/new.py", "src"],
-         "--output src/new.py would overwrite a file being checked; write the report elsewhere"),
-        (["--output", "src/../src/energy.py", "src"],
-         "--output src/../src/energy.py would overwrite a file being checked; write the report elsewhere"),
-        (["--output", "src/energy.py", "-", "--stdin-filename", "src/energy.py"],
-         "--output src/energy.py would overwrite a file being checked; write the report elsewhere"),
+        (
+            ["--jobs", "-1", "src"],
+            "Invalid value for '--jobs': -1 is not in the range 0<=x<=256. (see 'gradlint --help')",
+        ),
+        (
+            ["--jobs", "100000000000", "src"],
+            "Invalid value for '--jobs': 100000000000 is not in the range 0<=x<=256. (see 'gradlint --help')",
+        ),
+        (
+            ["--select", "", "src"],
+            "--select names no rule, which would report nothing: name codes or prefixes "
+            "(GL010, GL01, ALL), or leave it out to report every rule",
+        ),
+        (
+            ["--select", ",", "src"],
+            "--select names no rule, which would report nothing: name codes or prefixes "
+            "(GL010, GL01, ALL), or leave it out to report every rule",
+        ),
+        (
+            ["--output", "src/energy.py", "src/energy.py"],
+            "--output src/energy.py would overwrite a file being checked; write the report elsewhere",
+        ),
+        (
+            ["--output", "src/new.py", "src"],
+            "--output src/new.py would overwrite a file being checked; write the report elsewhere",
+        ),
+        (
+            ["--output", "src/../src/energy.py", "src"],
+            "--output src/../src/energy.py would overwrite a file being checked; write the report elsewhere",
+        ),
+        (
+            ["--output", "src/energy.py", "-", "--stdin-filename", "src/energy.py"],
+            "--output src/energy.py would overwrite a file being checked; write the report elsewhere",
+        ),
         (["/dev/zero"], "not a file or folder: /dev/zero (to check standard input, give '-')"),
         (["-", "src"], "'-' (standard input) cannot be combined with other paths"),
         (["--output", "no/such/folder/r.txt", "src"], "cannot write no/such/folder/r.txt: No such file or directory"),
@@ -269,8 +294,9 @@ def test_unreadable_configuration(fake: FakeEngine, project: Path, capsys: pytes
 def test_internal_error_is_one_line_with_a_hint(
     fake: FakeEngine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (),
-               contents: object = None) -> CheckResult:
+    def broken(
+        paths: Sequence[Path], options: CheckOptions, context: Sequence[Path] = (), contents: object = None
+    ) -> CheckResult:
         raise ValueError("boom")
 
     monkeypatch.setattr(engine, "check", broken)
@@ -353,8 +379,9 @@ def test_results_from_the_cache_need_no_libcst(project: Path, output_format: str
         "print(status, sorted({'torch', 'numpy', 'libcst'} & set(sys.modules)))"
     )
     command = [sys.executable, "-c", code, "--format", output_format, "src/energy.py"]
-    runs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
-            for _ in range(2)]
+    runs = [
+        subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1] for _ in range(2)
+    ]
     assert runs == ["1 []", "1 []"]  # the first run parses in its worker processes; the second parses nothing
 
 
@@ -480,8 +507,10 @@ def test_quiet_prints_the_findings_only(project: Path, capsys: pytest.CaptureFix
     (project / "src/energy.py").write_text(SEVERING)
     code, out, err = checked(capsys, "--quiet", "src")
     assert (code, err) == (1, "")
-    assert [line.split(" ")[:2] for line in out.splitlines()] == [["src/energy.py:6:12:", "GL041"],
-                                                                   ["src/energy.py:6:26:", "GL010"]]
+    assert [line.split(" ")[:2] for line in out.splitlines()] == [
+        ["src/energy.py:6:12:", "GL041"],
+        ["src/energy.py:6:26:", "GL010"],
+    ]
     (project / "src/energy.py").write_text(CLEAN)
     assert checked(capsys, "-q", "src") == (0, "", "")
 
@@ -526,8 +555,7 @@ def test_standard_input_end_to_end(project: Path) -> None:
 
 def run_gradlint(project: Path, *args: str, **keywords: object) -> subprocess.CompletedProcess:
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **keywords}
-    return subprocess.run([sys.executable, "-m", "gradlint", *args], text=True, cwd=project, check=False,
-                          **streams)  # type: ignore[call-overload]
+    return subprocess.run([sys.executable, "-m", "gradlint", *args], text=True, cwd=project, check=False, **streams)  # type: ignore[call-overload]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
@@ -553,7 +581,8 @@ def slow_files(project: Path, count: int) -> None:
     body = "\n".join("    " * (level + 1) + f"for i{level} in range(3):" for level in range(30))
     for index in range(count):
         (project / f"src/slow{index}.py").write_text(
-            f"import torch\n\ndef f(x: torch.Tensor):\n{body}\n{'    ' * 31}x = x * 2\n    return x.detach()\n")
+            f"import torch\n\ndef f(x: torch.Tensor):\n{body}\n{'    ' * 31}x = x * 2\n    return x.detach()\n"
+        )
 
 
 def worker_pids(pid: int, count: int) -> list[int]:
@@ -578,8 +607,13 @@ def gone(pids: list[int]) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
 def test_sigterm_ends_the_workers_and_exits_143(project: Path) -> None:
     slow_files(project, 2)
-    process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "--jobs", "2", "src"], cwd=project,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gradlint", "--no-cache", "--jobs", "2", "src"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     workers = worker_pids(process.pid, 2)
     process.terminate()
     out, err = process.communicate(timeout=60)
@@ -590,8 +624,12 @@ def test_sigterm_ends_the_workers_and_exits_143(project: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds worker processes through /proc")
 def test_workers_end_themselves_when_gradlint_is_killed(project: Path) -> None:
     slow_files(project, 1)
-    process = subprocess.Popen([sys.executable, "-m", "gradlint", "--no-cache", "src"], cwd=project,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gradlint", "--no-cache", "src"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     workers = worker_pids(process.pid, 1)
     process.kill()
     process.wait(timeout=60)
@@ -599,8 +637,9 @@ def test_workers_end_themselves_when_gradlint_is_killed(project: Path) -> None:
 
 
 @pytest.mark.parametrize("cache_option", [["--cache-dir", "models"], ["--cache-dir", "."]])
-def test_a_cache_folder_holding_other_files_is_left_alone(project: Path, capsys: pytest.CaptureFixture[str],
-                                                           cache_option: list[str]) -> None:
+def test_a_cache_folder_holding_other_files_is_left_alone(
+    project: Path, capsys: pytest.CaptureFixture[str], cache_option: list[str]
+) -> None:
     (project / "src/energy.py").write_text(SEVERING)
     (project / "models").mkdir()
     kept = {project / "models/model.pickle": b"trained weights", project / "dataset.pickle": b"a dataset"}
@@ -609,8 +648,9 @@ def test_a_cache_folder_holding_other_files_is_left_alone(project: Path, capsys:
     before = sorted(path.name for path in Path(cache_option[1]).iterdir())
     code, out, err = outcome(capsys, *cache_option, "src")
     assert code == 1 and f"src/energy.py:{SEVERING_LINE}:" in out
-    assert err.startswith(f"gradlint: warning: not using {project / cache_option[1]} as the cache: it holds files "
-                          "gradlint did not write")
+    assert err.startswith(
+        f"gradlint: warning: not using {project / cache_option[1]} as the cache: it holds files gradlint did not write"
+    )
     assert all(path.read_bytes() == data for path, data in kept.items())
     assert sorted(path.name for path in Path(cache_option[1]).iterdir()) == before
 

@@ -36,8 +36,11 @@ def project(tmp_path, monkeypatch):
 def test_trace_names_the_missing_gradient_and_the_line_that_cut_it(project, capsys):
     assert run(["trace", "fitting:loss"]) == 1
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  scale")
-            or line.startswith("  offset")}
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in out.splitlines()
+        if line.startswith("  scale") or line.startswith("  offset")
+    }
     assert rows == {"scale": "missing", "offset": "ok"}
     assert f"1. fitting.py:{CUT_LINE} in loss  [tier 1]" in out
 
@@ -86,8 +89,11 @@ def test_a_healthy_target_exits_zero(project, capsys):
 
 @pytest.mark.parametrize(
     ("target", "words"),
-    [("missing_module:loss", "was not found"), ("fitting:nothing_here", "was not found"),
-     ("nowhere.py", "was not found")],
+    [
+        ("missing_module:loss", "was not found"),
+        ("fitting:nothing_here", "was not found"),
+        ("nowhere.py", "was not found"),
+    ],
 )
 def test_bad_targets_exit_two_with_one_clear_paragraph(project, capsys, target, words):
     assert run(["trace", target]) == 2
@@ -96,12 +102,15 @@ def test_bad_targets_exit_two_with_one_clear_paragraph(project, capsys, target, 
 
 
 def test_a_target_without_parameters_exits_two(project, capsys):
-    (project / "constant.py").write_text(textwrap.dedent("""\
+    (project / "constant.py").write_text(
+        textwrap.dedent("""\
         import torch
 
         def loss():
             return torch.ones(3).sum()
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert run(["trace", "constant:loss"]) == 2
     assert "no tensor that requires grad" in capsys.readouterr().err
 
@@ -140,7 +149,8 @@ def test_a_failing_target_still_writes_the_bundle_with_what_was_captured(project
 
 
 def test_values_read_after_their_backward_are_not_cuts(project, capsys):
-    (project / "logged.py").write_text(textwrap.dedent("""\
+    (project / "logged.py").write_text(
+        textwrap.dedent("""\
         import torch
 
         def fit():
@@ -152,7 +162,9 @@ def test_values_read_after_their_backward_are_not_cuts(project, capsys):
                 assert loss.detach() > 0
                 scale.grad = None
             return loss.item()
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert run(["trace", "logged:fit"]) == 0
     assert "No suspect sites." in capsys.readouterr().out
 
@@ -182,14 +194,17 @@ def test_param_takes_repeatable_glob_patterns(project, capsys):
 def test_unknown_options_are_usage_errors_unless_after_a_double_dash(project, capsys):
     assert run(["trace", "fitting:loss", "--parm", "scale"]) == 2
     assert "No such option '--parm'" in capsys.readouterr().err
-    (project / "echo_args.py").write_text(textwrap.dedent("""\
+    (project / "echo_args.py").write_text(
+        textwrap.dedent("""\
         import sys
         import torch
 
         weight = torch.tensor(1.0, requires_grad=True)
         (weight * len(sys.argv)).backward()
         print("args", sys.argv[1:])
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert run(["trace", "echo_args.py", "--", "--steps", "3"]) == 0
     assert "args ['--steps', '3']" in capsys.readouterr().out
 
@@ -210,13 +225,16 @@ def test_a_src_layout_is_found_from_pyproject_and_pythonpath_adds_folders(projec
 
 
 def test_torch_warnings_under_the_recording_trace_point_at_the_users_line(project, capsys):
-    (project / "warned.py").write_text(textwrap.dedent("""\
+    (project / "warned.py").write_text(
+        textwrap.dedent("""\
         import torch
 
         def loss():
             logits = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
             return torch.nn.functional.softmax(logits)[0, 0]
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     with pytest.warns(UserWarning) as caught:
         assert run(["trace", "warned:loss", "--record", "always"]) == 0
     sites = {(Path(w.filename).name, w.lineno) for w in caught if "Implicit dimension" in str(w.message)}
@@ -224,7 +242,8 @@ def test_torch_warnings_under_the_recording_trace_point_at_the_users_line(projec
 
 
 def test_a_test_that_raises_before_any_backward_is_reported_as_raising_where_it_did(project, capsys):
-    (project / "test_boom.py").write_text(textwrap.dedent("""\
+    (project / "test_boom.py").write_text(
+        textwrap.dedent("""\
         import torch
 
 
@@ -232,7 +251,9 @@ def test_a_test_that_raises_before_any_backward_is_reported_as_raising_where_it_
             weight = torch.tensor(1.0, requires_grad=True)
             raise RuntimeError("the detector is not configured")
             weight.backward()
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert run(["trace", "test_boom.py::test_boom"]) == 2
     err = capsys.readouterr().err
     assert "raised RuntimeError: the detector is not configured at test_boom.py:6" in err
@@ -240,14 +261,17 @@ def test_a_test_that_raises_before_any_backward_is_reported_as_raising_where_it_
 
 
 def test_informational_suspects_alone_exit_zero_unless_strict(project, capsys):
-    (project / "logging_fit.py").write_text(textwrap.dedent("""\
+    (project / "logging_fit.py").write_text(
+        textwrap.dedent("""\
         import torch
 
         def loss():
             scale = torch.tensor(2.0, requires_grad=True)
             print("scale", scale.item())
             return (scale * 3).sum()
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert run(["trace", "logging_fit:loss"]) == 0
     capsys.readouterr()
     assert run(["trace", "logging_fit:loss", "--strict"]) == 1

@@ -252,10 +252,20 @@ def test_split_codes() -> None:
     ("table", "overrides", "select", "ignore", "report_unused"),
     [
         # extend-select and extend-ignore add to select and ignore, from the file and the command line alike
-        ('select = ["GL01"]\nextend-select = ["GL001"]', Overrides(extend_select=("GL011",)),
-         {"GL01", "GL001", "GL011"}, set(), False),
-        ('ignore = ["GL01"]\nextend-ignore = ["GL011"]', Overrides(extend_ignore=("GL002",)),
-         None, {"GL01", "GL011", "GL002"}, False),
+        (
+            'select = ["GL01"]\nextend-select = ["GL001"]',
+            Overrides(extend_select=("GL011",)),
+            {"GL01", "GL001", "GL011"},
+            set(),
+            False,
+        ),
+        (
+            'ignore = ["GL01"]\nextend-ignore = ["GL011"]',
+            Overrides(extend_ignore=("GL002",)),
+            None,
+            {"GL01", "GL011", "GL002"},
+            False,
+        ),
         # --select replaces the file's select, but the file's extend-select still adds to it
         ('select = ["GL01"]\nextend-select = ["GL001"]', Overrides(select=("GL00",)), {"GL00", "GL001"}, set(), False),
         # --ignore replaces the file's ignore; extend-ignore still applies
@@ -272,8 +282,9 @@ def test_split_codes() -> None:
         ("", Overrides(report_unused_ignores=True, extend_ignore=("GL900",)), None, {"GL900"}, False),
     ],
 )
-def test_selection(tmp_path: Path, table: str, overrides: Overrides, select: set[str] | None, ignore: set[str],
-                   report_unused: bool) -> None:
+def test_selection(
+    tmp_path: Path, table: str, overrides: Overrides, select: set[str] | None, ignore: set[str], report_unused: bool
+) -> None:
     write(tmp_path / "pyproject.toml", f"[tool.gradlint]\n{table}\n")
     options = load_settings(overrides, tmp_path).options
     assert options.select == (None if select is None else frozenset(select))
@@ -283,14 +294,17 @@ def test_selection(tmp_path: Path, table: str, overrides: Overrides, select: set
 def test_unknown_code_in_extend_keys_names_where(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.gradlint]\nextend-ignore = ["GL999"]\n')
     assert error_of(Overrides(), tmp_path) == (
-        f"unknown rule code 'GL999' in extend-ignore in {tmp_path / 'pyproject.toml'}")
+        f"unknown rule code 'GL999' in extend-ignore in {tmp_path / 'pyproject.toml'}"
+    )
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\n")
     assert error_of(Overrides(extend_select=("XYZ",)), tmp_path) == "unknown rule code 'XYZ' in --extend-select"
 
 
 def test_a_selection_of_nothing_is_an_error_not_silence(tmp_path: Path) -> None:
-    nothing = ("names no rule, which would report nothing: name codes or prefixes (GL010, GL01, ALL), or leave it out "
-               "to report every rule")
+    nothing = (
+        "names no rule, which would report nothing: name codes or prefixes (GL010, GL01, ALL), or leave it out "
+        "to report every rule"
+    )
     assert error_of(Overrides(select=()), tmp_path) == f"--select {nothing}"
     write(tmp_path / "pyproject.toml", "[tool.gradlint]\nselect = []\n")
     assert error_of(Overrides(), tmp_path) == f"select in {tmp_path / 'pyproject.toml'} {nothing}"

@@ -16,8 +16,19 @@ corpus = importlib.util.module_from_spec(_spec)
 sys.modules["corpus_runner"] = corpus
 _spec.loader.exec_module(corpus)
 
-RULE_FAMILIES = {"detach", "scalars", "data_attr", "numpy", "construct", "ranges", "grad_mode", "casts", "caching",
-                 "fills", "branching"}
+RULE_FAMILIES = {
+    "detach",
+    "scalars",
+    "data_attr",
+    "numpy",
+    "construct",
+    "ranges",
+    "grad_mode",
+    "casts",
+    "caching",
+    "fills",
+    "branching",
+}
 
 
 def test_the_corpus_is_large_enough_and_covers_every_family():
@@ -44,8 +55,10 @@ def mirrors(tmp_path: Path) -> tuple[Path, str, str]:
     _git(repository, "config", "user.name", "t")
     (repository / "physics" / "__init__.py").write_text("")
     model = repository / "physics" / "model.py"
-    model.write_text("import torch\n\n\ndef energy(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:\n"
-                     "    scale = w.sum().item()\n    print(w.mean().item())\n    return x * scale\n")
+    model.write_text(
+        "import torch\n\n\ndef energy(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:\n"
+        "    scale = w.sum().item()\n    print(w.mean().item())\n    return x * scale\n"
+    )
     _git(repository, "add", ".")
     _git(repository, "commit", "-qm", "cut")
     parent = _git(repository, "rev-parse", "HEAD")
@@ -80,8 +93,11 @@ package = "physics"
 family = "scalars"
 """)
     assert corpus.main([str(folder), "--cases", str(cases), "--work", str(tmp_path / "work")]) == 0
-    table = {tuple(line.split()[:2]): line.split()[2:] for line in capsys.readouterr().out.splitlines()
-             if line.startswith(("alone", "package", "project"))}
+    table = {
+        tuple(line.split()[:2]): line.split()[2:]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith(("alone", "package", "project"))
+    }
     assert table[("alone", "medium")][:4] == ["1/1", "(100%)", "0/1", "(0%)"]
     assert table[("alone", "low")][:4] == ["1/1", "(100%)", "1/1", "(100%)"]
     assert table[("alone", "grep")][:4] == ["1/1", "(100%)", "1/1", "(100%)"]
@@ -90,7 +106,10 @@ family = "scalars"
 
 def test_a_case_whose_mirror_is_missing_is_skipped_with_a_reason(tmp_path, capsys):
     cases = tmp_path / "cases.toml"
-    cases.write_text('[[case]]\nid = "x"\nkind = "deliberate"\nrepo = "nobody/nothing"\ncommit = "' + "0" * 40 +
-                     '"\npath = "a.py"\nlines = [1]\npackage = ""\nfamily = "detach"\n')
+    cases.write_text(
+        '[[case]]\nid = "x"\nkind = "deliberate"\nrepo = "nobody/nothing"\ncommit = "'
+        + "0" * 40
+        + '"\npath = "a.py"\nlines = [1]\npackage = ""\nfamily = "detach"\n'
+    )
     assert corpus.main([str(tmp_path), "--cases", str(cases), "--work", str(tmp_path / "work")]) == 0
     assert "skipped: x: no mirror of nobody/nothing" in capsys.readouterr().out

@@ -78,8 +78,13 @@ def reports(project: Path, seed: int, *options: str) -> list[bytes]:
     environment = {**os.environ, "PYTHONHASHSEED": str(seed)}
     outputs = []
     for report in FORMATS:
-        completed = subprocess.run([sys.executable, "-m", "gradlint", *options, *report], cwd=project,
-                                   env=environment, capture_output=True, timeout=120)
+        completed = subprocess.run(
+            [sys.executable, "-m", "gradlint", *options, *report],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            timeout=120,
+        )
         assert completed.returncode == 1, completed.stderr.decode()
         outputs.append(completed.stdout)
     return outputs

@@ -32,15 +32,19 @@ def _repos() -> list[dict]:
 
 def _pinned(package: str) -> str:
     """The exact version of ``package`` in the ``dev`` extra."""
-    pins = [requirement for requirement in _project()["optional-dependencies"]["dev"]
-            if requirement.startswith(f"{package}==")]
+    pins = [
+        requirement
+        for requirement in _project()["optional-dependencies"]["dev"]
+        if requirement.startswith(f"{package}==")
+    ]
     assert len(pins) == 1, f"the dev extra pins {package} once, exactly"
     return pins[0].partition("==")[2]
 
 
 def test_pre_commit_validates_the_configuration():
-    completed = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", str(CONFIG)],
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", str(CONFIG)], capture_output=True, text=True
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 

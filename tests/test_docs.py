@@ -21,13 +21,18 @@ _BLOCK = re.compile(r"^```(?P<language>\w*)\n(?P<body>.*?)^```", re.MULTILINE | 
 
 
 def blocks(path: Path, language: str) -> list[str]:
-    return [match["body"] for match in _BLOCK.finditer(path.read_text(encoding="utf-8"))
-            if match["language"] == language]
+    return [
+        match["body"] for match in _BLOCK.finditer(path.read_text(encoding="utf-8")) if match["language"] == language
+    ]
 
 
 def pre_commit_configurations() -> list[tuple[str, str]]:
-    return [(f"{path.name}:{index}", body) for path in DOCUMENTS for index, body in enumerate(blocks(path, "yaml"))
-            if "hooks:" in body and "- id: gradlint" in body]
+    return [
+        (f"{path.name}:{index}", body)
+        for path in DOCUMENTS
+        for index, body in enumerate(blocks(path, "yaml"))
+        if "hooks:" in body and "- id: gradlint" in body
+    ]
 
 
 def test_the_readme_and_the_guides_show_a_pre_commit_configuration() -> None:
@@ -62,8 +67,12 @@ def test_json_example_is_what_gradlint_prints(tmp_path: Path) -> None:
         (tmp_path / name).write_text(source)
     (tmp_path / "src/sim/__init__.py").write_text("")
     (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
-    completed = subprocess.run([sys.executable, "-m", "gradlint", "--no-cache", "--format", "json", "src"],
-                               cwd=tmp_path, capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "gradlint", "--no-cache", "--format", "json", "src"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     (example,) = blocks(document, "json")
     assert json.loads(completed.stdout) == {**json.loads(example), "gradlint_version": __version__}
 
@@ -73,11 +82,18 @@ def test_walkthrough_shows_what_gradlint_prints(tmp_path: Path) -> None:
     (tmp_path / "src/mysim").mkdir(parents=True)
     (tmp_path / "src/mysim/__init__.py").write_text("")
     (tmp_path / "src/mysim/model.py").write_text(blocks(document, "python")[0])
-    runs = [block for block in blocks(document, "console") if block.startswith("$ gradlint ") and " trace " not in
-            block.splitlines()[0]]
+    runs = [
+        block
+        for block in blocks(document, "console")
+        if block.startswith("$ gradlint ") and " trace " not in block.splitlines()[0]
+    ]
     assert len(runs) == 2
     for block in runs:
         command, *expected = block.splitlines()
-        completed = subprocess.run([sys.executable, "-m", "gradlint", "--no-cache", *command.split()[2:]],
-                                   cwd=tmp_path, capture_output=True, text=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", "gradlint", "--no-cache", *command.split()[2:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert completed.stdout.splitlines() == expected

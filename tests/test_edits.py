@@ -19,7 +19,8 @@ def edit(line: int, column: int, end_line: int, end_column: int, content: str) -
 def test_edits_keep_the_encoding_the_byte_order_mark_and_the_line_endings() -> None:
     latin = "# -*- coding: latin-1 -*-\r\nnom = 'café'\r\nx = y.data\r\n".encode("latin-1")
     assert edits.apply(latin, [edit(3, 5, 3, 11, "y")], notebook=False) == (
-        "# -*- coding: latin-1 -*-\r\nnom = 'café'\r\nx = y\r\n".encode("latin-1"))
+        "# -*- coding: latin-1 -*-\r\nnom = 'café'\r\nx = y\r\n".encode("latin-1")
+    )
     marked = "\ufeffx = float(t) * w\n".encode("utf-8")
     assert edits.apply(marked, [edit(1, 5, 1, 13, "t")], notebook=False) == "\ufeffx = t * w\n".encode("utf-8")
 
@@ -37,8 +38,12 @@ def test_write_changes_only_changed_files_keeping_their_mode(tmp_path: Path) -> 
     changed.chmod(0o750)
     same.write_bytes(b"y = 2\n")
     stamp = same.stat().st_mtime_ns
-    problems = edits.write([edits.FileChange(changed, "changed.py", b"x = 1\n", b"x = 2\n"),
-                            edits.FileChange(same, "same.py", b"y = 2\n", b"y = 2\n")])
+    problems = edits.write(
+        [
+            edits.FileChange(changed, "changed.py", b"x = 1\n", b"x = 2\n"),
+            edits.FileChange(same, "same.py", b"y = 2\n", b"y = 2\n"),
+        ]
+    )
     assert problems == []
     assert changed.read_bytes() == b"x = 2\n" and stat.S_IMODE(changed.stat().st_mode) == 0o750
     assert same.stat().st_mtime_ns == stamp
@@ -52,5 +57,6 @@ def test_write_follows_a_symbolic_link_and_refuses_a_file_changed_meanwhile(tmp_
     assert edits.write([edits.FileChange(link, "link.py", b"x = 1\n", b"x = 2\n")]) == []
     assert link.is_symlink() and target.read_bytes() == b"x = 2\n"
     assert edits.write([edits.FileChange(target, "target.py", b"x = 1\n", b"x = 3\n")]) == [
-        "target.py: changed on disk while it was checked; left as it is"]
+        "target.py: changed on disk while it was checked; left as it is"
+    ]
     assert target.read_bytes() == b"x = 2\n"

@@ -23,8 +23,10 @@ def _brief(result):
 
 
 # Stand-ins for ``engine.analyse`` reach the worker processes when they are forked from the test.
-needs_fork = pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
-                                reason="a stand-in for the analysis reaches the workers only when they are forked")
+needs_fork = pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork",
+    reason="a stand-in for the analysis reaches the workers only when they are forked",
+)
 
 
 def _logging_analyse(log: Path):
@@ -78,8 +80,11 @@ def test_files_without_any_relevant_word_are_not_parsed():
 
 def test_files_that_declare_or_import_are_part_of_the_program():
     """A helper or a configuration class carries values between files even when it never names torch."""
-    for text in (b"def add(a, b):\n    return a + b\n", b"class Settings:\n    scale = 1.0\n",
-                 b"from .model import forward\n"):
+    for text in (
+        b"def add(a, b):\n    return a + b\n",
+        b"class Settings:\n    scale = 1.0\n",
+        b"from .model import forward\n",
+    ):
         assert analyse(text, "plain.py", "pkg.plain").facts is not None
 
 
@@ -91,11 +96,15 @@ def test_analysis_frees_itself_without_the_cyclic_collector():
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)  # unreachable objects land in gc.garbage instead of being freed
     try:
-        analysed = sum(analyse(data, f"file{number}.py", f"file{number}").facts is not None
-                       for number, data in enumerate(sources))
+        analysed = sum(
+            analyse(data, f"file{number}.py", f"file{number}").facts is not None for number, data in enumerate(sources)
+        )
         gc.collect()
-        kept = {type(thing).__qualname__ for thing in gc.garbage
-                if type(thing).__module__.startswith(("gradlint", "libcst"))}
+        kept = {
+            type(thing).__qualname__
+            for thing in gc.garbage
+            if type(thing).__module__.startswith(("gradlint", "libcst"))
+        }
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
@@ -200,8 +209,12 @@ def test_a_file_that_crashes_its_process_is_one_gl000_and_every_other_file_is_re
         (tmp_path / name).write_text(CUT)
     monkeypatch.setattr(engine, "analyse", _crashing_analyse("boom.py"))
     result = check([tmp_path], CheckOptions(root=tmp_path, jobs=jobs))
-    assert _brief(result) == [("a.py", 4, 16, "GL001"), ("boom.py", 1, 1, "GL000"), ("c.py", 4, 16, "GL001"),
-                              ("d.py", 4, 16, "GL001")]
+    assert _brief(result) == [
+        ("a.py", 4, 16, "GL001"),
+        ("boom.py", 1, 1, "GL000"),
+        ("c.py", 4, 16, "GL001"),
+        ("d.py", 4, 16, "GL001"),
+    ]
     assert result.findings[1].message == "not analysed: the process analysing it stopped (killed by SIGSEGV)"
 
 
@@ -228,8 +241,10 @@ def test_a_file_past_the_work_bound_is_one_gl000_and_the_others_are_reported(tmp
     (tmp_path / "cut.py").write_text(CUT)
     result = check([tmp_path], CheckOptions(root=tmp_path, jobs=2))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("loops.py", 1, 1, "GL000")]
-    assert result.findings[1].message == ("not analysed: interpreting it takes more than 64 steps per statement, as "
-                                          "loops nested this deeply do (max-work)")
+    assert result.findings[1].message == (
+        "not analysed: interpreting it takes more than 64 steps per statement, as "
+        "loops nested this deeply do (max-work)"
+    )
     six_deep = check_text(_nested_loops(6).encode(), "six.py", CheckOptions(bounds=Bounds(max_work=1)))
     assert [f.code for f in six_deep.findings] == ["GL001"]  # the floor of the work bound: small files pass
 
@@ -250,8 +265,9 @@ def test_a_file_past_the_memory_limit_is_one_gl000_and_the_others_are_reported(t
     unbounded_work = Bounds(max_memory=50, max_work=2**40)
     result = check([tmp_path], CheckOptions(root=tmp_path, bounds=unbounded_work, jobs=2))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("loops.py", 1, 1, "GL000")]
-    assert result.findings[1].message == ("not analysed: its analysis needed more than the limit of 50 MB of memory "
-                                          "(max-memory)")
+    assert result.findings[1].message == (
+        "not analysed: its analysis needed more than the limit of 50 MB of memory (max-memory)"
+    )
 
 
 def test_a_file_larger_than_the_limit_is_not_read(tmp_path):
@@ -272,8 +288,11 @@ def test_only_regular_files_are_read(tmp_path):
     result = check([fifo, Path("/dev/zero"), tmp_path / "cut.py"], CheckOptions(root=tmp_path))
     assert [(f.location.path, f.code, f.message) for f in result.findings] == [
         ("/dev/zero", "GL000", "cannot read the file: it is not a regular file"),
-        ("cut.py", "GL001", "`.detach()` cuts the gradient of `x`: nothing computed from it reaches the parameters "
-                            "it depends on"),
+        (
+            "cut.py",
+            "GL001",
+            "`.detach()` cuts the gradient of `x`: nothing computed from it reaches the parameters it depends on",
+        ),
         ("pipe.py", "GL000", "cannot read the file: it is not a regular file"),
     ]
 
@@ -287,23 +306,30 @@ def _sum(terms: int) -> str:
     return f"import torch\n\ndef f(x: torch.Tensor):\n    y = {' + '.join(['x'] * terms)}\n    return x * y.item()\n"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (_chain(250), [("deep.py", 5, 12, "GL010")]),
-    (_sum(500), [("deep.py", 5, 16, "GL010")]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_chain(250), [("deep.py", 5, 12, "GL010")]),
+        (_sum(500), [("deep.py", 5, 16, "GL010")]),
+    ],
+)
 def test_valid_deep_code_is_analysed_and_keeps_its_findings(tmp_path, text, expected):
     (tmp_path / "deep.py").write_text(text)
     assert _brief(check([tmp_path], CheckOptions(root=tmp_path))) == expected
 
 
-@pytest.mark.parametrize(("text", "line", "column", "message"), [
-    ("import torch\nx = " + "(" * 1300 + "1" + ")" * 1300 + "\n", 2, 205, "too many nested parentheses"),
-    ("import torch\nx = " + "[" * 3000 + "1" + "]" * 3000 + "\n", 2, 205, "too many nested parentheses"),
-    ("import torch\nx = " + "f(" * 1000 + "1" + ")" * 1000 + "\n", 2, 406, "too many nested parentheses"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ("import torch\nx = " + "(" * 1300 + "1" + ")" * 1300 + "\n", 2, 205, "too many nested parentheses"),
+        ("import torch\nx = " + "[" * 3000 + "1" + "]" * 3000 + "\n", 2, 205, "too many nested parentheses"),
+        ("import torch\nx = " + "f(" * 1000 + "1" + ")" * 1000 + "\n", 2, 406, "too many nested parentheses"),
+    ],
+)
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_nesting_python_refuses_is_one_gl000_and_the_other_files_are_reported(tmp_path, text, line, column,
-                                                                               message, jobs):
+def test_nesting_python_refuses_is_one_gl000_and_the_other_files_are_reported(
+    tmp_path, text, line, column, message, jobs
+):
     (tmp_path / "deep.py").write_text(text)
     (tmp_path / "cut.py").write_text(CUT)
     result = check([tmp_path], CheckOptions(root=tmp_path, jobs=jobs))
@@ -317,8 +343,10 @@ def test_nesting_beyond_the_bound_is_one_gl000(tmp_path):
     result = check([tmp_path], CheckOptions(root=tmp_path, bounds=Bounds(max_nesting=400)))
     assert _brief(result) == [("chain.py", 1, 1, "GL000"), ("sum.py", 1, 1, "GL000")]
     assert result.findings[0].message == "not analysed: its syntax is nested more than 400 levels deep (max-nesting)"
-    assert result.findings[1].message in (result.findings[0].message,
-                                          "not analysed: its syntax is nested too deeply for the analysis")
+    assert result.findings[1].message in (
+        result.findings[0].message,
+        "not analysed: its syntax is nested too deeply for the analysis",
+    )
 
 
 def test_more_syntax_nodes_than_the_bound_is_one_gl000(tmp_path):
@@ -326,8 +354,9 @@ def test_more_syntax_nodes_than_the_bound_is_one_gl000(tmp_path):
     (tmp_path / "cut.py").write_text(CUT)
     result = check([tmp_path], CheckOptions(root=tmp_path, bounds=Bounds(max_nodes=1000)))
     assert _brief(result) == [("cut.py", 4, 16, "GL001"), ("table.py", 1, 1, "GL000")]
-    assert result.findings[1].message == ("not analysed: its syntax has 1006 nodes, more than the limit of 1000 "
-                                          "(max-nodes)")
+    assert result.findings[1].message == (
+        "not analysed: its syntax has 1006 nodes, more than the limit of 1000 (max-nodes)"
+    )
 
 
 # ------------------------------------------------------------------------------------- syntax errors
@@ -336,7 +365,11 @@ def test_a_syntax_error_is_at_the_line_python_gives(prefix):
     text = prefix + "\ndef f(:\n    pass\n"
     (finding,) = check_text(text.encode(), "bad.py", CheckOptions()).findings
     assert (finding.location.line, finding.location.column, finding.message, finding.source_line) == (
-        len(prefix.splitlines()) + 2, 7, "cannot parse the file: invalid syntax", "def f(:")
+        len(prefix.splitlines()) + 2,
+        7,
+        "cannot parse the file: invalid syntax",
+        "def f(:",
+    )
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="newer syntax is valid here")
@@ -353,11 +386,13 @@ ODD_BREAKS = ["\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"
 
 @pytest.mark.parametrize("odd", ODD_BREAKS)
 def test_characters_that_splitlines_breaks_at_do_not_shift_lines(odd):
-    text = (f"import torch\n# a comment with {odd} in it\ns = 'a string with {odd} in it'\n\n"
-            "def f(x: torch.Tensor) -> torch.Tensor:\n"
-            "    # gradlint: ignore[GL010] -- the own-line suppression applies to the next line\n"
-            "    return x * x.item()\n\n"
-            "def g(x: torch.Tensor) -> torch.Tensor:\n    y = x * 2\n    return x * y.item()\n")
+    text = (
+        f"import torch\n# a comment with {odd} in it\ns = 'a string with {odd} in it'\n\n"
+        "def f(x: torch.Tensor) -> torch.Tensor:\n"
+        "    # gradlint: ignore[GL010] -- the own-line suppression applies to the next line\n"
+        "    return x * x.item()\n\n"
+        "def g(x: torch.Tensor) -> torch.Tensor:\n    y = x * 2\n    return x * y.item()\n"
+    )
     result = check_text(text.encode(), "odd.py", CheckOptions(report_unused_ignores=True))
     (finding,) = result.findings
     assert (finding.code, finding.location.line, finding.location.column) == ("GL010", 11, 16)
@@ -368,10 +403,11 @@ def test_characters_that_splitlines_breaks_at_do_not_shift_lines(odd):
 
 def test_a_form_feed_before_a_statement_counts_as_a_column():
     """libcst drops such a form feed when it writes the code back: positions come from the source itself."""
-    text = ("import torch\n\n\x0cdef g(x: torch.Tensor) -> torch.Tensor:\n    y = x * 2\n    return x * y.item()\n"
-            "\x0cz = torch.ones(2, requires_grad=True).item() + torch.ones(2, requires_grad=True)\n")
+    text = (
+        "import torch\n\n\x0cdef g(x: torch.Tensor) -> torch.Tensor:\n    y = x * 2\n    return x * y.item()\n"
+        "\x0cz = torch.ones(2, requires_grad=True).item() + torch.ones(2, requires_grad=True)\n"
+    )
     findings = check_text(text.encode(), "ff.py", CheckOptions(confidence=Confidence.LOW)).findings
-    assert [(f.location.line, f.location.column, f.location.end_column) for f in findings] == [(5, 16, 24),
-                                                                                               (6, 6, 46)]
+    assert [(f.location.line, f.location.column, f.location.end_column) for f in findings] == [(5, 16, 24), (6, 6, 46)]
     assert [(step.code, step.line) for step in findings[0].chain] == [("y", 5), ("x * 2", 4), ("x", 3)]
     assert findings[1].message.startswith("`.item()` turns `torch.ones(2, requires_grad=True)` into")

@@ -38,65 +38,135 @@ class Case:
 
 
 CASES = {
-    "copy": Case("GL040", """\
+    "copy": Case(
+        "GL040",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (torch.tensor(w * 2.0) * w).sum()
-""", "    return ((w * 2.0).clone() * w).sum()", safe=True),
-    "copy-typed": Case("GL040", """\
+""",
+        "    return ((w * 2.0).clone() * w).sum()",
+        safe=True,
+    ),
+    "copy-typed": Case(
+        "GL040",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (torch.tensor(w, dtype=torch.float64) ** 2).sum()
-""", "    return (w.to(dtype=torch.float64, copy=True) ** 2).sum()", safe=True),
-    "stack": Case("GL041", """\
+""",
+        "    return (w.to(dtype=torch.float64, copy=True) ** 2).sum()",
+        safe=True,
+    ),
+    "stack": Case(
+        "GL041",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     v = torch.tensor([w[0] * w[1], torch.sin(w[0]), 1.0], dtype=torch.float64)
     return (v * w).sum()
-""", "    v = torch.stack([w[0] * w[1], torch.sin(w[0]), torch.as_tensor(1.0)]).to(dtype=torch.float64)", safe=False),
-    "stack-as-tensor": Case("GL041", """\
+""",
+        "    v = torch.stack([w[0] * w[1], torch.sin(w[0]), torch.as_tensor(1.0)]).to(dtype=torch.float64)",
+        safe=False,
+    ),
+    "stack-as-tensor": Case(
+        "GL041",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     v = torch.as_tensor([[w[0], w[1]], [w[2], w[0] * w[2]]])
     return (v @ w[:2]).sum()
-""", "    v = torch.stack([torch.stack([w[0], w[1]]), torch.stack([w[2], w[0] * w[2]])])", safe=False),
-    "new-tensor": Case("GL042", """\
+""",
+        "    v = torch.stack([torch.stack([w[0], w[1]]), torch.stack([w[2], w[0] * w[2]])])",
+        safe=False,
+    ),
+    "new-tensor": Case(
+        "GL042",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w.new_tensor(w * 3.0) * w).sum()
-""", "    return ((w * 3.0).to(w, copy=True) * w).sum()", safe=True),
-    "new-tensor-list": Case("GL042", """\
+""",
+        "    return ((w * 3.0).to(w, copy=True) * w).sum()",
+        safe=True,
+    ),
+    "new-tensor-list": Case(
+        "GL042",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w.new_tensor([w[0], w[2] * w[1], w[1]]) * w).sum()
-""", "    return (torch.stack([w[0], w[2] * w[1], w[1]]).to(w) * w).sum()", safe=False),
-    "numpy": Case("GL031", """\
+""",
+        "    return (torch.stack([w[0], w[2] * w[1], w[1]]).to(w) * w).sum()",
+        safe=False,
+    ),
+    "numpy": Case(
+        "GL031",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (np.sin(w) * np.arctan2(w, 2.0)).sum()
-""", "    return (torch.sin(w) * torch.arctan2(w, torch.as_tensor(2.0))).sum()", safe=False),
-    "math": Case("GL013", """\
+""",
+        "    return (torch.sin(w) * torch.arctan2(w, torch.as_tensor(2.0))).sum()",
+        safe=False,
+    ),
+    "math": Case(
+        "GL013",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w * math.cos(math.radians(w[0])) + math.atan2(w[1], 2.0)).sum()
-""", "    return (w * torch.cos(torch.deg2rad(w[0])) + torch.atan2(w[1], torch.as_tensor(2.0))).sum()", safe=False),
-    "data": Case("GL020", """\
+""",
+        "    return (w * torch.cos(torch.deg2rad(w[0])) + torch.atan2(w[1], torch.as_tensor(2.0))).sum()",
+        safe=False,
+    ),
+    "data": Case(
+        "GL020",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w.data * w).sum()
-""", "    return (w * w).sum()", safe=True),
-    "linspace": Case("GL050", """\
+""",
+        "    return (w * w).sum()",
+        safe=True,
+    ),
+    "linspace": Case(
+        "GL050",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     start, end = w[0], w[1]
     return (torch.linspace(start, end, 5, dtype=torch.float64) ** 2).sum()
-""", "    return ((start + (end - start) * torch.linspace(0, 1, 5, dtype=torch.float64)) ** 2).sum()", safe=False),
-    "fill": Case("GL090", """\
+""",
+        "    return ((start + (end - start) * torch.linspace(0, 1, 5, dtype=torch.float64)) ** 2).sum()",
+        safe=False,
+    ),
+    "fill": Case(
+        "GL090",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (torch.full((3,), float(w.sum()), dtype=torch.float64) * w).sum()
-""", "    return (w.sum() * torch.ones((3,), dtype=torch.float64) * w).sum()", safe=False),
-    "fill-like": Case("GL090", """\
+""",
+        "    return (w.sum() * torch.ones((3,), dtype=torch.float64) * w).sum()",
+        safe=False,
+    ),
+    "fill-like": Case(
+        "GL090",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (torch.full_like(w, w.max().item()) * w).sum()
-""", "    return (w.max() * torch.ones_like(w) * w).sum()", safe=False),
-    "item": Case("GL010", """\
+""",
+        "    return (w.max() * torch.ones_like(w) * w).sum()",
+        safe=False,
+    ),
+    "item": Case(
+        "GL010",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w * w.sum().item()).sum()
-""", "    return (w * w.sum()).sum()", safe=False),
-    "float": Case("GL012", """\
+""",
+        "    return (w * w.sum()).sum()",
+        safe=False,
+    ),
+    "float": Case(
+        "GL012",
+        """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w / -float(w.sum() + 1.0)).sum()
-""", "    return (w / -(w.sum() + 1.0)).sum()", safe=False),
+""",
+        "    return (w / -(w.sum() + 1.0)).sum()",
+        safe=False,
+    ),
 }
 
 
@@ -121,8 +191,9 @@ def gradlint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_the_fix_makes_the_gradient_flow(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_fix_makes_the_gradient_flow(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     case = CASES[name]
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "case.py"
@@ -152,10 +223,13 @@ def test_the_fix_makes_the_gradient_flow(name: str, tmp_path: Path, monkeypatch:
     assert path.read_text() == fixed
 
 
-def test_fixes_keep_comments_and_the_layout_around_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixes_keep_comments_and_the_layout_around_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "case.py").write_text(HEADER + """\
+    (tmp_path / "case.py").write_text(
+        HEADER
+        + """\
 def f(w: torch.Tensor) -> torch.Tensor:  # the energy
     v = torch.tensor(
         [w[0], w[1] * 2],  # the two ends
@@ -163,9 +237,13 @@ def f(w: torch.Tensor) -> torch.Tensor:  # the energy
     )
     # scaled
     return (v * w[:2].data).sum()    # spacing kept
-""")
+"""
+    )
     assert gradlint(capsys, "case.py", "--fix", "--unsafe-fixes")[0] == 0
-    assert (tmp_path / "case.py").read_text() == HEADER + """\
+    assert (
+        (tmp_path / "case.py").read_text()
+        == HEADER
+        + """\
 def f(w: torch.Tensor) -> torch.Tensor:  # the energy
     v = torch.stack(
         [w[0], w[1] * 2],  # the two ends
@@ -174,24 +252,30 @@ def f(w: torch.Tensor) -> torch.Tensor:  # the energy
     # scaled
     return (v * w[:2]).sum()    # spacing kept
 """
+    )
 
 
-def test_a_fix_that_would_drop_a_comment_is_not_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_fix_that_would_drop_a_comment_is_not_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    source = HEADER + """\
+    source = (
+        HEADER
+        + """\
 def f(w: torch.Tensor) -> torch.Tensor:
     return (w * float(  # the total
         w.sum())).sum()
 """
+    )
     (tmp_path / "case.py").write_text(source)
     code, out, _ = gradlint(capsys, "case.py", "--fix", "--unsafe-fixes")
     assert code == 1 and " GL012 " in out
     assert (tmp_path / "case.py").read_text() == source
 
 
-def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_safe_fixes_only_without_unsafe_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "case.py").write_text(HEADER + CASES["data"].source + "\n\n" + CASES["item"].source.replace("f(", "g("))
     code, out, err = gradlint(capsys, "case.py", "--fix")
@@ -201,8 +285,9 @@ def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path, monkeypatch: pytes
     assert "(w * w).sum()" in (tmp_path / "case.py").read_text()
 
 
-def test_low_confidence_findings_are_shown_but_not_fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_low_confidence_findings_are_shown_but_not_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     source = HEADER + "def f(w):\n    return torch.tensor(w) * 2\n"  # w could be a list: low confidence
     (tmp_path / "case.py").write_text(source)
@@ -211,8 +296,9 @@ def test_low_confidence_findings_are_shown_but_not_fixed(tmp_path: Path, monkeyp
     assert (tmp_path / "case.py").read_text() == source
 
 
-def test_fixed_standard_input_goes_to_standard_output(monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixed_standard_input_goes_to_standard_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import io
     import sys
 
@@ -224,15 +310,20 @@ def test_fixed_standard_input_goes_to_standard_output(monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize("other", [["--trace", "x:y"], ["--add-noqa"], ["--baseline-commit", "HEAD"]])
 def test_fix_cannot_be_combined_with_options_that_report_otherwise(
-        other: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    other: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "case.py").write_text(HEADER)
     assert gradlint(capsys, "case.py", "--fix", *other) == (
-        2, "", "gradlint: error: --fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit\n")
+        2,
+        "",
+        "gradlint: error: --fix and --diff cannot be combined with --trace, --add-noqa or --baseline-commit\n",
+    )
 
 
-def test_files_without_fixes_are_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_files_without_fixes_are_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fixed.py").write_text(HEADER + CASES["data"].source)
     untouched = tmp_path / "untouched.py"
@@ -247,19 +338,52 @@ def test_files_without_fixes_are_never_written(tmp_path: Path, monkeypatch: pyte
 # ------------------------------------------------------------------------------------------------ fuzzing
 TENSORS = ("w", "w * 2.0", "(w + 1)", "w[0]", "torch.sin(w)", "-w", "w ** 2", "w.sum()", "w.t()", "(a if c else w)")
 PATTERNS = (
-    "torch.tensor({t})", "torch.tensor({t}, dtype=torch.float64)", "torch.tensor([{t}, {u}])",
-    "torch.as_tensor([{t}, 1.0], device='cpu')", "torch.tensor([[{t}], [{u}]])", "w.new_tensor({t})",
-    "w.new_tensor([{t}, {u}])", "np.cos({t})", "np.maximum({t}, 0.5)", "np.linalg.norm({t})", "w.data",
-    "{t}.data", "torch.linspace(a, b, 4)", "torch.linspace(-a, w.sum(), steps=4, dtype=torch.float64)",
-    "torch.full((2,), float({t}))", "torch.full_like(w, {t}.item())", "w.new_full((2,), float({t}))",
-    "float({t})", "{t}.item()", "math.cos({t})", "math.atan2({t}, 1.0)", "math.radians({u})",
+    "torch.tensor({t})",
+    "torch.tensor({t}, dtype=torch.float64)",
+    "torch.tensor([{t}, {u}])",
+    "torch.as_tensor([{t}, 1.0], device='cpu')",
+    "torch.tensor([[{t}], [{u}]])",
+    "w.new_tensor({t})",
+    "w.new_tensor([{t}, {u}])",
+    "np.cos({t})",
+    "np.maximum({t}, 0.5)",
+    "np.linalg.norm({t})",
+    "w.data",
+    "{t}.data",
+    "torch.linspace(a, b, 4)",
+    "torch.linspace(-a, w.sum(), steps=4, dtype=torch.float64)",
+    "torch.full((2,), float({t}))",
+    "torch.full_like(w, {t}.item())",
+    "w.new_full((2,), float({t}))",
+    "float({t})",
+    "{t}.item()",
+    "math.cos({t})",
+    "math.atan2({t}, 1.0)",
+    "math.radians({u})",
 )
 CONTEXTS = (
-    "return {e}", "y = {e} * w\n    return y", "return w - {e}", "return -{e}", "return {e} ** 2", "return 2 ** {e}",
-    "return helper({e})", "return [{e}, w]", "return ({e})", "return {e}.sum()", "return {e}[0]", "return w @ {e}",
-    "z = {e}\n    return z + w", "if {e} > 0:\n        return w\n    return -w", "return {e} if c else w",
-    "return w * (\n        {e}  # why\n    )", "return w + {e} / 3", "y = w\n    y += {e}\n    return y",
-    "return {{'k': {e}}}", "return w[{e}]", "return not {e}", "return {e} @ w",
+    "return {e}",
+    "y = {e} * w\n    return y",
+    "return w - {e}",
+    "return -{e}",
+    "return {e} ** 2",
+    "return 2 ** {e}",
+    "return helper({e})",
+    "return [{e}, w]",
+    "return ({e})",
+    "return {e}.sum()",
+    "return {e}[0]",
+    "return w @ {e}",
+    "z = {e}\n    return z + w",
+    "if {e} > 0:\n        return w\n    return -w",
+    "return {e} if c else w",
+    "return w * (\n        {e}  # why\n    )",
+    "return w + {e} / 3",
+    "y = w\n    y += {e}\n    return y",
+    "return {{'k': {e}}}",
+    "return w[{e}]",
+    "return not {e}",
+    "return {e} @ w",
 )
 
 
@@ -278,14 +402,21 @@ def programs(draw: st.DrawFn) -> str:
 
 def fixed_text(source: str) -> tuple[str, list[str]]:
     options = CheckOptions(confidence=Confidence.LOW)
-    outcome = apply.run(lambda texts: check_text(texts.get("f.py", source.encode()), "f.py", options),
-                        lambda display: source.encode(), Path, unsafe=True)
+    outcome = apply.run(
+        lambda texts: check_text(texts.get("f.py", source.encode()), "f.py", options),
+        lambda display: source.encode(),
+        Path,
+        unsafe=True,
+    )
     return (outcome.changes[0].after.decode() if outcome.changes else source), outcome.warnings
 
 
 def comments_of(source: str) -> list[str]:
-    return [token.string for token in tokenize.generate_tokens(io.StringIO(source).readline)
-            if token.type == tokenize.COMMENT]
+    return [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -308,28 +439,42 @@ def test_every_twin_is_a_torch_function() -> None:
             assert callable(function), twin
 
 
-def test_json_and_sarif_carry_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_and_sarif_carry_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "case.py").write_text(HEADER + CASES["data"].source)
     finding = json.loads(gradlint(capsys, "case.py", "--format", "json")[1])["findings"][0]
     assert finding["autofix"] == {
-        "title": "Use the tensor instead of its `.data`", "safe": True,
-        "edits": [{"line": 8, "column": 13, "end_line": 8, "end_column": 19, "cell": None, "content": "w"}]}
+        "title": "Use the tensor instead of its `.data`",
+        "safe": True,
+        "edits": [{"line": 8, "column": 13, "end_line": 8, "end_column": 19, "cell": None, "content": "w"}],
+    }
     result = json.loads(gradlint(capsys, "case.py", "--format", "sarif")[1])["runs"][0]["results"][0]
-    assert result["fixes"] == [{
-        "description": {"text": "Use the tensor instead of its `.data`"},
-        "artifactChanges": [{"artifactLocation": {"uri": "case.py", "uriBaseId": "%SRCROOT%"}, "replacements": [{
-            "deletedRegion": {"startLine": 8, "startColumn": 13, "endLine": 8, "endColumn": 19},
-            "insertedContent": {"text": "w"}}]}],
-        "properties": {"safe": True},
-    }]
+    assert result["fixes"] == [
+        {
+            "description": {"text": "Use the tensor instead of its `.data`"},
+            "artifactChanges": [
+                {
+                    "artifactLocation": {"uri": "case.py", "uriBaseId": "%SRCROOT%"},
+                    "replacements": [
+                        {
+                            "deletedRegion": {"startLine": 8, "startColumn": 13, "endLine": 8, "endColumn": 19},
+                            "insertedContent": {"text": "w"},
+                        }
+                    ],
+                }
+            ],
+            "properties": {"safe": True},
+        }
+    ]
 
 
-def test_diff_goes_to_the_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_goes_to_the_output_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "case.py").write_text(HEADER + CASES["data"].source)
     assert gradlint(capsys, "case.py", "--diff", "--output", "fixes.diff")[:2] == (1, "")

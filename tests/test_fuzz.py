@@ -63,11 +63,16 @@ POOLED = settings(max_examples=40, deadline=None, suppress_health_check=list(Hea
 
 def pooled_findings_match_each_text_alone(texts: list[bytes]) -> None:
     def brief(findings, path):
-        return [(f.code, f.location.line, f.location.column, f.message, f.confidence) for f in findings
-                if f.location.path == path]
+        return [
+            (f.code, f.location.line, f.location.column, f.message, f.confidence)
+            for f in findings
+            if f.location.path == path
+        ]
 
-    alone = {f"m{index}.py": check_text(text, f"m{index}.py", CheckOptions(confidence=Confidence.LOW)).findings
-             for index, text in enumerate(texts)}
+    alone = {
+        f"m{index}.py": check_text(text, f"m{index}.py", CheckOptions(confidence=Confidence.LOW)).findings
+        for index, text in enumerate(texts)
+    }
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         for name, text in zip(alone, texts):

@@ -94,9 +94,7 @@ class TestIntensityScaling:
         torch.testing.assert_close(brighter, 3 * self.image, rtol=1e-12, atol=0)
 
     def test_intensity_is_proportional_to_the_squared_structure_factor(self) -> None:
-        doubled = simulate(
-            replace(self.crystal, default_F=2 * self.crystal.default_F), self.detector, self.beam
-        )
+        doubled = simulate(replace(self.crystal, default_F=2 * self.crystal.default_F), self.detector, self.beam)
         torch.testing.assert_close(doubled, 4 * self.image, rtol=1e-12, atol=0)
 
     def test_table_entry_replaces_the_default_for_its_reflection(self) -> None:
@@ -121,9 +119,7 @@ class TestPrecisionAndChunking:
             mosaic_domains=4,
             n_cells=(8, 8, 8),
         ),
-        DetectorConfig(
-            fast_pixels=64, slow_pixels=48, pixel_size=0.2, beam_center_fast=6.0, beam_center_slow=4.0
-        ),
+        DetectorConfig(fast_pixels=64, slow_pixels=48, pixel_size=0.2, beam_center_fast=6.0, beam_center_slow=4.0),
         BeamConfig(polarization=0.8),
     )
 
@@ -145,9 +141,7 @@ class TestPrecisionAndChunking:
         assert Simulator(crystal, DetectorConfig(), BeamConfig()).spec == FLOAT64
         explicit = Simulator(crystal, DetectorConfig(), BeamConfig(), dtype=torch.float32)
         assert explicit.spec.dtype == torch.float32
-        assert (
-            Simulator(CrystalConfig(), DetectorConfig(), BeamConfig()).spec.dtype == torch.get_default_dtype()
-        )
+        assert Simulator(CrystalConfig(), DetectorConfig(), BeamConfig()).spec.dtype == torch.get_default_dtype()
 
 
 class TestBuildingBlocks:
@@ -168,9 +162,7 @@ class TestBuildingBlocks:
         along = torch.tensor([math.sin(two_theta), 0.0, math.cos(two_theta)], dtype=torch.float64)
         across = torch.tensor([0.0, math.sin(two_theta), math.cos(two_theta)], dtype=torch.float64)
         kahn = torch.tensor(1.0, dtype=torch.float64)
-        assert polarization_factor(incident, along, axis, kahn).item() == pytest.approx(
-            math.cos(two_theta) ** 2
-        )
+        assert polarization_factor(incident, along, axis, kahn).item() == pytest.approx(math.cos(two_theta) ** 2)
         assert polarization_factor(incident, across, axis, kahn).item() == pytest.approx(1.0)
 
     def test_reciprocal_basis_of_a_monoclinic_cell(self) -> None:

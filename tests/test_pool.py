@@ -35,8 +35,14 @@ def depth(levels: int) -> int:
 
 
 def outcomes(numbers, workers: int, timeout: float = 30.0, memory=None):
-    found = run_isolated(square_or_fail, [(number,) for number in numbers], workers=workers, timeout=timeout,
-                         memory=memory, recursion_limit=1000)
+    found = run_isolated(
+        square_or_fail,
+        [(number,) for number in numbers],
+        workers=workers,
+        timeout=timeout,
+        memory=memory,
+        recursion_limit=1000,
+    )
     return [outcome if isinstance(outcome, Failure) else pickle.loads(outcome) for outcome in found]
 
 

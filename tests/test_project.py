@@ -60,8 +60,13 @@ MODEL_LINE = 7
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\npaths = ["src"]\n')
-    files = {"src/pkg/__init__.py": "", "src/pkg/config.py": CONFIG, "src/pkg/model.py": MODEL,
-             "src/pkg/helper.py": HELPER, "tests/test_model.py": TEST}
+    files = {
+        "src/pkg/__init__.py": "",
+        "src/pkg/config.py": CONFIG,
+        "src/pkg/model.py": MODEL,
+        "src/pkg/helper.py": HELPER,
+        "tests/test_model.py": TEST,
+    }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -80,8 +85,10 @@ def test_a_parameter_born_in_a_test_makes_a_float_field_differentiable(tree: Pat
 
 
 def test_the_tests_are_evidence_not_reported(tree: Path, capsys) -> None:
-    (tree / "tests/test_model.py").write_text(TEST + "\n\ndef test_cut():\n    w = torch.ones(2, requires_grad=True)\n"
-                                              "    return torch.tensor([w.sum().item()]) * w\n")
+    (tree / "tests/test_model.py").write_text(
+        TEST + "\n\ndef test_cut():\n    w = torch.ones(2, requires_grad=True)\n"
+        "    return torch.tensor([w.sum().item()]) * w\n"
+    )
     assert all(path.startswith("src/") for path, _, _ in findings(capsys))
     assert ("tests/test_model.py", 15, "GL041") in findings(capsys, "tests/test_model.py")
 
@@ -90,9 +97,14 @@ def test_without_the_context_the_file_alone_knows_less(tree: Path, capsys) -> No
     assert findings(capsys, "--no-context", "src/pkg/model.py") == []
 
 
-@pytest.mark.parametrize("subset", [
-    subset for size in (1, 2) for subset in itertools.combinations(
-        ["src/pkg/config.py", "src/pkg/model.py", "src/pkg/helper.py"], size)])
+@pytest.mark.parametrize(
+    "subset",
+    [
+        subset
+        for size in (1, 2)
+        for subset in itertools.combinations(["src/pkg/config.py", "src/pkg/model.py", "src/pkg/helper.py"], size)
+    ],
+)
 def test_any_subset_reports_what_the_whole_run_reports_for_it(tree: Path, capsys, subset) -> None:
     whole = findings(capsys)
     assert findings(capsys, *subset) == [finding for finding in whole if finding[0] in subset]
@@ -100,8 +112,7 @@ def test_any_subset_reports_what_the_whole_run_reports_for_it(tree: Path, capsys
 
 def test_standard_input_is_checked_in_its_project(tree: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(MODEL.encode())))
-    assert findings(capsys, "-", "--stdin-filename", "src/pkg/model.py") == [
-        ("src/pkg/model.py", MODEL_LINE, "GL012")]
+    assert findings(capsys, "-", "--stdin-filename", "src/pkg/model.py") == [("src/pkg/model.py", MODEL_LINE, "GL012")]
 
 
 def test_the_buffer_replaces_the_file_on_disk(tree: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

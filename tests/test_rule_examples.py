@@ -31,7 +31,8 @@ def test_invalid_example_is_reported_at_its_position(rule, example):
     findings = _findings_of(rule, example.code)
     positions = {(f.location.line, f.location.column): f for f in findings}
     assert (example.line, example.column) in positions, (
-        f"{rule.code} expected at {example.line}:{example.column}, got {sorted(positions)}")
+        f"{rule.code} expected at {example.line}:{example.column}, got {sorted(positions)}"
+    )
     finding = positions[(example.line, example.column)]
     assert finding.confidence >= example.confidence
     assert finding.rule == rule.name

@@ -13,15 +13,23 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 def test_committed_catalogue_is_current():
     assert DOC.read_text(encoding="utf-8") == render_catalogue(), (
-        "docs/rules.md is stale: run `python -m gradlint.rules.docs docs/rules.md`")
+        "docs/rules.md is stale: run `python -m gradlint.rules.docs docs/rules.md`"
+    )
 
 
 def test_rule_page_has_every_section_and_the_examples():
     rule = ALL_RULES[0]
     page = render_rule_page(rule)
     headings = [line for line in page.splitlines() if line.startswith("#")]
-    assert headings == [f"## {rule.code} `{rule.name}`", "### What it does", "### Why it cuts gradients",
-                        "### Example", "### Use instead", "### When it is fine", "### Fix safety"]
+    assert headings == [
+        f"## {rule.code} `{rule.name}`",
+        "### What it does",
+        "### Why it cuts gradients",
+        "### Example",
+        "### Use instead",
+        "### When it is fine",
+        "### Fix safety",
+    ]
     example, fixed = page.split("### Use instead")
     assert f"```python\n{rule.INVALID[0].code.rstrip()}\n```" in example
     assert fixed.startswith(f"\n\n```python\n{rule.INVALID[0].fixed.rstrip()}\n```")

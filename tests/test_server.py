@@ -41,8 +41,13 @@ class Client:
     """A minimal Language Server Protocol client over a subprocess's pipes."""
 
     def __init__(self, cwd: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "gradlint", "server"], cwd=cwd, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gradlint", "server"],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.capabilities: Dict[str, Any] = {}  # what the server said it can do, in its answer to initialize
         self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
         self.notifications: list[Dict[str, Any]] = []
@@ -80,8 +85,11 @@ class Client:
 
     def diagnostics(self, uri: str) -> list[Dict[str, Any]]:
         """The next diagnostics published for ``uri``."""
-        message = self._wait(lambda message: message.get("method") == "textDocument/publishDiagnostics"
-                             and message["params"]["uri"] == uri)
+        message = self._wait(
+            lambda message: (
+                message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri
+            )
+        )
         return message["params"]["diagnostics"]
 
     def _wait(self, wanted: Callable[[Dict[str, Any]], bool]) -> Dict[str, Any]:
@@ -100,8 +108,9 @@ def session(project: Path) -> Iterator[Client]:
     """A client of a server started in ``project``, initialised; shut down and exited at the end."""
     client = Client(project)
     try:
-        client.capabilities = client.request("initialize", {"processId": None, "rootUri": project.as_uri(),
-                                                            "capabilities": {}})["capabilities"]
+        client.capabilities = client.request(
+            "initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": {}}
+        )["capabilities"]
         client.notify("initialized", {})
         yield client
         assert client.request("shutdown", None) is None
@@ -126,58 +135,83 @@ def test_a_full_session(project: Path) -> None:
     uri = (project / "src/fit.py").as_uri()
     with session(project) as client:
         assert client.capabilities["codeActionProvider"] and client.capabilities["hoverProvider"]
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
-                                                                "text": FIT}})
+        client.notify(
+            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": FIT}}
+        )
         # The parameter is made in another file: only the project's context makes the cut certain. GL020
         # (`w.data`) is ignored by the project's [tool.gradlint].
         (diagnostic,) = client.diagnostics(uri)
         assert (diagnostic["code"], diagnostic["source"], diagnostic["severity"]) == ("GL012", "gradlint", 2)
-        assert diagnostic["range"] == {"start": {"line": CUT_LINE, "character": CUT_START},
-                                       "end": {"line": CUT_LINE, "character": CUT_END}}
+        assert diagnostic["range"] == {
+            "start": {"line": CUT_LINE, "character": CUT_START},
+            "end": {"line": CUT_LINE, "character": CUT_END},
+        }
         assert diagnostic["message"].startswith("`float()` turns `w.sum()` into a Python number")
 
-        actions = client.request("textDocument/codeAction", {
-            "textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
+        actions = client.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}},
+        )
         edits = {action["title"]: action["edit"]["changes"][uri] for action in actions}
         assert edits == {
             "GL012: Keep the tensor instead of a Python number (unsafe)": [
-                {"range": diagnostic["range"], "newText": "w.sum()"}],
+                {"range": diagnostic["range"], "newText": "w.sum()"}
+            ],
             "GL012: silence on this line with `# gradlint: ignore[GL012]`": [
-                {"range": {"start": {"line": CUT_LINE, "character": 46}, "end": {"line": CUT_LINE, "character": 46}},
-                 "newText": "  # gradlint: ignore[GL012]"}],
+                {
+                    "range": {"start": {"line": CUT_LINE, "character": 46}, "end": {"line": CUT_LINE, "character": 46}},
+                    "newText": "  # gradlint: ignore[GL012]",
+                }
+            ],
         }
 
-        hover = client.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                      "position": {"line": CUT_LINE, "character": CUT_START + 3}})
+        hover = client.request(
+            "textDocument/hover",
+            {"textDocument": {"uri": uri}, "position": {"line": CUT_LINE, "character": CUT_START + 3}},
+        )
         text = hover["contents"]["value"]
         assert text.startswith("**GL012** `python-scalar-of-tensor` (high confidence)")
-        assert ("Reasoning chain: w.sum() ← make_parameter() (line 6) ← torch.nn.Parameter(torch.ones(3)) "
-                "(src/params.py:5)") in text
+        assert (
+            "Reasoning chain: w.sum() ← make_parameter() (line 6) ← torch.nn.Parameter(torch.ones(3)) (src/params.py:5)"
+        ) in text
         assert "`Tensor.__float__`" in text  # the rule's explanation
-        assert client.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                     "position": {"line": 0, "character": 0}}) is None
+        assert (
+            client.request(
+                "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}
+            )
+            is None
+        )
 
         excluded = (project / "build/generated.py").as_uri()  # build/ is excluded by default
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": excluded, "languageId": "python",
-                                                                "version": 1, "text": FIT}})
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": excluded, "languageId": "python", "version": 1, "text": FIT}},
+        )
         assert client.diagnostics(excluded) == []
         unsaved = (project / "src/scratch.py").as_uri()  # a new buffer, not on disk yet
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": unsaved, "languageId": "python",
-                                                                "version": 1, "text": FIT}})
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": unsaved, "languageId": "python", "version": 1, "text": FIT}},
+        )
         assert [diagnostic["code"] for diagnostic in client.diagnostics(unsaved)] == ["GL012"]
 
         fixed = FIT.replace("float(w.sum())", "w.sum()")
-        client.notify("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": 2},
-            "contentChanges": [{"range": diagnostic["range"], "text": "w.sum()"}]})
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [{"range": diagnostic["range"], "text": "w.sum()"}],
+            },
+        )
         assert client.diagnostics(uri) == []
         (project / "src/fit.py").write_text(fixed)
         client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
         assert client.diagnostics(uri) == []
 
 
-def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_pygls_the_command_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from gradlint.cli import run
 
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
@@ -190,27 +224,53 @@ def test_a_notebook_session(project: Path) -> None:
     """A notebook as editors hold it open: cells as their own documents, diagnostics by cell."""
     notebook = (project / "notebooks/fit.ipynb").as_uri()  # not on disk: the editor's cells are all there is
     cells = [f"{notebook}#cell{index}" for index in range(3)]
-    texts = ["# Fit", "import torch\nfrom params import make_parameter\n\nw = make_parameter()\n",
-             "loss = (w * float(w.sum())).sum()\nloss.backward()\n"]
+    texts = [
+        "# Fit",
+        "import torch\nfrom params import make_parameter\n\nw = make_parameter()\n",
+        "loss = (w * float(w.sum())).sum()\nloss.backward()\n",
+    ]
     with session(project) as client:
-        client.notify("notebookDocument/didOpen", {
-            "notebookDocument": {"uri": notebook, "notebookType": "jupyter-notebook", "version": 1,
-                                 "cells": [{"kind": 1 if index == 0 else 2, "document": cell}
-                                           for index, cell in enumerate(cells)]},
-            "cellTextDocuments": [{"uri": cell, "languageId": "markdown" if index == 0 else "python", "version": 1,
-                                   "text": text} for index, (cell, text) in enumerate(zip(cells, texts))]})
+        client.notify(
+            "notebookDocument/didOpen",
+            {
+                "notebookDocument": {
+                    "uri": notebook,
+                    "notebookType": "jupyter-notebook",
+                    "version": 1,
+                    "cells": [{"kind": 1 if index == 0 else 2, "document": cell} for index, cell in enumerate(cells)],
+                },
+                "cellTextDocuments": [
+                    {"uri": cell, "languageId": "markdown" if index == 0 else "python", "version": 1, "text": text}
+                    for index, (cell, text) in enumerate(zip(cells, texts))
+                ],
+            },
+        )
         assert client.diagnostics(cells[0]) == [] and client.diagnostics(cells[1]) == []
         (diagnostic,) = client.diagnostics(cells[2])
         assert diagnostic["code"] == "GL012"
         assert diagnostic["range"] == {"start": {"line": 0, "character": 12}, "end": {"line": 0, "character": 26}}
 
-        actions = client.request("textDocument/codeAction", {
-            "textDocument": {"uri": cells[2]}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
+        actions = client.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": cells[2]}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}},
+        )
         assert actions[0]["edit"]["changes"] == {cells[2]: [{"range": diagnostic["range"], "newText": "w.sum()"}]}
 
-        client.notify("notebookDocument/didChange", {
-            "notebookDocument": {"uri": notebook, "version": 2},
-            "change": {"cells": {"textContent": [{"document": {"uri": cells[2], "version": 2},
-                                                  "changes": [{"range": diagnostic["range"], "text": "w.sum()"}]}]}}})
+        client.notify(
+            "notebookDocument/didChange",
+            {
+                "notebookDocument": {"uri": notebook, "version": 2},
+                "change": {
+                    "cells": {
+                        "textContent": [
+                            {
+                                "document": {"uri": cells[2], "version": 2},
+                                "changes": [{"range": diagnostic["range"], "text": "w.sum()"}],
+                            }
+                        ]
+                    }
+                },
+            },
+        )
         assert client.diagnostics(cells[0]) == [] and client.diagnostics(cells[1]) == []
         assert client.diagnostics(cells[2]) == []

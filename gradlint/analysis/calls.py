@@ -113,11 +113,15 @@ class CallSemantics:
         def callee_name(self, node: cst.BaseExpression) -> Optional[str]: ...
         def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]: ...
 
-        def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False,
-                    at: Optional[cst.CSTNode] = None) -> Value: ...
+        def combine(
+            self,
+            values: Sequence[Value],
+            use: bool = True,
+            integers_are_shapes: bool = False,
+            at: Optional[cst.CSTNode] = None,
+        ) -> Value: ...
 
-        def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode, fresh: bool = True
-                 ) -> None: ...
+        def bind(self, target: cst.BaseExpression, value: Value, source: cst.CSTNode, fresh: bool = True) -> None: ...
 
     def eval_Call(self, node: cst.Call) -> Value:
         func = node.func
@@ -162,10 +166,13 @@ class CallSemantics:
             result = result.with_sym(tensor_like(result.sym))  # a loss is computed to be differentiated
         if marks:
             # The cut value is a constant, unless the call makes a new leaf that requires grad.
-            fresh = any(arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
-                        for arg in node.args)
-            result = Value(result.sym if fresh else CONSTANT, result.marks | marks, derived=True,
-                           integer=result.integer)
+            fresh = any(
+                arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
+                for arg in node.args
+            )
+            result = Value(
+                result.sym if fresh else CONSTANT, result.marks | marks, derived=True, integer=result.integer
+            )
             # What the rules said of a call that changes a tensor in place is said of that tensor: its later uses
             # decide.
             if callee in api.FILLS_FIRST_ARGUMENT and site.args:
@@ -214,8 +221,10 @@ class CallSemantics:
 
     def call_result_in_program(self, site: CallSite) -> Optional[Value]:
         """The result of a call of a function of the program (a predicate named ``is_...``), else None."""
-        if site.callee is not None and (site.callee in self.analyzer.declared.function_by_qualname or (
-                "." in site.callee and top_level(site.callee) not in api.LIBRARY_ROOTS)):
+        if site.callee is not None and (
+            site.callee in self.analyzer.declared.function_by_qualname
+            or ("." in site.callee and top_level(site.callee) not in api.LIBRARY_ROOTS)
+        ):
             return self.call_function(site, site.callee)
         if site.method is not None and site.receiver is not None and site.receiver.cls is not None:
             return self.call_method(site)
@@ -236,8 +245,11 @@ class CallSemantics:
         if root == "torch":
             return self.call_torch(site, callee)
         if root in api.NUMPY_MODULES or root in api.MATH_MODULES:
-            return Value(CONSTANT, frozenset().union(*(a.marks for a in args)) if args else frozenset(),
-                         integer=callee in api.INTEGER_CONVERSIONS)
+            return Value(
+                CONSTANT,
+                frozenset().union(*(a.marks for a in args)) if args else frozenset(),
+                integer=callee in api.INTEGER_CONVERSIONS,
+            )
         if callee in api.PYTHON_SCALARS or callee in ("bool", "round"):
             marks = frozenset().union(*(a.marks for a in args)) if args else frozenset()
             return Value(CONSTANT, marks, integer=callee in ("int", "round", "bool"))
@@ -271,8 +283,9 @@ class CallSemantics:
             return Value(cls=info.bases[0])
         return CONSTANT_VALUE
 
-    def call_program(self, site: CallSite, function: str, args: List[Value], self_value: Optional[Value] = None
-                     ) -> Value:
+    def call_program(
+        self, site: CallSite, function: str, args: List[Value], self_value: Optional[Value] = None
+    ) -> Value:
         """A call of a function or class that may be defined in the scanned program."""
         positional = ([self_value] if self_value is not None else []) + args
         for index, value in enumerate(positional):
@@ -281,8 +294,9 @@ class CallSemantics:
             self.flow(value, ParamUseMark(function, name))
         ref = self.analyzer.call_fact(function, positional, site.kwargs)
         info = self.analyzer.declared.classes.get(function)
-        is_class = info is not None or (function.rpartition(".")[2][:1].isupper() and function not in (
-            self.analyzer.declared.module_defs.values()))
+        is_class = info is not None or (
+            function.rpartition(".")[2][:1].isupper() and function not in (self.analyzer.declared.module_defs.values())
+        )
         if is_class:
             # An instance: what its constructor keeps (a named tuple's fields) is used as the instance is.
             return Value(marks=frozenset({ReturnUseMark(function)}), cls=function, derived=False)
@@ -301,8 +315,9 @@ class CallSemantics:
     def call_torch(self, site: CallSite, callee: str) -> Value:
         args = self._all_args(site)
         if callee in api.PARAMETER_CLASSES:
-            return Value(Sym(HIGH, chain=(site.node,)), frozenset().union(*(a.marks for a in args)) if args else
-                         frozenset())
+            return Value(
+                Sym(HIGH, chain=(site.node,)), frozenset().union(*(a.marks for a in args)) if args else frozenset()
+            )
         last = callee.rpartition(".")[2]
         if callee.startswith("torch.nn.") and last[:1].isupper() and "functional" not in callee:
             if callee in api.PARAMETER_FREE_MODULES:
@@ -315,7 +330,8 @@ class CallSemantics:
             return Value(joined.sym, joined.marks)
         requires_grad = site.node.args and any(
             arg.keyword is not None and arg.keyword.value == "requires_grad" and is_true(arg.value)
-            for arg in site.node.args)
+            for arg in site.node.args
+        )
         if requires_grad:
             return Value(Sym(HIGH, chain=(site.node,)))
         if callee in ("torch.as_tensor", "torch.asarray") and site.args and site.args[0].items is None:
@@ -357,8 +373,18 @@ class CallSemantics:
             stored = collected([self.recorded(value, site.node) for value in args] if receiver.keyed else args)
             self._store_into(site.receiver_node, receiver, stored)
             return CONSTANT_VALUE
-        if method in ("detach", "_values", "item", "tolist", "numpy", "new_tensor", "new_full", "new_zeros",
-                      "new_ones", "new_empty"):
+        if method in (
+            "detach",
+            "_values",
+            "item",
+            "tolist",
+            "numpy",
+            "new_tensor",
+            "new_full",
+            "new_zeros",
+            "new_ones",
+            "new_empty",
+        ):
             for value in args:
                 self.use(value, BENIGN)
             return Value(CONSTANT, receiver.marks, derived=True)
@@ -397,8 +423,13 @@ class CallSemantics:
                 return collected([filed, *args[1:]])
         if method in ("get", "pop", "copy", "values", "items", "keys"):
             copied = method == "copy"
-            return Value(receiver.sym, receiver.marks, derived=receiver.derived,
-                         fields=receiver.fields if copied else None, keyed=copied and receiver.keyed)
+            return Value(
+                receiver.sym,
+                receiver.marks,
+                derived=receiver.derived,
+                fields=receiver.fields if copied else None,
+                keyed=copied and receiver.keyed,
+            )
         if receiver.module_instance and method in _MODULE_LEAVES:
             return Value(receiver.sym, receiver.marks, items=None)
         if receiver.module_instance and method in _MODULE_CHILDREN:
@@ -414,8 +445,12 @@ class CallSemantics:
         self.use(loss, COMPUTATION)
         for value in self._all_args(site):
             self.use(value, BENIGN)
-        keeps_graph = any(arg.keyword is not None and arg.keyword.value in ("retain_graph", "create_graph")
-                          and not is_false(arg.value) for arg in site.node.args)
+        keeps_graph = any(
+            arg.keyword is not None
+            and arg.keyword.value in ("retain_graph", "create_graph")
+            and not is_false(arg.value)
+            for arg in site.node.args
+        )
         if not keeps_graph:
             self._rebind(site.receiver_node, CONSTANT_VALUE)
         return CONSTANT_VALUE
@@ -436,8 +471,9 @@ class CallSemantics:
         if isinstance(node, cst.Name) and (node.value in self.env or not self.at_module):
             self.env[node.value] = value
 
-    def _store_into(self, container: cst.BaseExpression, current: Value, stored: Value,
-                    key: Optional[str] = None) -> None:
+    def _store_into(
+        self, container: cst.BaseExpression, current: Value, stored: Value, key: Optional[str] = None
+    ) -> None:
         """``stored`` put into ``current`` (under ``key``, when a literal names it)."""
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
             keyed = current.keyed or key is not None

@@ -63,8 +63,9 @@ class CallSite:
         if method in api.STEP_NAMES and self.receiver is not None:
             return self.receiver_node, self.receiver
         rounding = self.argument(None, "rounding_mode")
-        rounds = rounding is not None and not (isinstance(rounding[0].value, cst.Name)
-                                               and rounding[0].value.value == "None")
+        rounds = rounding is not None and not (
+            isinstance(rounding[0].value, cst.Name) and rounding[0].value.value == "None"
+        )
         if self.callee in api.STEP_FUNCTIONS or (self.callee in api.DIVISIONS and rounds):
             return (self.node.args[0].value, self.args[0]) if self.args and self.node.args else None
         if method == "div" and rounds and self.receiver is not None:
@@ -127,8 +128,12 @@ class Context:
         """Whether ``value`` is one of this function's parameters as the caller passed it (not a computation on
         it): changing it in place changes the caller's tensor."""
         own = self.function.qualname
-        return (not value.derived and value.items is None and not value.module_instance
-                and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs))
+        return (
+            not value.derived
+            and value.items is None
+            and not value.module_instance
+            and any(isinstance(ref, ParamRef) and ref.function == own for ref in value.sym.refs)
+        )
 
     def class_info(self, qualname: Optional[str]) -> Optional[ClassInfo]:
         """What this file declares of the class ``qualname`` (its bases and methods), or None."""
@@ -221,8 +226,9 @@ def _local(refs: frozenset, bounds: Dict[object, int]) -> int:
     return best
 
 
-def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
-                        ) -> Iterator[Tuple[cst.BaseExpression, bool]]:
+def _condition_operands(
+    test: cst.BaseExpression, ctx: Context, compared: bool
+) -> Iterator[Tuple[cst.BaseExpression, bool]]:
     """The sub-expressions whose values a condition tests (through ``not``, ``and``, comparisons, ``any``...),
     each with whether its value is compared or tested by a predicate rather than only for truth."""
     if isinstance(test, cst.BooleanOperation):
@@ -248,7 +254,31 @@ def _condition_operands(test: cst.BaseExpression, ctx: Context, compared: bool
 def _is_predicate_call(node: cst.Call, ctx: Context) -> bool:
     callee = ctx.qualname(node.func)
     if callee is not None:
-        return callee in {"bool", "any", "all", "abs", "torch.any", "torch.all", "torch.isclose", "torch.allclose",
-                          "torch.equal", "torch.abs", "torch.count_nonzero", "float", "int"}
+        return callee in {
+            "bool",
+            "any",
+            "all",
+            "abs",
+            "torch.any",
+            "torch.all",
+            "torch.isclose",
+            "torch.allclose",
+            "torch.equal",
+            "torch.abs",
+            "torch.count_nonzero",
+            "float",
+            "int",
+        }
     return isinstance(node.func, cst.Attribute) and node.func.attr.value in {
-        "any", "all", "item", "abs", "bool", "count_nonzero", "isclose", "allclose", "equal", "sum", "tolist"}
+        "any",
+        "all",
+        "item",
+        "abs",
+        "bool",
+        "count_nonzero",
+        "isclose",
+        "allclose",
+        "equal",
+        "sum",
+        "tolist",
+    }

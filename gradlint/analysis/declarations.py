@@ -83,7 +83,8 @@ class Declarations:
             decorators = [self._decorator_name(d) for d in info.node.decorators]
             # A named tuple is built from its annotated fields like a dataclass.
             info.is_dataclass = any(name and name.split(".")[-1] == "dataclass" for name in decorators) or any(
-                base.rpartition(".")[2] == "NamedTuple" for base in info.bases)
+                base.rpartition(".")[2] == "NamedTuple" for base in info.bases
+            )
 
     def _decorator_name(self, decorator: cst.Decorator) -> Optional[str]:
         expression = decorator.decorator
@@ -91,8 +92,9 @@ class Declarations:
             expression = expression.func
         return self.callee_name_static(expression)
 
-    def _declare_block(self, body: Block, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo],
-                       at_module: bool) -> None:
+    def _declare_block(
+        self, body: Block, *, prefix: str, cls: Optional[str], parent: Optional[FunctionInfo], at_module: bool
+    ) -> None:
         for statement in body:
             if isinstance(statement, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
                 for small in small_statements(statement):
@@ -106,15 +108,15 @@ class Declarations:
                 self.function_by_qualname[info.qualname] = info
                 if at_module:
                     self.module_defs[statement.name.value] = info.qualname
-                self._declare_block(statement.body.body, prefix=f"{info.qualname}.<locals>", cls=None,
-                                    parent=info, at_module=False)
+                self._declare_block(
+                    statement.body.body, prefix=f"{info.qualname}.<locals>", cls=None, parent=info, at_module=False
+                )
             elif isinstance(statement, cst.ClassDef):
                 qualname = f"{prefix}.{statement.name.value}"
                 self.classes[qualname] = ClassInfo(statement, qualname)
                 if at_module:
                     self.module_defs[statement.name.value] = qualname
-                self._declare_block(statement.body.body, prefix=qualname, cls=qualname, parent=parent,
-                                    at_module=False)
+                self._declare_block(statement.body.body, prefix=qualname, cls=qualname, parent=parent, at_module=False)
             elif isinstance(statement, cst.BaseCompoundStatement):
                 for block in _child_blocks(statement):
                     self._declare_block(block, prefix=prefix, cls=cls, parent=parent, at_module=at_module)
@@ -185,8 +187,9 @@ class Declarations:
         return name if "." not in name else None
 
 
-def small_statements(statement: Union[cst.SimpleStatementLine, cst.BaseSmallStatement]
-                     ) -> Sequence[cst.BaseSmallStatement]:
+def small_statements(
+    statement: Union[cst.SimpleStatementLine, cst.BaseSmallStatement],
+) -> Sequence[cst.BaseSmallStatement]:
     """The small statements of a line, or the one small statement of a one-line suite's body."""
     return statement.body if isinstance(statement, cst.SimpleStatementLine) else (statement,)
 

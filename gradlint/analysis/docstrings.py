@@ -22,8 +22,9 @@ _TENSOR_TYPE = re.compile(r"tensor|\bParameter\b", re.IGNORECASE)
 
 def documented_tensors(docstring: str, parameters: AbstractSet[str]) -> FrozenSet[str]:
     """The ``parameters`` that ``docstring`` documents with a tensor type."""
-    return frozenset(name for name, kind in _entries(docstring)
-                     if name in parameters and _TENSOR_TYPE.search(kind) is not None)
+    return frozenset(
+        name for name, kind in _entries(docstring) if name in parameters and _TENSOR_TYPE.search(kind) is not None
+    )
 
 
 def _entries(docstring: str) -> Iterator[Tuple[str, str]]:

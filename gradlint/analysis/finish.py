@@ -29,8 +29,11 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
     facts = analyzer.facts
     wanted: Set[cst.CSTNode] = set()
     syms: List[Sym] = [sym for _, sym in analyzer.equations]
-    syms += [sym for function in facts.functions.values()
-             for sym in (function.returns, function.decides, *(sym for _, sym in function.fields))]
+    syms += [
+        sym
+        for function in facts.functions.values()
+        for sym in (function.returns, function.decides, *(sym for _, sym in function.fields))
+    ]
     for call in analyzer.calls:
         syms += call.args
         syms += [sym for _, sym in call.kwargs]
@@ -53,8 +56,11 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
             fact.combined_with = converter.sym(fact.combined_with)
     facts.equations = [(ref, converter.sym(sym)) for ref, sym in analyzer.equations]
     facts.calls = [
-        CallFact(call.function, tuple(converter.sym(s) for s in call.args),
-                 tuple((name, converter.sym(s)) for name, s in call.kwargs))
+        CallFact(
+            call.function,
+            tuple(converter.sym(s) for s in call.args),
+            tuple((name, converter.sym(s)) for name, s in call.kwargs),
+        )
         for call in analyzer.calls
     ]
     for index, candidate in enumerate(analyzer.candidates):
@@ -79,8 +85,7 @@ def finish(analyzer: FileAnalyzer, source: str) -> ModuleFacts:
                 escape_cap=int(candidate.rule.escape_confidence),
                 stored_cap=int(candidate.rule.stored_confidence),
                 source_line=converter.line(span.line),
-                autofix=None if offer is None else autofix(offer, location, analyzer.tree,
-                                                           converter.line(span.line)),
+                autofix=None if offer is None else autofix(offer, location, analyzer.tree, converter.line(span.line)),
                 autofix_outside_computation=offer.outside_computation if offer is not None else "",
             )
         )
@@ -127,9 +132,9 @@ class _Converter:
         span = self.spans[node]
         text = self.line(span.line)
         if span.end_line == span.line:
-            text = text[span.column:span.end_column]
+            text = text[span.column : span.end_column]
         else:
-            text = text[span.column:].rstrip() + " …"
+            text = text[span.column :].rstrip() + " …"
         text = _SPACE.sub(" ", text).strip()
         return text if len(text) <= SNIPPET_WIDTH else text[: SNIPPET_WIDTH - 1] + "…"
 
@@ -144,14 +149,18 @@ class _Converter:
 
     def _rebuilt(self, item: object) -> object:
         """``item`` made of the converted forms of its parts (converted before it)."""
+
         def converted(part: object) -> Any:
             return self._converted[id(part)][1]
 
         if isinstance(item, Sym):
             return Sym(item.grade, frozenset(map(converted, item.refs)), tuple(self.step(step) for step in item.chain))
         if isinstance(item, CallRef):
-            return dataclasses.replace(item, args=tuple(map(converted, item.args)),
-                                       kwargs=tuple((name, converted(arg)) for name, arg in item.kwargs))
+            return dataclasses.replace(
+                item,
+                args=tuple(map(converted, item.args)),
+                kwargs=tuple((name, converted(arg)) for name, arg in item.kwargs),
+            )
         if isinstance(item, Clamped):
             return dataclasses.replace(item, refs=frozenset(map(converted, item.refs)))
         if isinstance(item, Via):

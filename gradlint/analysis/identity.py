@@ -87,12 +87,13 @@ def _import_preference(path: str) -> Tuple[int, str]:
     return rank, path
 
 
-def _renamer(own_module: str, root: str, shared: AbstractSet[str], tags: Dict[Tuple[str, str], str],
-             own_tag: str | None) -> Callable[[str], str]:
+def _renamer(
+    own_module: str, root: str, shared: AbstractSet[str], tags: Dict[Tuple[str, str], str], own_tag: str | None
+) -> Callable[[str], str]:
     def rename(qualname: str) -> str:
         top, dot, rest = qualname.partition(".")
         if own_tag is not None and (qualname == own_module or qualname.startswith(own_module + ".")):
-            return own_tag + qualname[len(top):]
+            return own_tag + qualname[len(top) :]
         if top not in shared:
             return qualname
         tag = tags.get((top, root))
@@ -109,8 +110,10 @@ def _renamed(module: ModuleFacts, rename: Callable[[str], str]) -> ModuleFacts:
         module=rename(module.module),
         aliases={local: rename(target) for local, target in module.aliases.items()},
         functions={rename(name): walker.value(function) for name, function in module.functions.items()},
-        classes={rename(name): dataclasses.replace(info, bases=tuple(map(rename, info.bases)))
-                 for name, info in module.classes.items()},
+        classes={
+            rename(name): dataclasses.replace(info, bases=tuple(map(rename, info.bases)))
+            for name, info in module.classes.items()
+        },
         equations=[walker.value(equation) for equation in module.equations],
         calls=[walker.value(call) for call in module.calls],
         uses={walker.value(mark): walker.value(fact) for mark, fact in module.uses.items()},

@@ -69,16 +69,26 @@ if TYPE_CHECKING:
 # Return annotations that promise a value with no gradient.
 _PLAIN_RETURNS = frozenset({"bool", "int", "str", "bytes", "None"})
 # Annotations of plain Python values: a cut value that goes there is kept as a number, not computed with.
-_NUMBER_ANNOTATIONS = frozenset({"float", "int", "bool", "str", "bytes", "None", "Optional", "Union",
-                                 "typing.Optional", "typing.Union"})
+_NUMBER_ANNOTATIONS = frozenset(
+    {"float", "int", "bool", "str", "bytes", "None", "Optional", "Union", "typing.Optional", "typing.Union"}
+)
 _ORDER_COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
 
 class _MutableCandidate:
     __slots__ = ("rule", "node", "subject", "message", "fix", "receiver", "use", "gate")
 
-    def __init__(self, rule: Rule, node: cst.CSTNode, subject: Optional[cst.CSTNode], message: str, fix: str,
-                 receiver: Sym, use: UseFact, gate: Optional[Sym]) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        subject: Optional[cst.CSTNode],
+        message: str,
+        fix: str,
+        receiver: Sym,
+        use: UseFact,
+        gate: Optional[Sym],
+    ) -> None:
         self.rule = rule
         self.node = node
         self.subject = subject
@@ -136,8 +146,17 @@ class FileAnalyzer:
         return self.facts
 
     # ----------------------------------------------------------------------------------------- candidates
-    def add_candidate(self, rule: Rule, node: cst.CSTNode, subject: Optional[cst.CSTNode], message: str, fix: str,
-                      receiver: Sym, use: Optional[int], gate: Optional[Sym]) -> CandidateMark:
+    def add_candidate(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        subject: Optional[cst.CSTNode],
+        message: str,
+        fix: str,
+        receiver: Sym,
+        use: Optional[int],
+        gate: Optional[Sym],
+    ) -> CandidateMark:
         key = (rule.code, node)
         index = self._candidate_index.get(key)
         if index is None:
@@ -169,8 +188,10 @@ class FileAnalyzer:
         return mark
 
     def precut(self, value: Value) -> Sym:
-        cut = [self.candidates[index].receiver
-               for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))]
+        cut = [
+            self.candidates[index].receiver
+            for index in sorted(mark.index for mark in value.marks if isinstance(mark, CandidateMark))
+        ]
         return strongest([value.sym, *cut]) if cut else value.sym
 
     def equation(self, ref: object, sym: Sym) -> None:
@@ -240,10 +261,14 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(info.cls or "")
         is_property = cls_info is not None and node.name.value in cls_info.properties
         self.analyzer.facts.functions[info.qualname] = FunctionFacts(
-            tuple(names), returns, is_property,
-            returns_number=self._is_number_annotation(annotation) or (
-                bool(self.returned_integers) and all(self.returned_integers)),
-            decides=strongest(self.decisions), fields=() if plain else _returned_fields(self.returned_fields))
+            tuple(names),
+            returns,
+            is_property,
+            returns_number=self._is_number_annotation(annotation)
+            or (bool(self.returned_integers) and all(self.returned_integers)),
+            decides=strongest(self.decisions),
+            fields=() if plain else _returned_fields(self.returned_fields),
+        )
         for rule in self.analyzer.function_rules:
             rule.on_function(node, returns, self.ctx)
         self.analyzer.final_envs[info.qualname] = self.env
@@ -276,8 +301,11 @@ class FunctionInterpreter(CallSemantics):
             # Unknown (no annotation, or a class this file does not define, which may well alias a tensor type),
             # unless the body uses it as only a tensor can be used, or the docstring says it is a tensor.
             name = param.name.value
-            grade = MEDIUM if (self.reads is not None and name in self.reads.tensors
-                               or name in self.documented_tensors) else LOW
+            grade = (
+                MEDIUM
+                if (self.reads is not None and name in self.reads.tensors or name in self.documented_tensors)
+                else LOW
+            )
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
         key = index if index is not None else param.name.value
         ref = ParamRef(info.qualname, key)
@@ -288,15 +316,21 @@ class FunctionInterpreter(CallSemantics):
 
     def _is_module_type(self, annotation: cst.BaseExpression) -> bool:
         name = self.analyzer.declared.callee_name_static(annotation)
-        return bool(name and name.startswith("torch.nn.") and name.rpartition(".")[2][:1].isupper()
-                    and name not in api.PARAMETER_CLASSES)
+        return bool(
+            name
+            and name.startswith("torch.nn.")
+            and name.rpartition(".")[2][:1].isupper()
+            and name not in api.PARAMETER_CLASSES
+        )
 
     def _is_number_annotation(self, node: Optional[cst.BaseExpression]) -> bool:
         """``float``, ``Optional[int]``, ``bool | None``...: a slot declared to hold a plain Python value."""
         if node is None:
             return False
-        names = [self.analyzer.declared.callee_name_static(name)
-                 for name in _annotation_names(node, self.analyzer.declared.type_aliases)]
+        names = [
+            self.analyzer.declared.callee_name_static(name)
+            for name in _annotation_names(node, self.analyzer.declared.type_aliases)
+        ]
         return bool(names) and all(name in _NUMBER_ANNOTATIONS for name in names)
 
     def _annotation(self, node: Optional[cst.BaseExpression]) -> Tuple[int, Optional[str]]:
@@ -445,8 +479,14 @@ class FunctionInterpreter(CallSemantics):
         self.run_block(body)
         return self.effects[start:]
 
-    def _branch(self, node: cst.CSTNode, test: cst.BaseExpression, body: List[Tuple[Optional[str], Sym]],
-                orelse: List[Tuple[Optional[str], Sym]], before: Optional[Dict[str, Value]] = None) -> None:
+    def _branch(
+        self,
+        node: cst.CSTNode,
+        test: cst.BaseExpression,
+        body: List[Tuple[Optional[str], Sym]],
+        orelse: List[Tuple[Optional[str], Sym]],
+        before: Optional[Dict[str, Value]] = None,
+    ) -> None:
         """Tell the branch rules what differentiable work the branch decides on (see ``_skipped_work``): what it
         stores, returns, or binds to a name read after it. A name one side rebinds keeps, on the other side, the
         value it had before (``if b < m: b = m`` chooses between two values; it skips no work)."""
@@ -457,9 +497,11 @@ class FunctionInterpreter(CallSemantics):
         def lasting(effects: List[Tuple[Optional[str], Sym]], other: List[Tuple[Optional[str], Sym]]) -> Sym:
             kept = [sym for name, sym in effects if name is None or live is None or name in live]
             bound_here = {name for name, _ in effects}
-            kept += [before[name].sym for name, _ in other
-                     if before is not None and name in before and name not in bound_here
-                     and (live is None or name in live)]
+            kept += [
+                before[name].sym
+                for name, _ in other
+                if before is not None and name in before and name not in bound_here and (live is None or name in live)
+            ]
             return strongest(kept)
 
         work = _skipped_work(lasting(body, orelse), lasting(orelse, body))
@@ -515,8 +557,9 @@ class FunctionInterpreter(CallSemantics):
         callee = self.callee_name(node.func if isinstance(node, cst.Call) else node)
         if callee in api.GRAD_ENABLING:
             return True
-        return callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and is_true(
-            node.args[0].value)
+        return (
+            callee in api.GRAD_SWITCH and isinstance(node, cst.Call) and bool(node.args) and is_true(node.args[0].value)
+        )
 
     def run_try(self, node: Union[cst.Try, cst.TryStar]) -> None:
         before = dict(self.env)
@@ -590,8 +633,11 @@ class FunctionInterpreter(CallSemantics):
             others = frozenset(AttrRef(qualname, other) for other in real_fields if other != name)
             if others:
                 # The chain ends at the field itself: its siblings' tensors are why it counts, not where it came from.
-                carried = Sym(NONE, frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM,
-                                                       explains=False)}), (declaration,))
+                carried = Sym(
+                    NONE,
+                    frozenset({Clamped(others, ceiling=MEDIUM, floor=MEDIUM, least=MEDIUM, explains=False)}),
+                    (declaration,),
+                )
                 self.analyzer.equation(AttrRef(qualname, name), carried)
 
     def _holds_reals(self, field: cst.AnnAssign) -> bool:
@@ -600,8 +646,10 @@ class FunctionInterpreter(CallSemantics):
         an object or a table (``Dict[..., float]``)."""
         annotation = field.annotation.annotation
         if not _is_table(annotation, self.analyzer.declared.callee_name_static):
-            names = {self.analyzer.declared.callee_name_static(name)
-                     for name in _annotation_names(annotation, self.analyzer.declared.type_aliases)}
+            names = {
+                self.analyzer.declared.callee_name_static(name)
+                for name in _annotation_names(annotation, self.analyzer.declared.type_aliases)
+            }
             if "float" in names or any(name in api.TENSOR_TYPES for name in names):
                 return True
         default = field.value
@@ -667,8 +715,9 @@ class FunctionInterpreter(CallSemantics):
     def store_attribute(self, target: cst.Attribute, value: Value, source: cst.CSTNode) -> None:
         self.env.pop(dotted(target) or "", None)  # what a condition told about the old value is void
         owner = self.eval(target.value)
-        marks = frozenset(filter(None, (rule.on_store(target, owner, value, source, self.ctx)
-                                        for rule in self.analyzer.store_rules)))
+        marks = frozenset(
+            filter(None, (rule.on_store(target, owner, value, source, self.ctx) for rule in self.analyzer.store_rules))
+        )
         name = target.attr.value
         if name == "requires_grad" and isinstance(target.value, cst.Name) and isinstance(source, cst.BaseExpression):
             if is_true(source):
@@ -702,16 +751,20 @@ class FunctionInterpreter(CallSemantics):
         if isinstance(container, cst.Name) and container.value in self.env and not self.at_module:
             local = container.value
         owner = self.env[local] if local is not None else self.eval(container)
-        if owner.keyed or any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
-                              for element in target.slice):
+        if owner.keyed or any(
+            isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString)
+            for element in target.slice
+        ):
             value = self.recorded(value, target)
         if local is None:  # a local list or dict being filled is no store worth a rule
             for rule in self.analyzer.store_rules:
                 rule.on_store(target, owner, value, source, self.ctx)
         if local is not None and not value.is_constant() and not _names(source):
             self.effects.append((local, value.sym))  # work filed into a local container lasts with it
-        keys = [constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
-                for element in target.slice]
+        keys = [
+            constant_key(element.slice.value) if isinstance(element.slice, cst.Index) else None
+            for element in target.slice
+        ]
         self._store_into(container, owner, value, keys[0] if len(keys) == 1 else None)
 
     # ------------------------------------------------------------------------------------------ uses
@@ -726,8 +779,13 @@ class FunctionInterpreter(CallSemantics):
             fact = self.analyzer.use_fact(own)
             fact.via = fact.via | {mark}
 
-    def combine(self, values: Sequence[Value], use: bool = True, integers_are_shapes: bool = False,
-                at: Optional[cst.CSTNode] = None) -> Value:
+    def combine(
+        self,
+        values: Sequence[Value],
+        use: bool = True,
+        integers_are_shapes: bool = False,
+        at: Optional[cst.CSTNode] = None,
+    ) -> Value:
         """A computation on ``values`` (at the node ``at``, else the statement being run).
 
         A marked operand combined with a non-constant one goes into that computation: its uses go through a
@@ -767,8 +825,11 @@ class FunctionInterpreter(CallSemantics):
 
     def is_module_container(self, node: cst.BaseExpression) -> bool:
         """A module-level dict, list or set, not shadowed by a local name."""
-        return (isinstance(node, cst.Name) and node.value in self.analyzer.declared.module_containers
-                and (self.at_module or node.value not in self.env))
+        return (
+            isinstance(node, cst.Name)
+            and node.value in self.analyzer.declared.module_containers
+            and (self.at_module or node.value not in self.env)
+        )
 
     # ------------------------------------------------------------------------------------------ names
     def callee_name(self, node: cst.BaseExpression) -> Optional[str]:
@@ -807,8 +868,11 @@ class FunctionInterpreter(CallSemantics):
             module_value = getattr(self.analyzer, "module_env", {}).get(name)
             cls = module_value.cls if module_value is not None else None
             ref = GlobalRef(self.analyzer.module, name)
-            return Value(Sym(NONE, frozenset({ref}), (node,)), cls=cls,
-                         module_instance=bool(module_value and module_value.module_instance))
+            return Value(
+                Sym(NONE, frozenset({ref}), (node,)),
+                cls=cls,
+                module_instance=bool(module_value and module_value.module_instance),
+            )
         imported = self.analyzer.declared.imports.aliases.get(name)
         if imported is not None and "." in imported and top_level(imported) not in api.LIBRARY_ROOTS:
             module, _, attr = imported.rpartition(".")
@@ -942,8 +1006,9 @@ class FunctionInterpreter(CallSemantics):
             return CONSTANT_VALUE
         ordered = all(isinstance(target.operator, _ORDER_COMPARISONS) for target in node.comparisons)
         stepped = Value(stepped=strongest(value.sym for value in operands)) if ordered else CONSTANT_VALUE
-        return stepped.deciding(grade_of(
-            [self.analyzer.precut(value) for value in operands] + [value.decides for value in operands]))
+        return stepped.deciding(
+            grade_of([self.analyzer.precut(value) for value in operands] + [value.decides for value in operands])
+        )
 
     def eval_IfExp(self, node: cst.IfExp) -> Value:
         self.use(self.eval(node.test), BENIGN)
@@ -1003,8 +1068,13 @@ class FunctionInterpreter(CallSemantics):
                     fields = None
             values.append(value)
         joined = join(values) if values else CONSTANT_VALUE
-        return Value(joined.sym, joined.marks, derived=joined.derived, keyed=True,
-                     fields=tuple(fields.items()) if fields is not None else None)
+        return Value(
+            joined.sym,
+            joined.marks,
+            derived=joined.derived,
+            keyed=True,
+            fields=tuple(fields.items()) if fields is not None else None,
+        )
 
     def recorded(self, value: Value, node: cst.CSTNode) -> Value:
         """A value filed under a key at ``node`` (``{"loss": loss.item()}``, ``logs["error"] = err``): what it came
@@ -1040,17 +1110,24 @@ class FunctionInterpreter(CallSemantics):
 _TYPING_NAMES = frozenset(
     "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator Callable Any Type Set FrozenSet Literal "
     "ClassVar Final Annotated int float str bool bytes complex None list dict tuple set frozenset object type".split()
-) | frozenset("typing." + name for name in "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator "
-              "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split())
+) | frozenset(
+    "typing." + name
+    for name in "Optional Union List Dict Tuple Sequence Mapping Iterable Iterator "
+    "Callable Any Type Set FrozenSet Literal ClassVar Final Annotated".split()
+)
 
 
 def _choice(first: Value, second: Value) -> Value:
     """One of two values (``a if c else b``, ``a or b``): derived only if the chosen ones are, an instance of a
     class when both are."""
     joined = join([first, second])
-    return Value(joined.sym, joined.marks, cls=first.cls if first.cls == second.cls else None,
-                 module_instance=first.module_instance and second.module_instance,
-                 derived=first.derived or second.derived)
+    return Value(
+        joined.sym,
+        joined.marks,
+        cls=first.cls if first.cls == second.cls else None,
+        module_instance=first.module_instance and second.module_instance,
+        derived=first.derived or second.derived,
+    )
 
 
 def _skipped_work(body: Sym, orelse: Sym) -> Sym:
@@ -1074,9 +1151,11 @@ def _skipped_work(body: Sym, orelse: Sym) -> Sym:
 
 # Words of flags under which cuts are meant: flags that switch on output for people (what is computed under them
 # is a report, not the program's result), and switches for a cut itself (the author made it optional).
-_OUTPUT_WORDS = frozenset("debug debugging verbose verbosity trace tracing printout print show plot plotting display "
-                          "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
-                          "inspect logging".split())
+_OUTPUT_WORDS = frozenset(
+    "debug debugging verbose verbosity trace tracing printout print show plot plotting display "
+    "diagnostic diagnostics dump visualize visualise visualization visualisation vis viz "
+    "inspect logging".split()
+)
 _CUT_WORDS = frozenset("detach detached stopgrad stop freeze frozen nograd".split())
 
 
@@ -1087,8 +1166,9 @@ def _means_cuts(test: cst.BaseExpression) -> bool:
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
-        name = (node.value if isinstance(node, cst.Name)
-                else node.attr.value if isinstance(node, cst.Attribute) else None)
+        name = (
+            node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+        )
         if name is not None:
             words = set(name.lower().strip("_").split("_"))
             if words & (_OUTPUT_WORDS | _CUT_WORDS) or name == "isEnabledFor":
@@ -1110,8 +1190,10 @@ def _is_table(annotation: cst.BaseExpression, qualname: Callable[[cst.BaseExpres
         if head in _TABLES:
             return True
         if head in ("Optional", "Union"):
-            return any(isinstance(element.slice, cst.Index) and _is_table(element.slice.value, qualname)
-                       for element in annotation.slice)
+            return any(
+                isinstance(element.slice, cst.Index) and _is_table(element.slice.value, qualname)
+                for element in annotation.slice
+            )
     return False
 
 
@@ -1158,8 +1240,9 @@ def _parameter_names(params: cst.Parameters) -> FrozenSet[str]:
     return frozenset(param.name.value for param in every)
 
 
-def _annotation_names(node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpression], depth: int = 0
-                      ) -> Iterator[cst.BaseExpression]:
+def _annotation_names(
+    node: cst.BaseExpression, aliases: Dict[str, cst.BaseExpression], depth: int = 0
+) -> Iterator[cst.BaseExpression]:
     """The names an annotation mentions (``Optional[Tensor]`` -> Optional, Tensor; ``float | Tensor``), through
     the file's type aliases (``T = torch.Tensor``, ``Array = Union[np.ndarray, torch.Tensor]``)."""
     if isinstance(node, cst.Name) and node.value in aliases and depth < 8:

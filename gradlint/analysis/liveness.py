@@ -29,8 +29,7 @@ class Reads:
     """The names read in one function body, in source order, where each compound statement starts and ends, and
     the names it uses as tensors."""
 
-    def __init__(self, body: Block, qualname: Callable[[cst.BaseExpression], Optional[str]]
-                 ) -> None:
+    def __init__(self, body: Block, qualname: Callable[[cst.BaseExpression], Optional[str]]) -> None:
         self._qualname = qualname
         self._names: List[str] = []
         self._spans: Dict[cst.CSTNode, Tuple[int, int]] = {}  # statement -> (first read, one past its last read)
@@ -94,8 +93,13 @@ class Reads:
         if not names:
             return
         callee = self._qualname(call.func)
-        if (callee and callee.startswith("torch.") and callee[6:7].islower() and callee not in api.FACTORIES
-                and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS):
+        if (
+            callee
+            and callee.startswith("torch.")
+            and callee[6:7].islower()
+            and callee not in api.FACTORIES
+            and callee not in api.NON_DIFFERENTIABLE_FUNCTIONS
+        ):
             self._tensors.update(names)
 
     def _walk_nested(self, body: Sequence[cst.CSTNode], loops: Tuple[cst.CSTNode, ...]) -> None:

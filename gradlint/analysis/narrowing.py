@@ -21,14 +21,33 @@ TENSOR, NOT_TENSOR = "tensor", "not-tensor"
 # tested node)
 Narrowing = Dict[str, Tuple[str, cst.BaseExpression]]
 # Types whose instances are never tensors.
-_PLAIN_TYPES = frozenset({"int", "float", "bool", "complex", "str", "bytes", "list", "tuple", "dict", "set",
-                          "numbers.Number", "numbers.Real", "numbers.Integral", "numpy.ndarray", "numpy.number",
-                          "numpy.floating", "numpy.integer"})
+_PLAIN_TYPES = frozenset(
+    {
+        "int",
+        "float",
+        "bool",
+        "complex",
+        "str",
+        "bytes",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "numbers.Number",
+        "numbers.Real",
+        "numbers.Integral",
+        "numpy.ndarray",
+        "numpy.number",
+        "numpy.floating",
+        "numpy.integer",
+    }
+)
 _TENSOR_PREDICATES = frozenset({"torch.is_tensor", "torch.overrides.is_tensor_like"})
 
 
-def narrowings(test: cst.BaseExpression, qualname: Callable[[cst.BaseExpression], Optional[str]]
-               ) -> Tuple[Narrowing, Narrowing]:
+def narrowings(
+    test: cst.BaseExpression, qualname: Callable[[cst.BaseExpression], Optional[str]]
+) -> Tuple[Narrowing, Narrowing]:
     """What ``test`` tells about values when it is true, and when it is false."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         when_true, when_false = narrowings(test.expression, qualname)
@@ -61,10 +80,15 @@ def narrowings(test: cst.BaseExpression, qualname: Callable[[cst.BaseExpression]
     return {}, {}
 
 
-def _isinstance(path: str, tested: cst.BaseExpression, types: cst.BaseExpression,
-                qualname: Callable[[cst.BaseExpression], Optional[str]]) -> Tuple[Narrowing, Narrowing]:
-    names = [qualname(element.value) for element in types.elements] if isinstance(types, cst.Tuple) else [
-        qualname(types)]
+def _isinstance(
+    path: str,
+    tested: cst.BaseExpression,
+    types: cst.BaseExpression,
+    qualname: Callable[[cst.BaseExpression], Optional[str]],
+) -> Tuple[Narrowing, Narrowing]:
+    names = (
+        [qualname(element.value) for element in types.elements] if isinstance(types, cst.Tuple) else [qualname(types)]
+    )
     tensors = [name in api.TENSOR_TYPES or bool(name and name.endswith(".Tensor")) for name in names]
     plain = [name in _PLAIN_TYPES for name in names]
     if all(tensors):

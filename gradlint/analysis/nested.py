@@ -7,8 +7,12 @@ from typing import Callable, Dict, List, Sequence, Tuple, TypeVar, cast
 _Item = TypeVar("_Item")
 
 
-def rebuilt(root: _Item, parts: Callable[[object], Sequence[object]], rebuild: Callable[[object], object],
-            done: Dict[int, Tuple[object, object]]) -> _Item:
+def rebuilt(
+    root: _Item,
+    parts: Callable[[object], Sequence[object]],
+    rebuild: Callable[[object], object],
+    done: Dict[int, Tuple[object, object]],
+) -> _Item:
     """``rebuild(root)``, after ``rebuild`` of everything ``root`` is made of (``parts``), however deeply nested.
 
     ``done`` maps the id of each item rebuilt so far to (the item, its rebuilt form); ``rebuild`` finds the

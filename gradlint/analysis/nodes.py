@@ -13,9 +13,22 @@ from gradlint import lazy_cst as cst
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _IS_NODE: Dict[type, bool] = {}  # isinstance against libcst's abstract base class is slow; a type's answer is not
 _LAYOUT_NAMES = (
-    "BaseParenthesizableWhitespace", "TrailingWhitespace", "EmptyLine", "Newline", "Comment", "Comma", "Dot",
-    "Semicolon", "Colon", "AssignEqual", "LeftParen", "RightParen", "LeftSquareBracket", "RightSquareBracket",
-    "LeftCurlyBrace", "RightCurlyBrace",
+    "BaseParenthesizableWhitespace",
+    "TrailingWhitespace",
+    "EmptyLine",
+    "Newline",
+    "Comment",
+    "Comma",
+    "Dot",
+    "Semicolon",
+    "Colon",
+    "AssignEqual",
+    "LeftParen",
+    "RightParen",
+    "LeftSquareBracket",
+    "RightSquareBracket",
+    "LeftCurlyBrace",
+    "RightCurlyBrace",
 )
 
 

@@ -108,7 +108,7 @@ class Program:
                     continue
                 if parts[cut] not in module.aliases:  # a name of the longest module it starts with, not found
                     return qualname
-                qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1:]])
+                qualname = ".".join([module.aliases[parts[cut]], *parts[cut + 1 :]])
                 break
             else:
                 return self._without_namespace(qualname)
@@ -147,7 +147,8 @@ class Program:
         key = (cls, name)
         if key not in self._methods:
             self._methods[key] = next(
-                (f"{owner}.{name}" for owner in self.mro(cls) if f"{owner}.{name}" in self.functions), None)
+                (f"{owner}.{name}" for owner in self.mro(cls) if f"{owner}.{name}" in self.functions), None
+            )
         return self._methods[key]
 
     def callee(self, qualname: str) -> str:
@@ -213,8 +214,9 @@ class Solver:
             return GlobalRef(module, ref.name)
         return ref
 
-    def _call_bounds(self, function: str, args: Sequence[Sym], kwargs: Sequence[Tuple[str, Sym]]
-                     ) -> Iterator[Tuple[object, Sym]]:
+    def _call_bounds(
+        self, function: str, args: Sequence[Sym], kwargs: Sequence[Tuple[str, Sym]]
+    ) -> Iterator[Tuple[object, Sym]]:
         """Lower bounds that one call puts on its callee's parameters (or a dataclass's fields)."""
         target = self.program.resolve(function)
         cls = self.program.classes.get(target)
@@ -350,9 +352,12 @@ class Solver:
         if found is None:
             self._free_dependencies[target] = found = {_Returns(target)}  # a recursive call sees this much
             facts = program.functions[target]
-            found |= {dependency for sym in (facts.returns, facts.decides, *(sym for _, sym in facts.fields))
-                      for dependency in self._sym_dependencies(sym)
-                      if not (isinstance(dependency, ParamRef) and dependency.function == target)}
+            found |= {
+                dependency
+                for sym in (facts.returns, facts.decides, *(sym for _, sym in facts.fields))
+                for dependency in self._sym_dependencies(sym)
+                if not (isinstance(dependency, ParamRef) and dependency.function == target)
+            }
         return found
 
     # ---------------------------------------------------------------------------------- evaluation
@@ -427,8 +432,9 @@ class Solver:
                     held_cls = program.attribute_class(cls, name)
                     if held_cls is not None and held_cls in program.classes:
                         # ``self.encoder(x)``: a call of the instance the attribute holds.
-                        return self._call_grade(CallRef(f"{held_cls}.__call__", ref.args, ref.kwargs, ref.decides,
-                                                        ref.field), env)
+                        return self._call_grade(
+                            CallRef(f"{held_cls}.__call__", ref.args, ref.kwargs, ref.decides, ref.field), env
+                        )
                     return _strongest([held, *args[1:], *(g for _, g in kwargs)])
                 target = method
             else:
@@ -436,8 +442,14 @@ class Solver:
                 return (min(joined[0], MEDIUM), joined[1])
         return self._summary_grade(target, args, kwargs, ref.decides, ref.field)
 
-    def _summary_grade(self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...],
-                       decides: bool = False, field: Optional[str] = None) -> Grade:
+    def _summary_grade(
+        self,
+        function: str,
+        args: Tuple[Grade, ...],
+        kwargs: Tuple[Tuple[str, Grade], ...],
+        decides: bool = False,
+        field: Optional[str] = None,
+    ) -> Grade:
         """The grade of ``function``'s result (or, with ``decides``, of what its truth values were decided on; with
         ``field``, of what the dict it returns holds under that key) when its parameters have the given grades
         (others: solved).
@@ -445,15 +457,21 @@ class Solver:
         Summaries are shared by the calls whose arguments have the same grades; the chain of each ends with
         the argument of its own call.
         """
-        key = (function, tuple(grade[0] for grade in args), tuple((name, grade[0]) for name, grade in kwargs),
-               decides, field)
+        key = (
+            function,
+            tuple(grade[0] for grade in args),
+            tuple((name, grade[0]) for name, grade in kwargs),
+            decides,
+            field,
+        )
         summary = self._memo.get(key)
         if summary is None:
             if function in self._active or len(self._active) >= MAX_CALL_DEPTH:
                 return NO_GRADE if decides else self.returns.get(function, NO_GRADE)
             arguments = self._arguments(function, args, kwargs)
-            placeholders: Dict[object, Grade] = {ref: (grade[0], (_ArgumentOf(ref),))
-                                                 for ref, grade in arguments.items()}
+            placeholders: Dict[object, Grade] = {
+                ref: (grade[0], (_ArgumentOf(ref),)) for ref, grade in arguments.items()
+            }
             self._active.append(function)
             try:
                 facts = self.program.functions[function]
@@ -465,8 +483,9 @@ class Solver:
             chain = clipped(chain[:-1] + self._arguments(function, args, kwargs)[chain[-1].param][1])
         return level, chain
 
-    def _arguments(self, function: str, args: Tuple[Grade, ...],
-                   kwargs: Tuple[Tuple[str, Grade], ...]) -> Dict[ParamRef, Grade]:
+    def _arguments(
+        self, function: str, args: Tuple[Grade, ...], kwargs: Tuple[Tuple[str, Grade], ...]
+    ) -> Dict[ParamRef, Grade]:
         params = self.program.functions[function].params
         arguments = {ParamRef(function, index): grade for index, grade in enumerate(args)}
         for name, grade in kwargs:
@@ -521,8 +540,11 @@ class UseSolver:
                 merged.level = max(merged.level, fact.level)
                 merged.via = merged.via | {self._canonical(via) for via in fact.via}
                 if fact.combined_with is not None:
-                    merged.combined_with = fact.combined_with if merged.combined_with is None else grade_of(
-                        (merged.combined_with, fact.combined_with))
+                    merged.combined_with = (
+                        fact.combined_with
+                        if merged.combined_with is None
+                        else grade_of((merged.combined_with, fact.combined_with))
+                    )
             for call in module.calls:
                 self.called.add(self.program.callee(call.function))
         self.levels: Dict[object, int] = {}
@@ -545,8 +567,11 @@ class UseSolver:
             cls = program.classes.get(target)
             if cls is not None:
                 if cls.is_dataclass:
-                    name = mark.index if isinstance(mark.index, str) else (
-                        cls.fields[mark.index] if mark.index < len(cls.fields) else None)
+                    name = (
+                        mark.index
+                        if isinstance(mark.index, str)
+                        else (cls.fields[mark.index] if mark.index < len(cls.fields) else None)
+                    )
                     return AttrUseMark(target, name) if name is not None else mark
                 init = program.method(target, "__init__")
                 if init is None:  # a constructor we cannot see keeps its arguments in the instance
@@ -584,8 +609,11 @@ class UseSolver:
         if isinstance(mark, ReturnUseMark):
             return BENIGN if self._returns_number(mark.function) else ESCAPES
         if isinstance(mark, AttrUseMark):
-            declared = any(mark.name in program.classes[owner].number_fields
-                           for owner in program.mro(mark.cls) if owner in program.classes)
+            declared = any(
+                mark.name in program.classes[owner].number_fields
+                for owner in program.mro(mark.cls)
+                if owner in program.classes
+            )
             if declared:
                 return BENIGN
             cls = program.classes.get(mark.cls)
@@ -633,8 +661,10 @@ class UseSolver:
     def handed_on(self, fact: UseFact) -> bool:
         """Whether a cut value was handed as it is to code we cannot see (which keeps it, and may differentiate
         it: a loss function that takes gradients of its inputs)."""
-        return any(isinstance(mark, ReturnUseMark) and mark.function not in self.program.functions
-                   for mark in (self._canonical(via) for via in fact.via))
+        return any(
+            isinstance(mark, ReturnUseMark) and mark.function not in self.program.functions
+            for mark in (self._canonical(via) for via in fact.via)
+        )
 
 
 def findings(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, str]] = ()) -> List[Finding]:

@@ -38,8 +38,21 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset(
 
 # Questions about a value's type or size, never about the numbers it holds: a branch on their answer has no
 # boundary value at which a gradient could be lost.
-TYPE_AND_SIZE_TESTS = frozenset({"isinstance", "issubclass", "hasattr", "callable", "type", "id", "len",
-                                 "torch.is_tensor", "torch.is_floating_point", "torch.is_complex", "torch.numel"})
+TYPE_AND_SIZE_TESTS = frozenset(
+    {
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "callable",
+        "type",
+        "id",
+        "len",
+        "torch.is_tensor",
+        "torch.is_floating_point",
+        "torch.is_complex",
+        "torch.numel",
+    }
+)
 
 NON_DIFFERENTIABLE_METHODS = frozenset(
     (
@@ -82,9 +95,7 @@ VIEW_METHODS = frozenset(
     "flatten unflatten to type type_as float double half bfloat16 contiguous cpu cuda".split()
 )
 # Methods whose arguments are shapes, dimensions or indices, though the result is a new computation.
-SHAPE_METHODS = frozenset(
-    "repeat narrow select roll tile index_select gather chunk split tensor_split unfold".split()
-)
+SHAPE_METHODS = frozenset("repeat narrow select roll tile index_select gather chunk split tensor_split unfold".split())
 # Attributes and methods only tensors have: a value read or called with them is a tensor.
 TENSOR_ONLY = frozenset(
     "device requires_grad grad grad_fn is_leaf detach detach_ requires_grad_ backward register_hook cuda numel dim "
@@ -106,8 +117,9 @@ GRAD_DISABLING = frozenset(
         "torch.autograd.grad_mode.inference_mode",
     }
 )
-GRAD_SWITCH = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
-                         "torch.autograd.grad_mode.set_grad_enabled"})
+GRAD_SWITCH = frozenset(
+    {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
+)
 GRAD_ENABLING = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
 
 # Functions that differentiate their tensor arguments: a cut value handed to them is a cut that matters most.
@@ -161,16 +173,49 @@ LIBRARY_ROOTS = ("torch",) + NUMPY_MODULES + MATH_MODULES
 PYTHON_SCALARS = frozenset({"float", "int", "complex"})
 # Conversions whose result is a whole number: a step, whose gradient is zero wherever it exists, so that nothing
 # differentiable is lost by them (what the number then does is the zero-gradient rules' question).
-INTEGER_CONVERSIONS = frozenset({"int", "round", "math.floor", "math.ceil", "math.trunc", "math.isqrt",
-                                 "math.factorial", "math.comb", "math.perm", "math.gcd", "math.lcm"})
+INTEGER_CONVERSIONS = frozenset(
+    {
+        "int",
+        "round",
+        "math.floor",
+        "math.ceil",
+        "math.trunc",
+        "math.isqrt",
+        "math.factorial",
+        "math.comb",
+        "math.perm",
+        "math.gcd",
+        "math.lcm",
+    }
+)
 
 # Consumers for which a severed value is only looked at, never computed with.
 BENIGN_FUNCTIONS = frozenset(
     {
-        "print", "repr", "str", "format", "len", "isinstance", "issubclass", "hasattr", "id", "type", "hash",
-        "range", "round", "bool",
-        "warnings.warn", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "torch.save",
-        "json.dump", "json.dumps", "pickle.dump", "pickle.dumps",
+        "print",
+        "repr",
+        "str",
+        "format",
+        "len",
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "id",
+        "type",
+        "hash",
+        "range",
+        "round",
+        "bool",
+        "warnings.warn",
+        "numpy.save",
+        "numpy.savez",
+        "numpy.savez_compressed",
+        "numpy.savetxt",
+        "torch.save",
+        "json.dump",
+        "json.dumps",
+        "pickle.dump",
+        "pickle.dumps",
     }
 )
 BENIGN_METHODS = frozenset(

@@ -23,19 +23,20 @@ from gradlint.findings import Step
 
 NONE, LOW, MEDIUM, HIGH = 0, 1, 2, 3
 
-MAX_CHAIN = 8               # items a reasoning chain keeps
-_OLDEST_KEPT = 3            # of them, the oldest steps: where the value came from
-GAP = Step("…", "", 0)      # in a clipped chain, where steps were left out
+MAX_CHAIN = 8  # items a reasoning chain keeps
+_OLDEST_KEPT = 3  # of them, the oldest steps: where the value came from
+GAP = Step("…", "", 0)  # in a clipped chain, where steps were left out
 
 
 def clipped(chain: Tuple[Any, ...]) -> Tuple[Any, ...]:
     """``chain`` in at most ``MAX_CHAIN`` items: its newest steps, a gap, and its oldest ones (the origin)."""
     if len(chain) <= MAX_CHAIN:
         return chain
-    newest, oldest = chain[:MAX_CHAIN - 1 - _OLDEST_KEPT], chain[-_OLDEST_KEPT:]
+    newest, oldest = chain[: MAX_CHAIN - 1 - _OLDEST_KEPT], chain[-_OLDEST_KEPT:]
     if newest[-1] == GAP or oldest[0] == GAP:
         return newest + oldest
     return newest + (GAP,) + oldest
+
 
 # How a value is used, from least to most consequential for a cut that produced it: not at all; only looked at
 # (printed, logged, compared); kept (stored on an object or into a container we cannot follow); handed to code
@@ -155,8 +156,6 @@ class RecordMark:
     index: int
 
 
-
-
 @dataclass(frozen=True)
 class Value:
     """What the interpreter knows about one expression's value."""
@@ -188,22 +187,65 @@ class Value:
         return self.sym.is_constant()
 
     def with_sym(self, sym: Sym) -> Value:
-        return Value(sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed, self.stepped, self.fields)
+        return Value(
+            sym,
+            self.marks,
+            self.cls,
+            self.items,
+            self.module_instance,
+            self.derived,
+            self.integer,
+            self.decides,
+            self.keyed,
+            self.stepped,
+            self.fields,
+        )
 
     def with_marks(self, marks: frozenset) -> Value:
-        return Value(self.sym, marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, self.keyed, self.stepped, self.fields)
+        return Value(
+            self.sym,
+            marks,
+            self.cls,
+            self.items,
+            self.module_instance,
+            self.derived,
+            self.integer,
+            self.decides,
+            self.keyed,
+            self.stepped,
+            self.fields,
+        )
 
     def with_keys(self) -> Value:
         """The same values filed in a dict."""
-        return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     self.decides, True, self.stepped, self.fields)
+        return Value(
+            self.sym,
+            self.marks,
+            self.cls,
+            self.items,
+            self.module_instance,
+            self.derived,
+            self.integer,
+            self.decides,
+            True,
+            self.stepped,
+            self.fields,
+        )
 
     def deciding(self, sym: Sym) -> Value:
-        return Value(self.sym, self.marks, self.cls, self.items, self.module_instance, self.derived, self.integer,
-                     grade_of((self.decides, sym)), self.keyed, self.stepped, self.fields)
-
+        return Value(
+            self.sym,
+            self.marks,
+            self.cls,
+            self.items,
+            self.module_instance,
+            self.derived,
+            self.integer,
+            grade_of((self.decides, sym)),
+            self.keyed,
+            self.stepped,
+            self.fields,
+        )
 
     def field(self, key: str) -> Optional[Value]:
         """What was filed under ``key``, when this is a dict whose entries are known; else None."""
@@ -346,8 +388,12 @@ def collected(values: Sequence[Value]) -> Value:
     It is derived only if one of them is, and a module only if all of them are (a ``ModuleList`` of layers).
     """
     joined = join(values)
-    return Value(joined.sym, joined.marks, derived=any(value.derived for value in values),
-                 module_instance=bool(values) and all(value.module_instance for value in values))
+    return Value(
+        joined.sym,
+        joined.marks,
+        derived=any(value.derived for value in values),
+        module_instance=bool(values) and all(value.module_instance for value in values),
+    )
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,13 @@ def applicable(finding: Finding, unsafe: bool) -> bool:
     return autofix is not None and finding.confidence >= FIX_CONFIDENCE and (autofix.safe or unsafe)
 
 
-def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str], bytes],
-        locate: Callable[[str], Path], *, unsafe: bool) -> FixRun:
+def run(
+    check: Callable[[Mapping[str, bytes]], CheckResult],
+    read: Callable[[str], bytes],
+    locate: Callable[[str], Path],
+    *,
+    unsafe: bool,
+) -> FixRun:
     """Fix until nothing changes. ``check(texts)`` checks with ``texts`` (display path -> bytes) in place of the
     files, ``read(display)`` gives a file's bytes and ``locate(display)`` its path."""
     texts: Dict[str, bytes] = {}
@@ -58,8 +63,7 @@ def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str
             if fixed == current:
                 continue
             if not parses(fixed, display):
-                outcome.warnings.append(f"{display}: fixes not applied: the result would not parse "
-                                        "(please report it)")
+                outcome.warnings.append(f"{display}: fixes not applied: the result would not parse (please report it)")
                 continue
             texts[display] = fixed
             outcome.fixed += len(chosen)
@@ -67,8 +71,11 @@ def run(check: Callable[[Mapping[str, bytes]], CheckResult], read: Callable[[str
         if not progressed:
             break
         outcome.result = check(texts)
-    outcome.changes = [edits.FileChange(locate(display), display, originals[display], text)
-                       for display, text in texts.items() if text != originals[display]]
+    outcome.changes = [
+        edits.FileChange(locate(display), display, originals[display], text)
+        for display, text in texts.items()
+        if text != originals[display]
+    ]
     return outcome
 
 
@@ -85,6 +92,7 @@ def _compatible(fixes: Sequence[Autofix]) -> List[Autofix]:
     """The fixes in order of position, leaving out each one that overlaps one taken before it."""
     taken: List[Autofix] = []
     placed: List[Edit] = []
+
     def start(fix: Autofix) -> tuple:
         return min((edit.location.cell or 0, edit.location.line, edit.location.column) for edit in fix.edits)
 

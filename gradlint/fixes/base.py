@@ -55,12 +55,25 @@ class FixKind:
         summary, _, safety = inspect.cleandoc(cls.__doc__ or "").partition("Fix safety:")
         return summary.strip(), inspect.cleandoc(safety)
 
-    def make(self, node: cst.CSTNode, replacement: cst.BaseExpression, parent: Optional[cst.CSTNode], *,
-             title: Optional[str] = None, safe: Optional[bool] = None, outside_computation: str = KEEP) -> Offer:
+    def make(
+        self,
+        node: cst.CSTNode,
+        replacement: cst.BaseExpression,
+        parent: Optional[cst.CSTNode],
+        *,
+        title: Optional[str] = None,
+        safe: Optional[bool] = None,
+        outside_computation: str = KEEP,
+    ) -> Offer:
         if getattr(node, "lpar", None) and replacement.lpar == node.lpar:
             replacement = bare(replacement)  # the original's parentheses stay in the text around the edit
-        return Offer(node, parenthesized(replacement, node, parent), title or self.title,
-                     self.safe if safe is None else safe, outside_computation)
+        return Offer(
+            node,
+            parenthesized(replacement, node, parent),
+            title or self.title,
+            self.safe if safe is None else safe,
+            outside_computation,
+        )
 
 
 def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str) -> Optional[Autofix]:
@@ -72,7 +85,7 @@ def autofix(offer: Offer, location: Location, tree: cst.Module, first_line: str)
 
     state = CodegenState(default_indent=tree.default_indent, default_newline=tree.default_newline)
     # Lines the replacement breaks inside brackets are indented like the line it starts on.
-    state.indent_tokens = [first_line[:len(first_line) - len(first_line.lstrip())]]
+    state.indent_tokens = [first_line[: len(first_line) - len(first_line.lstrip())]]
     offer.replacement._codegen(state)
     return Autofix(offer.title, (Edit(location, "".join(state.tokens)),), offer.safe)
 
@@ -105,8 +118,14 @@ def comments(node: object) -> Counter:
 def is_tensor(value: Value, ctx: Context) -> bool:
     """Known from this file to be a tensor that carries a gradient and was not cut on the way: not a Python
     number, a container, a module or an instance of another class."""
-    return (ctx.local_grade(value) >= MEDIUM and not _cut(value) and value.items is None and value.cls is None
-            and not value.integer and not value.module_instance)
+    return (
+        ctx.local_grade(value) >= MEDIUM
+        and not _cut(value)
+        and value.items is None
+        and value.cls is None
+        and not value.integer
+        and not value.module_instance
+    )
 
 
 def is_uncut(value: Value) -> bool:
@@ -164,23 +183,63 @@ _UNARY_PRECEDENCE = 10
 @functools.lru_cache(maxsize=None)
 def _binary_precedence() -> Dict[type, int]:
     """Binding strength of binary operators, as in the language reference (higher binds tighter)."""
-    return {cst.BitOr: 4, cst.BitXor: 5, cst.BitAnd: 6, cst.LeftShift: 7, cst.RightShift: 7, cst.Add: 8,
-            cst.Subtract: 8, cst.Multiply: 9, cst.Divide: 9, cst.FloorDivide: 9, cst.Modulo: 9,
-            cst.MatrixMultiply: 9, cst.Power: 11}
+    return {
+        cst.BitOr: 4,
+        cst.BitXor: 5,
+        cst.BitAnd: 6,
+        cst.LeftShift: 7,
+        cst.RightShift: 7,
+        cst.Add: 8,
+        cst.Subtract: 8,
+        cst.Multiply: 9,
+        cst.Divide: 9,
+        cst.FloorDivide: 9,
+        cst.Modulo: 9,
+        cst.MatrixMultiply: 9,
+        cst.Power: 11,
+    }
 
 
 @functools.lru_cache(maxsize=None)
 def _atoms() -> Tuple[type, ...]:
-    return (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary,
-            cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set,
-            cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Ellipsis)
+    return (
+        cst.Name,
+        cst.Attribute,
+        cst.Call,
+        cst.Subscript,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.ConcatenatedString,
+        cst.FormattedString,
+        cst.List,
+        cst.Tuple,
+        cst.Dict,
+        cst.Set,
+        cst.ListComp,
+        cst.SetComp,
+        cst.DictComp,
+        cst.GeneratorExp,
+        cst.Ellipsis,
+    )
 
 
 @functools.lru_cache(maxsize=None)
 def _open_places() -> Tuple[type, ...]:
     """Places where any expression stands without parentheses."""
-    return (cst.Arg, cst.Element, cst.DictElement, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr,
-            cst.Index, cst.SubscriptElement)
+    return (
+        cst.Arg,
+        cst.Element,
+        cst.DictElement,
+        cst.Assign,
+        cst.AnnAssign,
+        cst.AugAssign,
+        cst.Return,
+        cst.Expr,
+        cst.Index,
+        cst.SubscriptElement,
+    )
 
 
 def precedence(node: cst.BaseExpression) -> int:
@@ -197,8 +256,9 @@ def precedence(node: cst.BaseExpression) -> int:
     return 0  # boolean operations, conditional expressions, lambdas, named expressions
 
 
-def parenthesized(replacement: cst.BaseExpression, original: cst.CSTNode,
-                  parent: Optional[cst.CSTNode]) -> cst.BaseExpression:
+def parenthesized(
+    replacement: cst.BaseExpression, original: cst.CSTNode, parent: Optional[cst.CSTNode]
+) -> cst.BaseExpression:
     """``replacement`` wrapped in parentheses when it would not bind as ``original`` did in ``parent``."""
     if getattr(original, "lpar", None) or precedence(replacement) == 20:
         return replacement  # the original's own parentheses stay in the text around the edit

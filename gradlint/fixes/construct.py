@@ -56,8 +56,9 @@ def stacked(display: cst.BaseExpression, value: Value, torch: cst.BaseExpression
                 return None
             inner = cst.Call(func=cst.Attribute(value=torch, attr=cst.Name("as_tensor")), args=[cst.Arg(inner)])
         rebuilt.append(element.with_changes(value=inner))
-    return cst.Call(func=cst.Attribute(value=torch, attr=cst.Name("stack")),
-                    args=[cst.Arg(display.with_changes(elements=rebuilt))])
+    return cst.Call(
+        func=cst.Attribute(value=torch, attr=cst.Name("stack")), args=[cst.Arg(display.with_changes(elements=rebuilt))]
+    )
 
 
 def stacked_call(call: cst.Call, value: Value, torch: cst.BaseExpression, ctx: Context) -> Optional[cst.Call]:

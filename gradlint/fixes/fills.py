@@ -40,8 +40,11 @@ class FillByBroadcast(FixKind):
         ones = bare(call).with_changes(func=call.func.with_changes(attr=cst.Name(factory)), args=arguments_list(kept))
         product = cst.BinaryOperation(operand(fill.value, cst.Multiply, left=True), cst.Multiply(), ones)
         dtype = next((arg.value for arg in options if arg.keyword.value == "dtype"), None)
-        exact = (site.callee == "torch.full" and _is_conversion(fill.value, ctx)
-                 and (dtype is None or (isinstance(dtype, cst.Attribute) and dtype.attr.value in _FLOATING)))
+        exact = (
+            site.callee == "torch.full"
+            and _is_conversion(fill.value, ctx)
+            and (dtype is None or (isinstance(dtype, cst.Attribute) and dtype.attr.value in _FLOATING))
+        )
         return self.make(call, product, parent_of(ctx.statement, call), safe=exact)
 
 

@@ -30,15 +30,24 @@ class GridFromEnds(FixKind):
         call = site.node
         start, end, steps = (argument(call, position, name) for position, name in enumerate(_GRID_OPTIONS[:3]))
         options = keyword_arguments(call, _GRID_OPTIONS)
-        if (site.callee != "torch.linspace" or start is None or end is None or steps is None or options is None
-                or not isinstance(call.func, cst.Attribute) or not _plain(start.value)):
+        if (
+            site.callee != "torch.linspace"
+            or start is None
+            or end is None
+            or steps is None
+            or options is None
+            or not isinstance(call.func, cst.Attribute)
+            or not _plain(start.value)
+        ):
             return None
         settings = [arg for arg in options if arg.keyword.value not in _GRID_OPTIONS[:3]]
-        unit = cst.Call(func=call.func, args=[cst.Arg(cst.Integer("0")), cst.Arg(cst.Integer("1")),
-                                              cst.Arg(steps.value), *settings])
+        unit = cst.Call(
+            func=call.func, args=[cst.Arg(cst.Integer("0")), cst.Arg(cst.Integer("1")), cst.Arg(steps.value), *settings]
+        )
         unit = unit.with_changes(args=[arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in unit.args])
-        width = cst.BinaryOperation(operand(end.value, cst.Subtract, left=True), cst.Subtract(),
-                                    operand(start.value, cst.Subtract, left=False))
+        width = cst.BinaryOperation(
+            operand(end.value, cst.Subtract, left=True), cst.Subtract(), operand(start.value, cst.Subtract, left=False)
+        )
         scaled = cst.BinaryOperation(wrap(width), cst.Multiply(), unit)
         grid = cst.BinaryOperation(operand(start.value, cst.Add, left=True), cst.Add(), scaled)
         return self.make(call, grid, parent_of(ctx.statement, call))

@@ -37,7 +37,8 @@ class KeepTensor(FixKind):
         parent = parent_of(ctx.statement, call)
         arithmetic = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
         is_operand = (isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, arithmetic)) or (
-            isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus))
+            isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus)
+        )
         if not is_operand:
             return None
         return self.make(call, tensor, parent, outside_computation=DROP)

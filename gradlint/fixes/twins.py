@@ -11,13 +11,66 @@ if TYPE_CHECKING:
     from gradlint.analysis.context import CallSite, Context
 
 _NUMPY_UNARY = (
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "abs", "absolute", "negative",
-    "positive", "sign", "floor", "ceil", "trunc", "deg2rad", "rad2deg", "reciprocal", "sinc", "linalg.norm",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "square",
+    "abs",
+    "absolute",
+    "negative",
+    "positive",
+    "sign",
+    "floor",
+    "ceil",
+    "trunc",
+    "deg2rad",
+    "rad2deg",
+    "reciprocal",
+    "sinc",
+    "linalg.norm",
 )
 _NUMPY_BINARY = ("arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "copysign")
-_MATH_UNARY = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
-               "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "erf", "erfc", "lgamma")
+_MATH_UNARY = (
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "exp",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "erf",
+    "erfc",
+    "lgamma",
+)
 _MATH_BINARY = ("atan2", "hypot", "copysign", "pow")
 
 
@@ -38,21 +91,29 @@ class TorchTwin(FixKind):
     module: ClassVar[str] = "numpy"
     # Function (after the module) -> (the torch function, how many positional arguments).
     twins: ClassVar[Dict[str, tuple]] = {
-        **{name: (name, 1) for name in _NUMPY_UNARY}, **{name: (name, 2) for name in _NUMPY_BINARY}}
+        **{name: (name, 1) for name in _NUMPY_UNARY},
+        **{name: (name, 2) for name in _NUMPY_BINARY},
+    }
 
     def offer(self, site: CallSite, ctx: Context) -> Optional[Offer]:
         call = site.node
         module, _, name = (site.callee or "").partition(".")
         twin, arity = self.twins.get(name, (None, 0)) if module == self.module else (None, 0)
         torch = ctx.name_for("torch")
-        if (twin is None or torch is None or keyword_arguments(call, ()) is None or len(call.args) != arity
-                or not all(is_uncut(value) for value in site.args)):
+        if (
+            twin is None
+            or torch is None
+            or keyword_arguments(call, ()) is None
+            or len(call.args) != arity
+            or not all(is_uncut(value) for value in site.args)
+        ):
             return None
         args = []
         for arg, value in zip(call.args, site.args):
             if not is_tensor(value, ctx):
-                wrapped = cst.Call(func=cst.Attribute(value=cst.Name(torch), attr=cst.Name("as_tensor")),
-                                   args=[cst.Arg(arg.value)])
+                wrapped = cst.Call(
+                    func=cst.Attribute(value=cst.Name(torch), attr=cst.Name("as_tensor")), args=[cst.Arg(arg.value)]
+                )
                 arg = arg.with_changes(value=wrapped)
             args.append(arg)
         func: cst.BaseExpression = cst.Name(torch)
@@ -75,5 +136,10 @@ class MathTwin(TorchTwin):
 
     title = "Use the torch function that computes the same"
     module = "math"
-    twins = {**{name: (name, 1) for name in _MATH_UNARY}, **{name: (name, 2) for name in _MATH_BINARY},
-             "radians": ("deg2rad", 1), "degrees": ("rad2deg", 1), "fabs": ("abs", 1)}
+    twins = {
+        **{name: (name, 1) for name in _MATH_UNARY},
+        **{name: (name, 2) for name in _MATH_BINARY},
+        "radians": ("deg2rad", 1),
+        "degrees": ("rad2deg", 1),
+        "fabs": ("abs", 1),
+    }

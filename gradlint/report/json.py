@@ -21,7 +21,9 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         "schema_version": SCHEMA_VERSION,
         "gradlint_version": __version__,
         "files_checked": context.files_checked,
-        "baseline": None if context.baseline_commit is None else {
+        "baseline": None
+        if context.baseline_commit is None
+        else {
             "commit": context.baseline_commit,
             "existing": context.existing,
         },
@@ -44,7 +46,9 @@ def finding_object(finding: Finding) -> dict[str, Any]:
             {"code": step.code, "path": posix(step.path) or None, "line": step.line or None, "cell": step.cell}
             for step in finding.chain
         ],
-        "autofix": None if finding.autofix is None else {
+        "autofix": None
+        if finding.autofix is None
+        else {
             "title": finding.autofix.title,
             "safe": finding.autofix.safe,
             "edits": [{**_range(edit.location), "content": edit.content} for edit in finding.autofix.edits],
@@ -53,8 +57,13 @@ def finding_object(finding: Finding) -> dict[str, Any]:
 
 
 def _range(location: Location) -> dict[str, Any]:
-    return {"line": location.line, "column": location.column, "end_line": location.end_line,
-            "end_column": location.end_column, "cell": location.cell}
+    return {
+        "line": location.line,
+        "column": location.column,
+        "end_line": location.end_line,
+        "end_column": location.end_column,
+        "cell": location.cell,
+    }
 
 
 def catalogue(rules: Sequence[type[Rule]]) -> str:

@@ -137,8 +137,12 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, context: Report
 
 
 def _region(location: Location) -> dict[str, int]:
-    return {"startLine": location.line, "startColumn": location.column, "endLine": location.end_line,
-            "endColumn": location.end_column}
+    return {
+        "startLine": location.line,
+        "startColumn": location.column,
+        "endLine": location.end_line,
+        "endColumn": location.end_column,
+    }
 
 
 def _fix(finding: Finding) -> dict[str, Any]:
@@ -147,16 +151,18 @@ def _fix(finding: Finding) -> dict[str, Any]:
     assert autofix is not None
     return {
         "description": {"text": autofix.title + ("" if autofix.safe else " (unsafe)")},
-        "artifactChanges": [{
-            "artifactLocation": _artifact(finding.location.path),
-            "replacements": [
-                {
-                    "deletedRegion": _region(edit.location),
-                    "insertedContent": {"text": edit.content},
-                }
-                for edit in autofix.edits
-            ],
-        }],
+        "artifactChanges": [
+            {
+                "artifactLocation": _artifact(finding.location.path),
+                "replacements": [
+                    {
+                        "deletedRegion": _region(edit.location),
+                        "insertedContent": {"text": edit.content},
+                    }
+                    for edit in autofix.edits
+                ],
+            }
+        ],
         "properties": {"safe": autofix.safe},
     }
 

@@ -32,14 +32,24 @@ def _finding(suspect: Suspect, root: Path) -> Finding:
         static = max(suspect.findings, key=lambda finding: finding.confidence)
         message = f"{static.message}; {observed}" if observed else static.message
         confidence = Confidence.HIGH if suspect.trace else static.confidence
-        return Finding(static.code, static.rule, message, static.location, confidence, static.chain, static.fix,
-                       static.source_line, static.use)
+        return Finding(
+            static.code,
+            static.rule,
+            message,
+            static.location,
+            confidence,
+            static.chain,
+            static.fix,
+            static.source_line,
+            static.use,
+        )
     source_line = _line(root / suspect.path, suspect.line)
     indent = len(source_line) - len(source_line.lstrip())
     location = Location(suspect.path, suspect.line, indent + 1, suspect.line, len(source_line.rstrip()) + 1)
     kind = suspect.trace[0].kind if suspect.trace else "site"
-    return Finding(TRACE_CODE, f"observed-{kind}".replace("_", "-"), observed, location, Confidence.HIGH,
-                   source_line=source_line)
+    return Finding(
+        TRACE_CODE, f"observed-{kind}".replace("_", "-"), observed, location, Confidence.HIGH, source_line=source_line
+    )
 
 
 def _line(path: Path, number: int) -> str:

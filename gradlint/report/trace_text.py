@@ -37,7 +37,7 @@ def _names(names: Sequence[str], shown: int = 6) -> str:
         return "no parameter"
     if len(names) <= shown:
         return ", ".join(names)
-    return f"{', '.join(names[:shown - 1])} and {len(names) - shown + 1} more"
+    return f"{', '.join(names[: shown - 1])} and {len(names) - shown + 1} more"
 
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -60,8 +60,14 @@ def _why(report: ParameterReport) -> str:
 
 
 def _parameter_row(report: ParameterReport) -> list[str]:
-    return [report.name, report.outcome.value, _why(report), _number(report.norm), _number(report.max_abs),
-            _where(report.created)]
+    return [
+        report.name,
+        report.outcome.value,
+        _why(report),
+        _number(report.norm),
+        _number(report.max_abs),
+        _where(report.created),
+    ]
 
 
 def render_parameters(result: TraceResult) -> str:
@@ -99,8 +105,10 @@ def describe(evidence: TraceEvidence) -> str:
     if isinstance(source, ZeroFactor):  # the factor itself, or where its constant was defined
         origin = source.origin
         if evidence.kind == ranking.ZERO_VALUE and origin is not None:
-            return (f"{origin.expression} = {_number(origin.value)} set here ({origin.kind.replace('_', ' ')}) "
-                    f"fills the zero factor that zeroes the gradient of {params}")
+            return (
+                f"{origin.expression} = {_number(origin.value)} set here ({origin.kind.replace('_', ' ')}) "
+                f"fills the zero factor that zeroes the gradient of {params}"
+            )
         filled = f" from {origin.expression} = {_number(origin.value)}" if origin else ""
         if origin is not None and origin.defined is not None:
             filled += f", the {origin.kind.replace('_', ' ')} at {_where(origin.defined)}"
@@ -112,8 +120,10 @@ def describe(evidence: TraceEvidence) -> str:
     if evidence.kind == ranking.NONFINITE:
         return f"{evidence.op} turns finite gradients into NaN/inf toward {params}"
     if evidence.kind == ranking.GRAPH_REUSE:
-        return (f"a tensor kept here still holds a graph ({evidence.op}) that an earlier backward freed; "
-                f"backward toward {params} fails")
+        return (
+            f"a tensor kept here still holds a graph ({evidence.op}) that an earlier backward freed; "
+            f"backward toward {params} fails"
+        )
     if evidence.kind == ranking.GRAPH_REUSE_CREATED:
         return f"the cached tensor was computed here ({evidence.op}); it depends on {params}"
     return f"the cached tensor with a freed graph is used here; it depends on {params}"
@@ -152,8 +162,7 @@ def render_suspects(suspects: Sequence[Suspect], limit: int = 10) -> str:
 
 
 def render(result: TraceResult, suspects: Sequence[Suspect], limit: int = 10) -> str:
-    parts = [f"gradlint trace of {result.target}"
-             + (f" (test {result.test_outcome})" if result.test_outcome else "")]
+    parts = [f"gradlint trace of {result.target}" + (f" (test {result.test_outcome})" if result.test_outcome else "")]
     if result.failure is not None:
         parts.append(result.failure.message)
     parts += [render_parameters(result), render_notes(result), render_suspects(suspects, limit)]
@@ -171,11 +180,16 @@ def render_test(nodeid: str, result: TraceResult, suspects: Sequence[Suspect], l
     return "\n".join(part for part in parts if part) + "\n"
 
 
-def render_summary_markdown(result: TraceResult, suspects: Sequence[Suspect], command: str,
-                            versions: dict[str, str], limit: int = 10) -> str:
+def render_summary_markdown(
+    result: TraceResult, suspects: Sequence[Suspect], command: str, versions: dict[str, str], limit: int = 10
+) -> str:
     times = "time" if result.passes == 1 else "times"
-    lines = [f"# gradlint trace: `{result.target}`", "", f"- command: `{command}`",
-             f"- runtime: {result.duration:.2f} s (the target ran {result.passes} {times})"]
+    lines = [
+        f"# gradlint trace: `{result.target}`",
+        "",
+        f"- command: `{command}`",
+        f"- runtime: {result.duration:.2f} s (the target ran {result.passes} {times})",
+    ]
     if result.test_outcome:
         lines.append(f"- test: {result.test_outcome}")
     lines.append("- versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()))

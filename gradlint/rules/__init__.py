@@ -25,20 +25,43 @@ from gradlint.rules import (
 from gradlint.rules.base import Rule
 from gradlint.rules.builtin import UnparsableFile, UnusedSuppression
 
-FAMILIES = (detach, scalars, data_attr, numpy, construct, ranges, grad_mode, casts, caching, fills, branching,
-            requires_grad, zero_gradient, sampling, distributed, functions)
+FAMILIES = (
+    detach,
+    scalars,
+    data_attr,
+    numpy,
+    construct,
+    ranges,
+    grad_mode,
+    casts,
+    caching,
+    fills,
+    branching,
+    requires_grad,
+    zero_gradient,
+    sampling,
+    distributed,
+    functions,
+)
 
 ALL_RULES: Tuple[Type[Rule], ...] = tuple(
     sorted(
-        (value for family in FAMILIES for value in vars(family).values()
-         if isinstance(value, type) and issubclass(value, Rule) and value is not Rule
-         and value.__module__ == family.__name__),
+        (
+            value
+            for family in FAMILIES
+            for value in vars(family).values()
+            if isinstance(value, type)
+            and issubclass(value, Rule)
+            and value is not Rule
+            and value.__module__ == family.__name__
+        ),
         key=lambda rule: rule.code,
     )
 )
 # Every code gradlint reports: the rules of the analysis and the checker's own (GL000, GL900).
-CATALOGUE: Tuple[Type[Rule], ...] = tuple(sorted((*ALL_RULES, UnparsableFile, UnusedSuppression),
-                                                 key=lambda rule: rule.code))
+CATALOGUE: Tuple[Type[Rule], ...] = tuple(
+    sorted((*ALL_RULES, UnparsableFile, UnusedSuppression), key=lambda rule: rule.code)
+)
 RULES_BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in CATALOGUE}
 
 _INSTANCES: List[Rule] = []

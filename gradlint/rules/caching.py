@@ -351,8 +351,13 @@ class Positions(torch.nn.Module):
 
     def on_store(self, target, owner, value, source, ctx):
         function = ctx.function
-        if (not isinstance(target, cst.Subscript) or function.node is None or function.is_init
-                or not isinstance(target.value, cst.Attribute) or not _hands_back(function.node, target.value)):
+        if (
+            not isinstance(target, cst.Subscript)
+            or function.node is None
+            or function.is_init
+            or not isinstance(target.value, cst.Attribute)
+            or not _hands_back(function.node, target.value)
+        ):
             return None
         ctx.report(
             self,
@@ -375,5 +380,8 @@ def _hands_back(function: cst.FunctionDef, container: cst.Attribute) -> bool:
 @functools.lru_cache(maxsize=2)  # the functions being interpreted; no older tree kept alive
 def _returned_item_paths(function: cst.FunctionDef) -> FrozenSet[Optional[str]]:
     """The paths of the containers whose items ``function`` returns (``return self.cache[n]``)."""
-    return frozenset(dotted(node.value.value) for node in walk(function.body)
-                     if isinstance(node, cst.Return) and isinstance(node.value, cst.Subscript))
+    return frozenset(
+        dotted(node.value.value)
+        for node in walk(function.body)
+        if isinstance(node, cst.Return) and isinstance(node.value, cst.Subscript)
+    )

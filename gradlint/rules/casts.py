@@ -168,7 +168,7 @@ def freeze(backbone) -> None:
             subject=subject,
             message=f"switching off `requires_grad` on {whose} `{{subject}}` cuts its gradient",
             fix="leave `requires_grad` alone on computed values and on tensors you were given; freeze parameters "
-                "where they are owned",
+            "where they are owned",
             use=use,
         )
 

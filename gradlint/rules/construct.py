@@ -14,8 +14,14 @@ if TYPE_CHECKING:
     from gradlint.analysis.context import Context
 
 _COPYING_CONSTRUCTORS = frozenset(
-    {"torch.tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor",
-     "torch.BFloat16Tensor"}
+    {
+        "torch.tensor",
+        "torch.Tensor",
+        "torch.FloatTensor",
+        "torch.DoubleTensor",
+        "torch.HalfTensor",
+        "torch.BFloat16Tensor",
+    }
 )
 _LIST_CONSTRUCTORS = _COPYING_CONSTRUCTORS | {"torch.as_tensor", "torch.asarray"}
 
@@ -33,7 +39,8 @@ def _is_list(node: cst.BaseExpression, ctx: Context) -> bool:
         return False
     bound = binding(node.value, function)
     return isinstance(bound, (cst.List, cst.Tuple, cst.ListComp)) or (
-        isinstance(bound, cst.Call) and ctx.qualname(bound.func) in ("list", "tuple"))
+        isinstance(bound, cst.Call) and ctx.qualname(bound.func) in ("list", "tuple")
+    )
 
 
 class TensorOfTensor(Rule):

@@ -47,11 +47,14 @@ class DetachOnDifferentiable(TensorMethodRule):
     tokens = ("detach", "_values")
     methods = frozenset({"detach", "detach_", "_values"})
     in_place = frozenset({"detach_"})
-    message = ("`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it "
-               "depends on")
+    message = (
+        "`.{method}()` cuts the gradient of `{subject}`: nothing computed from it reaches the parameters it depends on"
+    )
     fix = "use `{subject}` itself; detach only what must not be differentiated (targets, logged values)"
-    kept_fix = ("detaching what is only recorded or logged is right (it lets the step's graph go); to compute with "
-                "it, use `{subject}` itself")
+    kept_fix = (
+        "detaching what is only recorded or logged is right (it lets the step's graph go); to compute with "
+        "it, use `{subject}` itself"
+    )
     INVALID = [
         Invalid(
             """\
@@ -165,8 +168,11 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
 
     def on_call(self, site, ctx):
         statement = ctx.statement
-        if self.applies(site) and statement is not None and (
-                _fresh_leaf(site.node, statement) or _straight_through(site.node, statement, ctx.qualname)):
+        if (
+            self.applies(site)
+            and statement is not None
+            and (_fresh_leaf(site.node, statement) or _straight_through(site.node, statement, ctx.qualname))
+        ):
             return None
         mark = super().on_call(site, ctx)
         if mark is not None and ctx.function.node is not None and statement is not None:
@@ -178,8 +184,12 @@ def saliency(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
         if sites:
             uses = _differentiable_uses(node, ctx)
             for mark, call, statement in sites:
-                if any(statements - {statement} for path in _paths(call.func.value, ctx)
-                       for used, statements in uses.items() if _overlap(path, used)):
+                if any(
+                    statements - {statement}
+                    for path in _paths(call.func.value, ctx)
+                    for used, statements in uses.items()
+                    if _overlap(path, used)
+                ):
                     ctx.deliberate(mark)
 
 
@@ -193,7 +203,7 @@ def _overlap(first: _Path, second: _Path) -> bool:
     """Whether two paths may name the same tensor: one is the other or a part of it (``self`` and
     ``self.weight``; not ``self.weight`` and ``self.bias``)."""
     shorter, longer = sorted((first[1], second[1]), key=len)
-    return first[0] == second[0] and longer[:len(shorter)] == shorter
+    return first[0] == second[0] and longer[: len(shorter)] == shorter
 
 
 def _paths(node: cst.BaseExpression, ctx: Context) -> Set[_Path]:
@@ -208,8 +218,11 @@ def _paths(node: cst.BaseExpression, ctx: Context) -> Set[_Path]:
 
 def _path(node: cst.CSTNode, ctx: Context) -> Optional[_Path]:
     parts = _parts(node)
-    if parts is None or ctx.qualname(parts[0]) is not None or (
-            parts[1] and parts[1][-1] in api.NON_DIFFERENTIABLE_ATTRIBUTES):  # ``x.shape``: looked at
+    if (
+        parts is None
+        or ctx.qualname(parts[0]) is not None
+        or (parts[1] and parts[1][-1] in api.NON_DIFFERENTIABLE_ATTRIBUTES)
+    ):  # ``x.shape``: looked at
         return None
     return id(ctx.value(parts[0])), parts[1]
 
@@ -227,8 +240,13 @@ def _parts(node: cst.CSTNode) -> Optional[Tuple[cst.Name, Tuple[str, ...]]]:
                 break
             parts.append(f"[{key!r}]")
             node = node.value
-        elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-                "get", "pop") and node.args and constant_key(node.args[0].value) is not None):
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("get", "pop")
+            and node.args
+            and constant_key(node.args[0].value) is not None
+        ):
             parts.append(f"[{constant_key(node.args[0].value)!r}]")  # ``config.get("scale")``
             node = node.func.value
         else:
@@ -246,8 +264,11 @@ def _differentiable_uses(function: cst.FunctionDef, ctx: Context) -> Dict[_Path,
     """
     uses: Dict[_Path, Set[cst.CSTNode]] = {}
     for node, statement in _walk(function.body, ctx):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-                "detach", "detach_"):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("detach", "detach_")
+        ):
             continue
         path = _path(node, ctx)
         if path is not None and statement is not None:
@@ -266,16 +287,23 @@ def _walk(root: cst.CSTNode, ctx: Context) -> Iterator[Tuple[cst.CSTNode, Option
         if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
             statement = node
         yield node, statement
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-                "detach", "detach_"):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("detach", "detach_")
+        ):
             continue
         if isinstance(node, (cst.Comparison, cst.FormattedString)) or (
-                isinstance(node, cst.Call) and qualname(node.func) in api.BENIGN_FUNCTIONS):
+            isinstance(node, cst.Call) and qualname(node.func) in api.BENIGN_FUNCTIONS
+        ):
             continue
         if isinstance(node, cst.Attribute) and node.attr.value in api.NON_DIFFERENTIABLE_ATTRIBUTES:
             continue
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and (
-                node.func.attr.value in api.NON_DIFFERENTIABLE_METHODS):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and (node.func.attr.value in api.NON_DIFFERENTIABLE_METHODS)
+        ):
             stack.extend((arg, statement) for arg in node.args)
             continue
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not root:
@@ -308,15 +336,20 @@ def _fresh_leaf(call: cst.Call, statement: cst.CSTNode) -> bool:
     stack: list = [statement]
     while stack:
         current = stack.pop()
-        if (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute)
-                and current.func.value is call and current.func.attr.value == "requires_grad_"):
+        if (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.value is call
+            and current.func.attr.value == "requires_grad_"
+        ):
             return True
         stack.extend(children(current))
     return False
 
 
-def _straight_through(call: cst.Call, statement: cst.CSTNode,
-                      qualname: Callable[[cst.BaseExpression], Optional[str]]) -> bool:
+def _straight_through(
+    call: cst.Call, statement: cst.CSTNode, qualname: Callable[[cst.BaseExpression], Optional[str]]
+) -> bool:
     """Whether ``call`` is a term of a sum in ``statement`` whose other terms use a variable it detaches."""
     for terms in sums(statement):
         if any(term is call for term in terms):

@@ -101,9 +101,9 @@ def gather_embeddings(local: torch.Tensor) -> torch.Tensor:
             receiver=site.args[1].sym,
             subject=site.node.args[1].value,
             message="`all_gather` copies `{subject}` into tensors autograd does not see: the gathered values "
-                    "carry no gradient, the local one included",
+            "carry no gradient, the local one included",
             fix="gather with `torch.distributed.nn.all_gather` (differentiable), or put the local slot back: "
-                "`gathered[rank] = {subject}`",
+            "`gathered[rank] = {subject}`",
         )
 
 
@@ -196,8 +196,10 @@ def _slot_restored(name: str, ctx: Context) -> bool:
     for node in walk(function if function is not None else ctx.statement):
         if isinstance(node, (cst.Assign, cst.AugAssign)):
             targets = [target.target for target in node.targets] if isinstance(node, cst.Assign) else [node.target]
-            if any(isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name)
-                   and target.value.value == name for target in targets):
+            if any(
+                isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and target.value.value == name
+                for target in targets
+            ):
                 return True
     return False
 
@@ -309,14 +311,19 @@ class Select(torch.autograd.Function):
         if info is None or not any(base in api.CUSTOM_FUNCTION_BASES for base in info.bases):
             return
         forward = info.methods.get("forward")
-        if forward is None or not any(isinstance(call, cst.Call) and ctx.qualname(call.func) in _GATHERS
-                                      for call in walk(forward.node.body)):
+        if forward is None or not any(
+            isinstance(call, cst.Call) and ctx.qualname(call.func) in _GATHERS for call in walk(forward.node.body)
+        ):
             return
         received = _gradient_parameters(node)
         for current in walk(node.body):
-            if (isinstance(current, cst.Subscript) and isinstance(current.value, cst.Name)
-                    and current.value.value in received and len(current.slice) == 1
-                    and _names_a_rank(current.slice[0].slice)):
+            if (
+                isinstance(current, cst.Subscript)
+                and isinstance(current.value, cst.Name)
+                and current.value.value in received
+                and len(current.slice) == 1
+                and _names_a_rank(current.slice[0].slice)
+            ):
                 ctx.report(
                     self,
                     current,
@@ -325,9 +332,9 @@ class Select(torch.autograd.Function):
                     computes_gradient=True,
                     subject=current.value,
                     message="this rank's slot of `{subject}` holds only the gradient its own loss sent: what the "
-                            "other ranks' losses sent to this rank's input is never summed in",
+                    "other ranks' losses sent to this rank's input is never summed in",
                     fix="sum over the ranks first: `summed = torch.stack({subject}); dist.all_reduce(summed)`, "
-                        "then return `summed[rank]`",
+                    "then return `summed[rank]`",
                 )
 
 

@@ -32,8 +32,10 @@ nothing but the gradient), `--fix --unsafe-fixes` the unsafe ones too (which may
 last bits, shapes or types in cases gradlint cannot rule out), and `--diff` shows them without writing. A
 rule's **Fix safety** section says which, and when. Findings at low confidence are never fixed.
 """
-NO_FIX = ("No automatic fix: how to keep the gradient depends on what the code means. The fix that each "
-          "finding suggests is a starting point.")
+NO_FIX = (
+    "No automatic fix: how to keep the gradient depends on what the code means. The fix that each "
+    "finding suggests is a starting point."
+)
 
 
 def render_rule_page(rule: Type[Rule]) -> str:
@@ -63,8 +65,9 @@ def _fix_safety(rule: Type[Rule]) -> str:
 
 def render_catalogue() -> str:
     index = ["| Code | Name | Summary | Fix |", "| --- | --- | --- | --- |"]
-    index += [f"| {rule.code} | `{rule.name}` | {rule.summary()} | {'yes' if rule.autofix else ''} |"
-              for rule in CATALOGUE]
+    index += [
+        f"| {rule.code} | `{rule.name}` | {rule.summary()} | {'yes' if rule.autofix else ''} |" for rule in CATALOGUE
+    ]
     pages = [render_rule_page(rule) for rule in CATALOGUE]
     return "\n".join([_INTRODUCTION, *index, "", *pages]).rstrip("\n") + "\n"
 

@@ -111,7 +111,10 @@ def clipped(x: torch.Tensor) -> torch.Tensor:
 def _returns_nothing(function: cst.FunctionDef) -> bool:
     """Whether every return of ``function`` (not of functions nested in it) returns nothing."""
     for node in walk(function.body):
-        if isinstance(node, cst.Return) and node.value is not None and not (
-                isinstance(node.value, cst.Name) and node.value.value == "None"):
+        if (
+            isinstance(node, cst.Return)
+            and node.value is not None
+            and not (isinstance(node.value, cst.Name) and node.value.value == "None")
+        ):
             return False
     return True

@@ -31,8 +31,10 @@ class NumpyMethod(TensorMethodRule):
     methods = frozenset({"numpy"})
     message = "`.numpy()` turns `{subject}` into a NumPy array: its gradient stops here"
     fix = "stay in torch: most NumPy functions have a torch counterpart of the same name"
-    kept_fix = ("to plot, save or log the values, this is the right form (`.detach().cpu().numpy()`); to compute "
-                "with them, stay in torch")
+    kept_fix = (
+        "to plot, save or log the values, this is the right form (`.detach().cpu().numpy()`); to compute "
+        "with them, stay in torch"
+    )
     INVALID = [
         Invalid(
             """\

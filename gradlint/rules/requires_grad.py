@@ -13,9 +13,16 @@ from gradlint.rules.syntax import dotted_name, is_method_call, walk
 if TYPE_CHECKING:
     from gradlint.analysis.context import Context
 
-_CONTAINERS = frozenset({"torch.nn.ParameterList", "torch.nn.ParameterDict", "torch.nn.parameter.ParameterList",
-                         "torch.nn.parameter.ParameterDict", "torch.nn.modules.container.ParameterList",
-                         "torch.nn.modules.container.ParameterDict"})
+_CONTAINERS = frozenset(
+    {
+        "torch.nn.ParameterList",
+        "torch.nn.ParameterDict",
+        "torch.nn.parameter.ParameterList",
+        "torch.nn.parameter.ParameterDict",
+        "torch.nn.modules.container.ParameterList",
+        "torch.nn.modules.container.ParameterDict",
+    }
+)
 # Conversions that return a new tensor when they change the dtype or device.
 _CONVERSIONS = frozenset("to cuda cpu double float half bfloat16 type".split())
 
@@ -138,7 +145,7 @@ class Rotary(torch.nn.Module):
                     receiver=Sym(HIGH, chain=(element,)),
                     subject=element,
                     message="`{subject}` already requires grad: wrapping it makes a second leaf, and the loss "
-                            "and the optimizer each see a different one",
+                    "and the optimizer each see a different one",
                     fix="create `{subject}` as an `nn.Parameter` in the first place and use that object everywhere",
                     use=ESCAPES,
                 )
@@ -155,7 +162,7 @@ class Rotary(torch.nn.Module):
             receiver=value.sym,
             subject=arg.value,
             message="`nn.Parameter({subject}, requires_grad=False)` is a constant copy: nothing computed from "
-                    "it reaches the parameters behind `{subject}`",
+            "it reaches the parameters behind `{subject}`",
             fix="use `{subject}` itself where its gradient is needed; freeze only values that are constants",
         )
 
@@ -238,7 +245,7 @@ class Dictionary(torch.nn.Module):
             receiver=Sym(HIGH, chain=(created,)),
             subject=target,
             message="`{subject}` holds a converted copy of the Parameter: the module never registers the "
-                    "Parameter, and the optimizer never updates what the forward pass uses",
+            "Parameter, and the optimizer never updates what the forward pass uses",
             fix="convert the data before wrapping it (`nn.Parameter(t.to(device))`), or move the whole module",
             use=ESCAPES,
         )
@@ -266,8 +273,15 @@ def _converted_parameter(node: Optional[cst.CSTNode], ctx: Context) -> Optional[
         node, converted = node.func.value, True
     if not (converted and isinstance(node, cst.Call) and ctx.qualname(node.func) in api.PARAMETER_CLASSES):
         return None
-    return None if any(_is_false(arg.value) for arg in node.args if arg.keyword is not None
-                       and arg.keyword.value == "requires_grad") else node
+    return (
+        None
+        if any(
+            _is_false(arg.value)
+            for arg in node.args
+            if arg.keyword is not None and arg.keyword.value == "requires_grad"
+        )
+        else node
+    )
 
 
 def _plain_leaf(element: cst.BaseExpression, ctx: Context) -> bool:
@@ -285,8 +299,13 @@ def _plain_leaf(element: cst.BaseExpression, ctx: Context) -> bool:
         return False
     if is_method_call(bound, "requires_grad_"):
         return not bound.args or not _is_false(bound.args[0].value)
-    return any(arg.keyword is not None and arg.keyword.value == "requires_grad" and isinstance(arg.value, cst.Name)
-               and arg.value.value == "True" for arg in bound.args)
+    return any(
+        arg.keyword is not None
+        and arg.keyword.value == "requires_grad"
+        and isinstance(arg.value, cst.Name)
+        and arg.value.value == "True"
+        for arg in bound.args
+    )
 
 
 def _is_false(node: cst.BaseExpression) -> bool:

@@ -108,9 +108,9 @@ def policy_loss(policy: torch.nn.Module, state: torch.Tensor, reward_of) -> torc
             receiver=strongest(ctx.value(arg.value).sym for arg in built.args),
             subject=site.node.func.value,
             message="`{subject}.sample()` draws without a gradient: the distribution's parameters get none "
-                    "through the draw",
+            "through the draw",
             fix="draw with `{subject}.rsample()` (reparameterised); keep `.sample()` with `log_prob` for "
-                "score-function estimators",
+            "score-function estimators",
         )
 
 

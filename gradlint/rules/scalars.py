@@ -10,8 +10,10 @@ from gradlint.rules.base import Invalid, Rule, TensorMethodRule, Valid
 
 # Where a number taken from a tensor is only recorded, the conversion is right; keeping the tensor would keep
 # every step's graph alive.
-RECORDED = ("to record or log the value, this is the right form (take it after `backward()`: it keeps no graph); "
-            "to compute with it, keep the tensor")
+RECORDED = (
+    "to record or log the value, this is the right form (take it after `backward()`: it keeps no graph); "
+    "to compute with it, keep the tensor"
+)
 
 
 class ItemOnDifferentiable(TensorMethodRule):
@@ -108,7 +110,6 @@ def check(computed: torch.Tensor, expected: Union[float, torch.Tensor], toleranc
     ]
 
 
-
 class TolistOnDifferentiable(TensorMethodRule):
     """`.tolist()` on a value that carries a gradient.
 
@@ -166,7 +167,6 @@ def save(positions: torch.Tensor, path: str) -> None:
 """
         ),
     ]
-
 
 
 class PythonScalarOfTensor(Rule):
@@ -308,8 +308,12 @@ def polarization(two_theta: torch.Tensor, kahn: float = 0.0) -> torch.Tensor:
     ]
 
     def on_call(self, site, ctx):
-        if (site.callee is None or site.callee.split(".", 1)[0] not in api.MATH_MODULES or not site.args
-                or site.callee in api.INTEGER_CONVERSIONS):
+        if (
+            site.callee is None
+            or site.callee.split(".", 1)[0] not in api.MATH_MODULES
+            or not site.args
+            or site.callee in api.INTEGER_CONVERSIONS
+        ):
             return None
         mark = ctx.report(
             self,

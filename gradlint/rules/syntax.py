@@ -23,8 +23,7 @@ def contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
 
 def is_method_call(node: cst.CSTNode, *names: str) -> bool:
     """``node`` is a call of a method named one of ``names`` (``x.detach()``)."""
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in names)
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in names
 
 
 def binding(name: str, root: cst.CSTNode) -> Optional[cst.BaseExpression]:
@@ -32,7 +31,8 @@ def binding(name: str, root: cst.CSTNode) -> Optional[cst.BaseExpression]:
     found = None
     for node in walk(root):
         if isinstance(node, cst.Assign) and any(
-                isinstance(target.target, cst.Name) and target.target.value == name for target in node.targets):
+            isinstance(target.target, cst.Name) and target.target.value == name for target in node.targets
+        ):
             found = node.value
     return found
 

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 _DETACH = ("detach", "detach_")
 _SIGNS = frozenset({"sign", "sgn"})
 _FLOAT_CASTS = frozenset("float double half bfloat16".split())
-_FLOAT_DTYPES = frozenset("torch." + name for name in
-                          "float float16 float32 float64 double half bfloat16 get_default_dtype".split())
+_FLOAT_DTYPES = frozenset(
+    "torch." + name for name in "float float16 float32 float64 double half bfloat16 get_default_dtype".split()
+)
 
 
 class ZeroGradientStep(Rule):
@@ -161,7 +162,7 @@ def quantize(z: torch.Tensor, basis: torch.Tensor):
             subject=node,
             message="the result is piecewise constant in `{subject}`: its gradient is zero almost everywhere",
             fix="keep the continuous value where a gradient is needed; round only indices, or use a "
-                "straight-through estimator (`x + (x.round() - x).detach()`) on purpose",
+            "straight-through estimator (`x + (x.round() - x).detach()`) on purpose",
         )
 
 
@@ -263,7 +264,7 @@ def rectify(x: torch.Tensor) -> torch.Tensor:
             subject=subject,
             message="`{subject}` is a comparison or an index: as a number it is a constant with no gradient",
             fix="use a soft version (`torch.sigmoid((t - k) / temperature)`, `softmax` weights) where a "
-                "gradient is needed; keep hard masks for selecting",
+            "gradient is needed; keep hard masks for selecting",
         )
 
 
@@ -289,25 +290,34 @@ def _deliberate(step: cst.CSTNode, subject: cst.CSTNode, ctx: Context, signs: bo
     inputs = variables_read(subject, ctx.qualname)
 
     def meets_inputs(operands: Iterable[cst.CSTNode]) -> bool:
-        return any(not any(contains(operand, carrier) for carrier in carriers) and (
-            inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH))
-            for operand in operands)
+        return any(
+            not any(contains(operand, carrier) for carrier in carriers)
+            and (inputs & variables_read(operand, ctx.qualname) or is_method_call(operand, *_DETACH))
+            for operand in operands
+        )
 
     for node in walk(root):
         if is_method_call(node, *_DETACH) and any(contains(node.func.value, carrier) for carrier in carriers):
             return True
         if isinstance(node, cst.BinaryOperation) and any(
-                _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers):
+            _operand_is(side, carrier) for side in (node.left, node.right) for carrier in carriers
+        ):
             if signs and isinstance(node.operator, (cst.Multiply, cst.Divide)):
                 return True  # a sign as a factor: the gradient flows through the magnitude it multiplies
             if meets_inputs(_operands(node)):
                 return True
-        if isinstance(node, cst.Call) and len(node.args) > 1 and any(
-                contains(arg.value, carrier) for arg in node.args for carrier in carriers):
+        if (
+            isinstance(node, cst.Call)
+            and len(node.args) > 1
+            and any(contains(arg.value, carrier) for arg in node.args for carrier in carriers)
+        ):
             if meets_inputs([arg.value for arg in node.args]):
                 return True
-    return any(any(contains(term, carrier) for term in terms for carrier in carriers)
-               for terms in sums(root) if any(is_method_call(term, *_DETACH) for term in terms))
+    return any(
+        any(contains(term, carrier) for term in terms for carrier in carriers)
+        for terms in sums(root)
+        if any(is_method_call(term, *_DETACH) for term in terms)
+    )
 
 
 def _names_computed_from(step: cst.CSTNode, statement: cst.CSTNode, root: cst.CSTNode) -> Set[str]:
@@ -323,8 +333,11 @@ def _names_computed_from(step: cst.CSTNode, statement: cst.CSTNode, root: cst.CS
         for assignment in assignments:
             if assignment.value is None or not names & variables_read(assignment.value, lambda _: None):
                 continue
-            targets = ([target.target for target in assignment.targets] if isinstance(assignment, cst.Assign)
-                       else [assignment.target])
+            targets = (
+                [target.target for target in assignment.targets]
+                if isinstance(assignment, cst.Assign)
+                else [assignment.target]
+            )
             grown.update(target.value for target in targets if isinstance(target, cst.Name))
         if grown == names:
             break
@@ -348,11 +361,15 @@ def _operand_is(operand: cst.CSTNode, step: cst.CSTNode) -> bool:
     while True:
         if operand is step:
             return True
-        if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute) and (
-                operand.func.attr.value in api.VIEW_METHODS):
+        if (
+            isinstance(operand, cst.Call)
+            and isinstance(operand.func, cst.Attribute)
+            and (operand.func.attr.value in api.VIEW_METHODS)
+        ):
             operand = operand.func.value
         elif isinstance(operand, cst.BinaryOperation) and isinstance(
-                operand.operator, (cst.Add, cst.Subtract, cst.Multiply)):
+            operand.operator, (cst.Add, cst.Subtract, cst.Multiply)
+        ):
             return _operand_is(operand.left, step) or _operand_is(operand.right, step)
         else:
             return False

@@ -50,7 +50,21 @@ from gradlint.trace.results import (
 from gradlint.trace.runner import run
 
 __all__ = [
-    "EventKind", "Failure", "FailureKind", "Frame", "GradientCheck", "GraphReuse", "NonFiniteOrigin", "Outcome",
-    "ParameterReport", "Reason", "SeveringEvent", "TargetKind", "TraceResult", "ValueOrigin", "VanishingPoint",
-    "ZeroFactor", "run",
+    "EventKind",
+    "Failure",
+    "FailureKind",
+    "Frame",
+    "GradientCheck",
+    "GraphReuse",
+    "NonFiniteOrigin",
+    "Outcome",
+    "ParameterReport",
+    "Reason",
+    "SeveringEvent",
+    "TargetKind",
+    "TraceResult",
+    "ValueOrigin",
+    "VanishingPoint",
+    "ZeroFactor",
+    "run",
 ]

@@ -50,15 +50,18 @@ def prepare(report_dir: Path, target: str, command: str) -> Path:
         f"# gradlint trace: `{target}`\n\n- command: `{command}`\n- started: {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n"
         "The trace has not finished. If this file still says so, the process ended before gradlint could write "
         "its report: the target ended it without Python's cleanup (os._exit from native code, a crash), or it "
-        "was killed (SIGKILL).\n", encoding="utf-8")
+        "was killed (SIGKILL).\n",
+        encoding="utf-8",
+    )
     return folder
 
 
 def write(folder: Path, result: TraceResult, suspects: Sequence[Suspect], command: str) -> Path:
     """Write ``summary.md``, ``gradients.json``, ``trace.json``, ``suspects.json`` and ``output.log`` into the
     folder ``prepare`` made."""
-    (folder / "summary.md").write_text(render_summary_markdown(result, suspects, command, _versions()),
-                                       encoding="utf-8")
+    (folder / "summary.md").write_text(
+        render_summary_markdown(result, suspects, command, _versions()), encoding="utf-8"
+    )
     _dump(folder / "gradients.json", serialize.gradients_dict(result))
     _dump(folder / "trace.json", serialize.trace_dict(result))
     _dump(folder / "suspects.json", serialize.suspects_dict(suspects))

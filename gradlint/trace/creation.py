@@ -75,13 +75,15 @@ class CreationHooks:
         switch = _TensorBase.requires_grad_
 
         def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:
-            _set_requires_grad(recorder, tensor, requires_grad, "Tensor.requires_grad_",
-                               lambda: switch(tensor, requires_grad))
+            _set_requires_grad(
+                recorder, tensor, requires_grad, "Tensor.requires_grad_", lambda: switch(tensor, requires_grad)
+            )
             return tensor
 
         def set_requires_grad(tensor: torch.Tensor, value: bool) -> None:
-            _set_requires_grad(recorder, tensor, value, "Tensor.requires_grad",
-                               lambda: _REQUIRES_GRAD.__set__(tensor, value))
+            _set_requires_grad(
+                recorder, tensor, value, "Tensor.requires_grad", lambda: _REQUIRES_GRAD.__set__(tensor, value)
+            )
 
         self._patch(torch.Tensor, "requires_grad_", requires_grad_)
         self._patch(torch.Tensor, "requires_grad", property(_REQUIRES_GRAD.__get__, set_requires_grad))

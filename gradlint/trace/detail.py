@@ -53,14 +53,15 @@ class _Stop:
 class Detail:
     def __init__(self, codes: CodeMap):
         self.codes = codes
-        self.zeros: Marks[ZeroFactor] = Marks()     # identically zero tensors -> where the zero came from
+        self.zeros: Marks[ZeroFactor] = Marks()  # identically zero tensors -> where the zero came from
         self.vanishing: dict[tuple[str, Optional[Frame]], _Stop] = {}
         self.nonfinite: dict[tuple[str, Optional[Frame]], _Stop] = {}
 
     # ---- forward --------------------------------------------------------------------------------
 
-    def note_output(self, func: Any, args: tuple, kwargs: Mapping[str, Any], result: torch.Tensor,
-                    start: FrameType) -> None:
+    def note_output(
+        self, func: Any, args: tuple, kwargs: Mapping[str, Any], result: torch.Tensor, start: FrameType
+    ) -> None:
         zero_input = self._zero_input((*args, *kwargs.values()))
         node: graph.Node = result.grad_fn  # torch's stub makes Node.metadata a method; C++ nodes hold a dict
         if node is not None and META not in node.metadata:
@@ -77,8 +78,9 @@ class Detail:
                     return factor
         return None
 
-    def _track_zero(self, func: Any, args: tuple, result: torch.Tensor, zero_input: Optional[ZeroFactor],
-                    start: FrameType) -> None:
+    def _track_zero(
+        self, func: Any, args: tuple, result: torch.Tensor, zero_input: Optional[ZeroFactor], start: FrameType
+    ) -> None:
         if not (result.is_floating_point() or result.is_complex()) or not result.numel() or result.is_meta:
             return
         if not is_all_zero(result):
@@ -94,8 +96,9 @@ class Detail:
         direct = self.codes.entry(start)
         if zeros and user is not None and direct is user:
             call = source.current_call(user, short_name(func))
-            origin = origins.resolve(user, origins.operand_with_value(user, call, zeros[0]), zeros[0],
-                                     self._definition_frame)
+            origin = origins.resolve(
+                user, origins.operand_with_value(user, call, zeros[0]), zeros[0], self._definition_frame
+            )
         return ZeroFactor(site, op_name(func), origin)
 
     def _definition_frame(self, filename: str, line: int, label: str) -> Frame:
@@ -126,17 +129,23 @@ class Detail:
 
     def vanishing_points(self, names: dict[int, str], bad: set[int]) -> tuple[VanishingPoint, ...]:
         return tuple(
-            VanishingPoint(stop.node, stop.info.site if stop.info else None,
-                           tuple(sorted(names[k] for k in stop.params & bad)),
-                           stop.info.zero_input if stop.info else None)
-            for stop in self.vanishing.values() if stop.params & bad
+            VanishingPoint(
+                stop.node,
+                stop.info.site if stop.info else None,
+                tuple(sorted(names[k] for k in stop.params & bad)),
+                stop.info.zero_input if stop.info else None,
+            )
+            for stop in self.vanishing.values()
+            if stop.params & bad
         )
 
     def nonfinite_origins(self, names: dict[int, str], bad: set[int]) -> tuple[NonFiniteOrigin, ...]:
         return tuple(
-            NonFiniteOrigin(stop.node, stop.info.site if stop.info else None,
-                            tuple(sorted(names[k] for k in stop.params & bad)))
-            for stop in self.nonfinite.values() if stop.params & bad
+            NonFiniteOrigin(
+                stop.node, stop.info.site if stop.info else None, tuple(sorted(names[k] for k in stop.params & bad))
+            )
+            for stop in self.nonfinite.values()
+            if stop.params & bad
         )
 
 
@@ -181,6 +190,7 @@ class BackwardProbe:
     def _hook(self, node: Any) -> Callable[[_Gradients, _Gradients], None]:
         def record(grad_inputs: _Gradients, grad_outputs: _Gradients) -> None:
             self.observed[node] = (_summary(grad_outputs), [_summary((g,)) for g in grad_inputs])
+
         return record
 
     def abandon(self) -> None:
@@ -194,26 +204,41 @@ class BackwardProbe:
         zero = {key for key, value in outcomes.items() if value is Outcome.ZERO}
         nonfinite = {key for key, value in outcomes.items() if value is Outcome.NONFINITE}
         if zero:
-            self._nearest(recorder.leaf_index, zero, self.detail.vanishing,
-                          lambda incoming, out: incoming[0] and incoming[1] and not any(o[0] for o in out))
+            self._nearest(
+                recorder.leaf_index,
+                zero,
+                self.detail.vanishing,
+                lambda incoming, out: incoming[0] and incoming[1] and not any(o[0] for o in out),
+            )
         if nonfinite:
-            self._nearest(recorder.leaf_index, nonfinite, self.detail.nonfinite,
-                          lambda incoming, out: incoming[1] and not all(o[1] for o in out))
+            self._nearest(
+                recorder.leaf_index,
+                nonfinite,
+                self.detail.nonfinite,
+                lambda incoming, out: incoming[1] and not all(o[1] for o in out),
+            )
 
-    def _nearest(self, leaf_index: graph.LeafIndex, params: set[int], into: dict,
-                 stops: Callable[[tuple[bool, bool], list[tuple[bool, bool]]], bool]) -> None:
+    def _nearest(
+        self,
+        leaf_index: graph.LeafIndex,
+        params: set[int],
+        into: dict,
+        stops: Callable[[tuple[bool, bool], list[tuple[bool, bool]]], bool],
+    ) -> None:
         best: dict[int, tuple[int, Any]] = {}
         for node, (incoming, outgoing) in self.observed.items():
             reachable = leaf_index.leaves_of_node(node) & params
             if not reachable:
                 continue
             for key in reachable:
-                slots = [outgoing[slot] for slot, child in graph.children(node)
-                         if slot < len(outgoing) and key in leaf_index.leaves_of_node(child)]
+                slots = [
+                    outgoing[slot]
+                    for slot, child in graph.children(node)
+                    if slot < len(outgoing) and key in leaf_index.leaves_of_node(child)
+                ]
                 if slots and stops(incoming, slots) and (key not in best or self.depth[node] < best[key][0]):
                     best[key] = (self.depth[node], node)
         for key, (_, node) in best.items():
             info = self.detail.node_info(node)
             stop_key = (node.name(), info.site if info else None)
             into.setdefault(stop_key, _Stop(node.name(), info)).params.add(key)
-

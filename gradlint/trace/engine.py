@@ -39,8 +39,9 @@ class Observer(Protocol):
     def before_backward(self, backward: Backward, start: FrameType) -> Optional[Any]:
         """A token for ``after_backward``, or None when torch itself runs this backward."""
 
-    def after_backward(self, call: Any, backward: Backward,
-                       returned: Optional[dict[int, Optional[torch.Tensor]]]) -> None: ...
+    def after_backward(
+        self, call: Any, backward: Backward, returned: Optional[dict[int, Optional[torch.Tensor]]]
+    ) -> None: ...
 
     def backward_failed(self, call: Any, error: BaseException) -> None: ...
 

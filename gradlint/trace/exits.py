@@ -43,9 +43,9 @@ class TraceInterrupted(KeyboardInterrupt):
 class Ends:
     """What ended the target, when it did not simply return."""
 
-    exit_code: Optional[int] = None                # os._exit(code)
-    exit_site: Optional[Frame] = None              # the user's line that called it
-    signal: Optional[int] = None                   # SIGINT or SIGTERM
+    exit_code: Optional[int] = None  # os._exit(code)
+    exit_site: Optional[Frame] = None  # the user's line that called it
+    signal: Optional[int] = None  # SIGINT or SIGTERM
 
 
 class ExitGuard:

@@ -6,8 +6,10 @@ from typing import Sequence
 
 from gradlint.trace.results import Failure, FailureKind
 
-_FORMS = ("a pytest node id (tests/test_x.py::test_name), a module and function (package.module:function, "
-          "called with no arguments) or a Python script path")
+_FORMS = (
+    "a pytest node id (tests/test_x.py::test_name), a module and function (package.module:function, "
+    "called with no arguments) or a Python script path"
+)
 
 _TEMPLATES = {
     FailureKind.NOT_FOUND: (
@@ -44,12 +46,15 @@ _TEMPLATES = {
     ),
 }
 
-_GRAPH_REUSE_NOTE = (": a backward went through a graph that an earlier backward had already freed; the graph-reuse "
-                     "suspect names the tensor that was kept with its graph")
+_GRAPH_REUSE_NOTE = (
+    ": a backward went through a graph that an earlier backward had already freed; the graph-reuse "
+    "suspect names the tensor that was kept with its graph"
+)
 
 
-def failure(kind: FailureKind, target: str, detail: str = "", *, known: Sequence[str] = (),
-            graph_reuse: bool = False) -> Failure:
+def failure(
+    kind: FailureKind, target: str, detail: str = "", *, known: Sequence[str] = (), graph_reuse: bool = False
+) -> Failure:
     message = _TEMPLATES[kind].format(
         target=target,
         detail=detail,

@@ -57,7 +57,7 @@ class Candidate:
 @dataclass
 class _Move:
     key: Key
-    delta: torch.Tensor   # the displacement to add, in any dtype and shape with the parameter's number of elements
+    delta: torch.Tensor  # the displacement to add, in any dtype and shape with the parameter's number of elements
 
 
 class _Mover(TorchFunctionMode):
@@ -101,8 +101,9 @@ def _flat(values: Sequence[Any]) -> Iterator[Any]:
 class _Run:
     """One run of the program for the check: parameters known by creation site, stopped at the first backward."""
 
-    def __init__(self, codes: CodeMap, keys: set[Key], *, float64: bool, move: Optional[_Move] = None,
-                 gradients: bool = False):
+    def __init__(
+        self, codes: CodeMap, keys: set[Key], *, float64: bool, move: Optional[_Move] = None, gradients: bool = False
+    ):
         self.recorder = Recorder(codes)  # identifies parameters by creation, as the traced run did
         self.recorder.on_created = self._created
         self.codes = codes
@@ -147,8 +148,9 @@ class _Run:
             raise StopRun
         return backward
 
-    def after_backward(self, call: Backward, backward: Backward,
-                       returned: Optional[dict[int, Optional[torch.Tensor]]]) -> None:
+    def after_backward(
+        self, call: Backward, backward: Backward, returned: Optional[dict[int, Optional[torch.Tensor]]]
+    ) -> None:
         for key, tensor in self.tensors.items():
             gradient = tensor.grad if returned is None else returned.get(id(tensor))
             if gradient is not None:
@@ -163,7 +165,7 @@ class _Run:
         """torch's own backward passes (gradcheck) are not the program's loss."""
 
 
-Runner = Callable[[_Run], None]   # runs the program once under the given run (StopRun may escape it)
+Runner = Callable[[_Run], None]  # runs the program once under the given run (StopRun may escape it)
 
 
 @dataclass
@@ -203,13 +205,18 @@ class Checker:
 
     def _check_one(self, key: Key, base: _Run, float64: bool) -> GradientCheck:
         first = self.runs
-        found = compare(base.gradients[key], base.values[key], base.tensors[key].dtype,
-                        _directions(key, base.gradients[key].shape, self.directions),
-                        lambda direction, step: self._difference(key, direction, step, base, float64))
+        found = compare(
+            base.gradients[key],
+            base.values[key],
+            base.tensors[key].dtype,
+            _directions(key, base.gradients[key].shape, self.directions),
+            lambda direction, step: self._difference(key, direction, step, base, float64),
+        )
         return dataclasses.replace(found, runs=self.runs - first)
 
-    def _difference(self, key: Key, direction: torch.Tensor, step: float, base: _Run,
-                    float64: bool) -> Optional[tuple[float, float]]:
+    def _difference(
+        self, key: Key, direction: torch.Tensor, step: float, base: _Run, float64: bool
+    ) -> Optional[tuple[float, float]]:
         """The central difference quotient along ``direction`` and its rounding noise; None if a run failed."""
         losses = []
         for sign in (1.0, -1.0):
@@ -223,8 +230,13 @@ class Checker:
 Difference = Callable[[torch.Tensor, float], Optional[tuple[float, float]]]
 
 
-def compare(gradient: torch.Tensor, value: torch.Tensor, dtype: torch.dtype, directions: Sequence[torch.Tensor],
-            difference: Difference) -> GradientCheck:
+def compare(
+    gradient: torch.Tensor,
+    value: torch.Tensor,
+    dtype: torch.dtype,
+    directions: Sequence[torch.Tensor],
+    difference: Difference,
+) -> GradientCheck:
     """The check of one parameter (its gradient and value in float64, its own dtype): along each direction,
     the autograd directional derivative against ``difference(direction, step)``, the central difference
     quotient and its rounding noise (None when the program could not be run)."""
@@ -289,8 +301,9 @@ class _InPlaceDifference:
         return (losses[0] - losses[1]) / (2 * step), noise_of(tensor.dtype, losses, step)
 
 
-def check_function(loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch.Tensor],
-                   directions: int = 3) -> dict[str, GradientCheck]:
+def check_function(
+    loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch.Tensor], directions: int = 3
+) -> dict[str, GradientCheck]:
     """The check of ``tensors`` (leaves that require grad) for ``loss()``, a closure that recomputes the loss
     from their current values: they are moved in place and put back."""
     names = list(tensors)
@@ -302,8 +315,13 @@ def check_function(loss: Callable[[], torch.Tensor], tensors: Mapping[str, torch
             continue
         key = (name, 0, 0)
         difference = _InPlaceDifference(loss, tensor)
-        check = compare(gradient.detach().double(), tensor.detach().double(), tensor.dtype,
-                        _directions(key, gradient.shape, directions), difference)
+        check = compare(
+            gradient.detach().double(),
+            tensor.detach().double(),
+            tensor.dtype,
+            _directions(key, gradient.shape, directions),
+            difference,
+        )
         found[name] = dataclasses.replace(check, runs=difference.runs)
     return found
 

@@ -18,11 +18,11 @@ from typing import Iterable, Optional
 from gradlint.trace.results import Frame
 
 # Categories of code.
-USER = 0        # the user's code: where sites are reported
-OTHER = 1       # not a library, but outside the user paths (e.g. tests when the paths are src/)
-LIBRARY = 2     # standard library and installed packages
-TORCH = 3       # torch itself: calls from here are torch's own machinery
-GRADLINT = 4    # this package
+USER = 0  # the user's code: where sites are reported
+OTHER = 1  # not a library, but outside the user paths (e.g. tests when the paths are src/)
+LIBRARY = 2  # standard library and installed packages
+TORCH = 3  # torch itself: calls from here are torch's own machinery
+GRADLINT = 4  # this package
 
 MAX_CHAIN = 12
 # gradlint's modules that pass the program's own calls on to torch (the function mode, the hooks): an
@@ -31,7 +31,7 @@ MAX_CHAIN = 12
 _PASS_THROUGH = ("mode.py", "creation.py", "engine.py", "finite_differences.py")
 # Category of each file name, per set of user paths: files do not move between traces.
 _FILE_CATEGORIES: dict[tuple[str, ...], dict[str, int]] = {}
-_DISPLAY_PATHS: dict[str, dict[str, str]] = {}     # per trace root: file name -> display path
+_DISPLAY_PATHS: dict[str, dict[str, str]] = {}  # per trace root: file name -> display path
 
 
 @functools.cache

@@ -80,8 +80,9 @@ class Isolation:
         self._outer_randomness = Randomness.capture()
         if self.randomness is not None:
             self.randomness.apply()
-        self._saved_modules = {name: module for name, module in list(sys.modules.items())
-                               if self._is_user_module(name, module)}
+        self._saved_modules = {
+            name: module for name, module in list(sys.modules.items()) if self._is_user_module(name, module)
+        }
         for name in self._saved_modules:
             del sys.modules[name]
         sys.path[:0] = self.pythonpath

@@ -20,7 +20,7 @@ class LineRecorder:
         self.wanted = {path: frozenset(lines) for path, lines in wanted.items()}
         self.executed: dict[str, set[int]] = {path: set() for path in self.wanted}
         self.active = False
-        self.unavailable = False                  # another tracer was installed
+        self.unavailable = False  # another tracer was installed
         self._display_path = display_path
         self._code_lines: dict[CodeType, Optional[tuple[frozenset[int], set[int]]]] = {}
 

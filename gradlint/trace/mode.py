@@ -70,9 +70,13 @@ def _handler_table(mode_class: type[TraceMode], tables: OpTables) -> dict[Any, H
     """The handler of each specially treated function, built once per mode class and tables."""
     handlers: dict[Any, Handler] = {}
     groups: list[tuple[Any, Handler]] = [
-        (tables.factories, mode_class._factory), (tables.construct, mode_class._construct),
-        (tables.ranges, mode_class._range), (tables.scalar, mode_class._scalar), (tables.numpy, mode_class._numpy),
-        (tables.truth, mode_class._truth), (tables.bool_result, mode_class._bool_result),
+        (tables.factories, mode_class._factory),
+        (tables.construct, mode_class._construct),
+        (tables.ranges, mode_class._range),
+        (tables.scalar, mode_class._scalar),
+        (tables.numpy, mode_class._numpy),
+        (tables.truth, mode_class._truth),
+        (tables.bool_result, mode_class._bool_result),
         (tables.grad_resets, mode_class._grad_reset),
     ]
     for functions, handler in groups:

@@ -20,8 +20,9 @@ _MAX_VISITS = 5000
 _ATOMS = (int, float, complex, str, bytes, type(None))
 
 
-def name_at_creation(frame: FrameType, op: str,
-                     next_user: Callable[[FrameType], Optional[FrameType]]) -> tuple[Optional[str], FrameType]:
+def name_at_creation(
+    frame: FrameType, op: str, next_user: Callable[[FrameType], Optional[FrameType]]
+) -> tuple[Optional[str], FrameType]:
     """The name the tensor created by the call running in ``frame`` is bound to, and the frame binding it.
 
     A value returned from a helper is followed into the caller; without a name, the outermost frame the
@@ -46,7 +47,7 @@ def name_at_creation(frame: FrameType, op: str,
 # What the scan does with a value, decided once per type.
 _SKIP, _TENSOR, _MODULE, _DICT, _SEQUENCE, _DATACLASS, _OBJECT = range(7)
 _KINDS: dict[type, int] = {}
-_KINDS_LIMIT = 10_000       # types made at run time come and go: forget them all past this many
+_KINDS_LIMIT = 10_000  # types made at run time come and go: forget them all past this many
 _MAX_DEPTH = 3
 _MAX_MEMBERS = 200
 
@@ -98,8 +99,11 @@ class _Scan:
         elif kind == _DICT:
             for child_name, item in list(value.items())[:_MAX_MEMBERS]:
                 if isinstance(child_name, str) and not isinstance(item, _ATOMS):
-                    self.visit(item, child_name if name == "self" or child_name.isidentifier()
-                               else f"{name}[{child_name!r}]", depth + 1)
+                    self.visit(
+                        item,
+                        child_name if name == "self" or child_name.isidentifier() else f"{name}[{child_name!r}]",
+                        depth + 1,
+                    )
         elif kind == _SEQUENCE:
             for index, item in enumerate(value[:_MAX_MEMBERS]):
                 if not isinstance(item, _ATOMS):
@@ -115,8 +119,9 @@ class _Scan:
                     self.visit(item, prefix + child_name, depth + 1)
 
 
-def tensors_in_frames(frames: Iterable[FrameType],
-                      wanted: Callable[[torch.Tensor], bool]) -> dict[int, tuple[str, torch.Tensor]]:
+def tensors_in_frames(
+    frames: Iterable[FrameType], wanted: Callable[[torch.Tensor], bool]
+) -> dict[int, tuple[str, torch.Tensor]]:
     """The ``wanted`` tensors reachable from the frames' locals (innermost frame first), by id, with a name.
 
     Looks through module parameters, dataclass fields, object attributes, dicts and sequences, three

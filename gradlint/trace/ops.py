@@ -20,9 +20,30 @@ _TensorBase = torch._C.TensorBase
 
 # Factories that make a parameter when called with ``requires_grad=True``.
 FACTORY_NAMES = (
-    "zeros", "ones", "full", "empty", "rand", "randn", "randint", "eye", "arange", "linspace", "logspace",
-    "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
-    "tensor", "as_tensor", "asarray", "scalar_tensor", "empty_strided", "normal",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "rand",
+    "randn",
+    "randint",
+    "eye",
+    "arange",
+    "linspace",
+    "logspace",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "tensor",
+    "as_tensor",
+    "asarray",
+    "scalar_tensor",
+    "empty_strided",
+    "normal",
 )
 NEW_METHODS = ("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "new")
 
@@ -33,8 +54,11 @@ def _original(function: Any) -> Any:
 
 
 def _methods(*names: str) -> list[Any]:
-    return [_original(getattr(_TensorBase, name, None) or getattr(torch.Tensor, name)) for name in names
-            if hasattr(_TensorBase, name) or hasattr(torch.Tensor, name)]
+    return [
+        _original(getattr(_TensorBase, name, None) or getattr(torch.Tensor, name))
+        for name in names
+        if hasattr(_TensorBase, name) or hasattr(torch.Tensor, name)
+    ]
 
 
 def _functions(*names: str) -> list[Any]:
@@ -47,16 +71,16 @@ def _getset(name: str, accessor: str) -> Any:
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: mode handler tables are cached per instance
 class OpTables:
-    scalar: frozenset = field(default_factory=frozenset)       # tensor -> Python number(s)
-    numpy: frozenset = field(default_factory=frozenset)        # tensor -> ndarray
-    truth: frozenset = field(default_factory=frozenset)        # tensor -> Python bool (a branch)
+    scalar: frozenset = field(default_factory=frozenset)  # tensor -> Python number(s)
+    numpy: frozenset = field(default_factory=frozenset)  # tensor -> ndarray
+    truth: frozenset = field(default_factory=frozenset)  # tensor -> Python bool (a branch)
     bool_result: frozenset = field(default_factory=frozenset)  # tensors -> Python bool (allclose, equal)
-    construct: dict = field(default_factory=dict)              # constructor -> index of its data argument
-    ranges: frozenset = field(default_factory=frozenset)       # linspace, logspace, arange
-    factories: frozenset = field(default_factory=frozenset)    # may create parameters (requires_grad=True)
-    casts: frozenset = field(default_factory=frozenset)        # may turn floats into integers
-    indexing: frozenset = field(default_factory=frozenset)     # integer tensors used as indices here
-    passive: frozenset = field(default_factory=frozenset)      # never a cut (metadata, fresh tensors)
+    construct: dict = field(default_factory=dict)  # constructor -> index of its data argument
+    ranges: frozenset = field(default_factory=frozenset)  # linspace, logspace, arange
+    factories: frozenset = field(default_factory=frozenset)  # may create parameters (requires_grad=True)
+    casts: frozenset = field(default_factory=frozenset)  # may turn floats into integers
+    indexing: frozenset = field(default_factory=frozenset)  # integer tensors used as indices here
+    passive: frozenset = field(default_factory=frozenset)  # never a cut (metadata, fresh tensors)
     # Arguments read only for their shape, dtype or device: the position of the first one (and ``other=``).
     metadata_args: dict = field(default_factory=dict)
     data_get: Any = None
@@ -76,17 +100,36 @@ def build() -> OpTables:
         numpy=frozenset(_methods("numpy", "__array__")),
         truth=frozenset(_methods("__bool__", "is_nonzero")),
         bool_result=frozenset(_functions("allclose", "equal") + _methods("allclose", "equal")),
-        construct={**{f: 0 for f in _functions("tensor", "as_tensor", "asarray")},
-                   **{m: 1 for m in _methods("new_tensor")}},
+        construct={
+            **{f: 0 for f in _functions("tensor", "as_tensor", "asarray")},
+            **{m: 1 for m in _methods("new_tensor")},
+        },
         ranges=frozenset(_functions("linspace", "logspace", "arange")),
         factories=frozenset(_functions(*FACTORY_NAMES) + _methods(*NEW_METHODS)),
         casts=frozenset(_methods("long", "int", "short", "char", "byte", "to", "type")),
-        indexing=frozenset(_methods("__getitem__", "index_select", "gather", "take", "take_along_dim",
-                                    "index_put_", "index_put", "scatter", "scatter_add", "index_add")
-                           + _functions("index_select", "gather", "take", "take_along_dim")),
-        passive=frozenset(accessors + _functions(*FACTORY_NAMES) + _methods(*NEW_METHODS)
-                          + _methods("__repr__", "__format__", "__str__", "__deepcopy__", "__reduce_ex__",
-                                     "__setstate__", "register_hook")),
+        indexing=frozenset(
+            _methods(
+                "__getitem__",
+                "index_select",
+                "gather",
+                "take",
+                "take_along_dim",
+                "index_put_",
+                "index_put",
+                "scatter",
+                "scatter_add",
+                "index_add",
+            )
+            + _functions("index_select", "gather", "take", "take_along_dim")
+        ),
+        passive=frozenset(
+            accessors
+            + _functions(*FACTORY_NAMES)
+            + _methods(*NEW_METHODS)
+            + _methods(
+                "__repr__", "__format__", "__str__", "__deepcopy__", "__reduce_ex__", "__setstate__", "register_hook"
+            )
+        ),
         metadata_args=dict.fromkeys(_methods("expand_as", "view_as", "reshape_as", "type_as", "resize_as_", "to"), 1),
         data_get=_getset("data", "__get__"),
         data_set=_getset("data", "__set__"),
@@ -137,17 +180,30 @@ def short_name(func: Callable[..., Any]) -> str:
 
 
 _KINDS = {
-    "detach": EventKind.DETACH, "detach_": EventKind.DETACH,
-    "item": EventKind.SCALAR, "tolist": EventKind.SCALAR, "__float__": EventKind.SCALAR,
-    "__int__": EventKind.SCALAR, "__index__": EventKind.SCALAR, "__complex__": EventKind.SCALAR,
-    "numpy": EventKind.NUMPY, "__array__": EventKind.NUMPY,
+    "detach": EventKind.DETACH,
+    "detach_": EventKind.DETACH,
+    "item": EventKind.SCALAR,
+    "tolist": EventKind.SCALAR,
+    "__float__": EventKind.SCALAR,
+    "__int__": EventKind.SCALAR,
+    "__index__": EventKind.SCALAR,
+    "__complex__": EventKind.SCALAR,
+    "numpy": EventKind.NUMPY,
+    "__array__": EventKind.NUMPY,
     "data": EventKind.DATA,
-    "tensor": EventKind.CONSTRUCT, "as_tensor": EventKind.CONSTRUCT, "asarray": EventKind.CONSTRUCT,
+    "tensor": EventKind.CONSTRUCT,
+    "as_tensor": EventKind.CONSTRUCT,
+    "asarray": EventKind.CONSTRUCT,
     "new_tensor": EventKind.CONSTRUCT,
-    "linspace": EventKind.RANGE, "logspace": EventKind.RANGE, "arange": EventKind.RANGE,
-    "__bool__": EventKind.BRANCH, "is_nonzero": EventKind.BRANCH, "allclose": EventKind.BRANCH,
+    "linspace": EventKind.RANGE,
+    "logspace": EventKind.RANGE,
+    "arange": EventKind.RANGE,
+    "__bool__": EventKind.BRANCH,
+    "is_nonzero": EventKind.BRANCH,
+    "allclose": EventKind.BRANCH,
     "equal": EventKind.BRANCH,
-    "requires_grad": EventKind.REQUIRES_GRAD, "requires_grad_": EventKind.REQUIRES_GRAD,
+    "requires_grad": EventKind.REQUIRES_GRAD,
+    "requires_grad_": EventKind.REQUIRES_GRAD,
 }
 
 

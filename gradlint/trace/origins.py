@@ -61,12 +61,19 @@ def _class_member_line(cls: type, attribute: str) -> Optional[tuple[str, int]]:
         if filename is None or parsed is None:
             continue
         for node in ast.walk(parsed.tree):
-            if isinstance(node, ast.ClassDef) and node.name == klass.__name__ and first_line in (
-                node.lineno, *(d.lineno for d in node.decorator_list)
+            if (
+                isinstance(node, ast.ClassDef)
+                and node.name == klass.__name__
+                and first_line in (node.lineno, *(d.lineno for d in node.decorator_list))
             ):
                 for statement in node.body:
-                    targets = (statement.targets if isinstance(statement, ast.Assign)
-                               else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+                    targets = (
+                        statement.targets
+                        if isinstance(statement, ast.Assign)
+                        else [statement.target]
+                        if isinstance(statement, ast.AnnAssign)
+                        else []
+                    )
                     if any(isinstance(t, ast.Name) and t.id == attribute for t in targets):
                         return filename, statement.lineno
     return None
@@ -81,8 +88,10 @@ def _attribute_default(owner: Any, attribute: str, value: Any) -> Optional[tuple
                 return (*found, "dataclass_default", f"{cls.__name__}.{attribute}") if found else None
     instance_dict = getattr(owner, "__dict__", {}) if not isinstance(owner, type) else {}
     class_value = inspect.getattr_static(cls, attribute, _MISSING)
-    if class_value is not _MISSING and _same(class_value, value) and (
-        attribute not in instance_dict or _same(instance_dict[attribute], class_value)
+    if (
+        class_value is not _MISSING
+        and _same(class_value, value)
+        and (attribute not in instance_dict or _same(instance_dict[attribute], class_value))
     ):
         found = _class_member_line(cls, attribute)
         return (*found, "class_attribute", f"{cls.__name__}.{attribute}") if found else None
@@ -95,7 +104,7 @@ def _parameter_default(frame: FrameType, name: str, value: Any) -> Optional[tupl
         return None
     arguments = function.args
     positional = arguments.posonlyargs + arguments.args
-    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults))
     pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
     for argument, default in pairs:
         if argument.arg == name and isinstance(default, ast.Constant) and _same(default.value, value):
@@ -106,15 +115,26 @@ def _parameter_default(frame: FrameType, name: str, value: Any) -> Optional[tupl
 # Conversions the value goes through unchanged in the sense that matters here (zero stays zero).
 _CONVERSIONS: dict[str, Callable[..., Any]] = {"float": float, "int": int, "abs": abs, "complex": complex}
 _ARITHMETIC: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
 _SIGNS: dict[type, Callable[..., Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 def _conversion(expression: ast.expr) -> Optional[tuple[Callable[..., Any], ast.expr]]:
     """The conversion and its argument, of ``float(x)``, ``int(x)``, ``abs(x)``, ``complex(x)``."""
-    if (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
-            and expression.func.id in _CONVERSIONS and len(expression.args) == 1 and not expression.keywords):
+    if (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Name)
+        and expression.func.id in _CONVERSIONS
+        and len(expression.args) == 1
+        and not expression.keywords
+    ):
         return _CONVERSIONS[expression.func.id], expression.args[0]
     return None
 
@@ -132,8 +152,11 @@ def _static_value(frame: FrameType, expression: ast.expr) -> Any:
     if isinstance(expression, ast.UnaryOp) and type(expression.op) in _SIGNS:
         return _apply(_SIGNS[type(expression.op)], _static_value(frame, expression.operand))
     if isinstance(expression, ast.BinOp) and type(expression.op) in _ARITHMETIC:
-        return _apply(_ARITHMETIC[type(expression.op)], _static_value(frame, expression.left),
-                      _static_value(frame, expression.right))
+        return _apply(
+            _ARITHMETIC[type(expression.op)],
+            _static_value(frame, expression.left),
+            _static_value(frame, expression.right),
+        )
     names = _chain(expression)
     if names is None:
         return _MISSING
@@ -212,8 +235,13 @@ def _argument_in_caller(frame: FrameType, name: str) -> Optional[tuple[FrameType
     return None
 
 
-def resolve(frame: FrameType, expression: Optional[ast.expr], value: Any,
-            to_frame: Callable[[str, int, str], Frame], hops: int = 4) -> Optional[ValueOrigin]:
+def resolve(
+    frame: FrameType,
+    expression: Optional[ast.expr],
+    value: Any,
+    to_frame: Callable[[str, int, str], Frame],
+    hops: int = 4,
+) -> Optional[ValueOrigin]:
     """The origin of ``value``, which the frame's current call received from ``expression``.
 
     A plain name that is a parameter of the running function is followed to the caller's argument.

@@ -37,10 +37,11 @@ def snapshot(gradients: Sequence[Optional[torch.Tensor]]) -> list[GradSnapshot]:
         dense = [g.abs() if g.is_complex() else g for g in dense]
         values = [*torch._foreach_norm(dense), *torch._foreach_norm(dense, ord=math.inf)] if dense else []
         numbers = torch.stack([v.double() for v in values]).tolist() if values else []  # one copy out, not 2n
-        stats: Iterator[tuple[float, float]] = iter(zip(numbers[:len(dense)], numbers[len(dense):]))
+        stats: Iterator[tuple[float, float]] = iter(zip(numbers[: len(dense)], numbers[len(dense) :]))
     except (RuntimeError, TypeError):
-        stats = iter([(float(g.detach().double().norm()), float(g.detach().abs().max()) if g.numel() else 0.0)
-                      for g in present])
+        stats = iter(
+            [(float(g.detach().double().norm()), float(g.detach().abs().max()) if g.numel() else 0.0) for g in present]
+        )
     return [MISSING if g is None else _classify(*next(stats)) for g in gradients]
 
 
@@ -54,5 +55,6 @@ def combine(earlier: Optional[GradSnapshot], later: GradSnapshot) -> GradSnapsho
     first, second = sorted((earlier, later), key=lambda snap: _PRECEDENCE.index(snap.outcome))
     if first.outcome is not second.outcome or first.norm is None:
         return first
-    return GradSnapshot(first.outcome, max(first.norm, second.norm or 0.0),
-                        max(first.max_abs or 0.0, second.max_abs or 0.0))
+    return GradSnapshot(
+        first.outcome, max(first.norm, second.norm or 0.0), max(first.max_abs or 0.0, second.max_abs or 0.0)
+    )

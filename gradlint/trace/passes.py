@@ -46,10 +46,10 @@ class Options:
     root: str = "."
     pythonpath: Sequence[str] = ()
     executed_lines: Optional[Mapping[str, Collection[int]]] = None
-    params: Sequence[str] = ()           # glob patterns of the parameters that matter (all, if none)
-    record: str = "auto"                 # "auto", "always" or "never"
+    params: Sequence[str] = ()  # glob patterns of the parameters that matter (all, if none)
+    record: str = "auto"  # "auto", "always" or "never"
     check_gradients: bool = False
-    directions: int = 3                  # random directions per tensor parameter for the gradient check
+    directions: int = 3  # random directions per tensor parameter for the gradient check
 
 
 Rerun = Callable[[targets.Session], targets.Execution]
@@ -79,11 +79,17 @@ class Passes:
 
     def first_session(self) -> TraceSession:
         always = self.options.record == "always"
-        return TraceSession(user_paths=self.options.user_paths, root=self.options.root, record=always, detail=always,
-                            executed_lines=self.options.executed_lines)
+        return TraceSession(
+            user_paths=self.options.user_paths,
+            root=self.options.root,
+            record=always,
+            detail=always,
+            executed_lines=self.options.executed_lines,
+        )
 
-    def outcome(self, session: TraceSession, execution: Optional[targets.Execution], target: str,
-                kind: TargetKind) -> TraceResult:
+    def outcome(
+        self, session: TraceSession, execution: Optional[targets.Execution], target: str, kind: TargetKind
+    ) -> TraceResult:
         """The result of a session's run (``execution`` None: it was interrupted)."""
         result = session.result(target, kind)
         if execution is None:
@@ -96,8 +102,12 @@ class Passes:
         result, unmatched = select(first, options.params)
         if unmatched:
             detail = ", ".join(map(repr, unmatched))
-            return dataclasses.replace(result, failure=failure(
-                FailureKind.UNKNOWN_PARAMETER, result.target, detail, known=[p.name for p in first.parameters]))
+            return dataclasses.replace(
+                result,
+                failure=failure(
+                    FailureKind.UNKNOWN_PARAMETER, result.target, detail, known=[p.name for p in first.parameters]
+                ),
+            )
         usable = result.failure is None or result.failure.kind is FailureKind.RAISED
         notes = list(result.notes)
         if options.check_gradients and usable and result.failure is None:
@@ -112,8 +122,9 @@ class Passes:
 
     def _check(self, result: TraceResult, session: TraceSession, notes: list[str]) -> TraceResult:
         keys = session.keys()
-        candidates = [Candidate(p.name, keys[p.name]) for p in result.parameters
-                      if p.outcome is Outcome.OK and p.name in keys]
+        candidates = [
+            Candidate(p.name, keys[p.name]) for p in result.parameters if p.outcome is Outcome.OK and p.name in keys
+        ]
         unkeyed = [p.name for p in result.parameters if p.outcome is Outcome.OK and p.name not in keys]
         if unkeyed:
             notes.append(f"not checked against finite differences (created before the trace): {', '.join(unkeyed)}")
@@ -121,8 +132,10 @@ class Passes:
         checks = checker.check(candidates) if candidates else {}
         notes += checker.notes
         if checker.runs:
-            notes.append(f"--check-gradients ran the target {checker.runs} more times (finite differences, each "
-                         "run stopped at its first backward)")
+            notes.append(
+                f"--check-gradients ran the target {checker.runs} more times (finite differences, each "
+                "run stopped at its first backward)"
+            )
         parameters = tuple(checked(p, checks.get(p.name)) for p in result.parameters)
         return dataclasses.replace(result, parameters=parameters, passes=result.passes + checker.runs)
 
@@ -150,17 +163,28 @@ class Passes:
         before = {p.name: p for p in first.parameters}
         changed = [p for p in second.parameters if p.name in before and _differs(before[p.name], p)]
         if any(p.name in rewritten for p in changed):
-            notes.append("the program changed gradients in place after their last backward (the first run read "
-                         "what it left, the recording run what backward made): "
-                         + ", ".join(p.name for p in changed if p.name in rewritten))
+            notes.append(
+                "the program changed gradients in place after their last backward (the first run read "
+                "what it left, the recording run what backward made): "
+                + ", ".join(p.name for p in changed if p.name in rewritten)
+            )
         changed = [p for p in changed if p.name not in rewritten]
         if changed:
-            notes.append("the recording run saw other gradients than the first (is the target deterministic?): "
-                         + ", ".join(f"{p.name} ({before[p.name].outcome.value} in the first run, {p.outcome.value} "
-                                     "when recorded)" for p in changed))
+            notes.append(
+                "the recording run saw other gradients than the first (is the target deterministic?): "
+                + ", ".join(
+                    f"{p.name} ({before[p.name].outcome.value} in the first run, {p.outcome.value} when recorded)"
+                    for p in changed
+                )
+            )
         parameters = tuple(checked(p, before[p.name].check) if p.name in before else p for p in second.parameters)
-        return dataclasses.replace(second, parameters=parameters, passes=first.passes + 1,
-                                   executed_lines=first.executed_lines, compiled=first.compiled or second.compiled)
+        return dataclasses.replace(
+            second,
+            parameters=parameters,
+            passes=first.passes + 1,
+            executed_lines=first.executed_lines,
+            compiled=first.compiled or second.compiled,
+        )
 
 
 def _differs(first: ParameterReport, second: ParameterReport) -> bool:

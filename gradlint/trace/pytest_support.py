@@ -22,7 +22,7 @@ class RunLoopTracer:
     def __init__(self, session: Any):
         self.session = session
         self.outcomes: list[str] = []
-        self.crash = ""                       # "RuntimeError: ... at path:line" of the first failure
+        self.crash = ""  # "RuntimeError: ... at path:line" of the first failure
         self.interrupted: Optional[BaseException] = None
 
     @pytest.hookimpl(hookwrapper=True)
@@ -71,8 +71,7 @@ class PerTestTracer:
         session = passes.first_session()
         with session:
             yield
-        first = passes.outcome(session, Execution(test_outcome=_outcome(self._reports)), item.nodeid,
-                               TargetKind.PYTEST)
+        first = passes.outcome(session, Execution(test_outcome=_outcome(self._reports)), item.nodeid, TargetKind.PYTEST)
         if first.parameters:
             self.results[item.nodeid] = passes.finish(first, session)
 

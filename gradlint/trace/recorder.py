@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 GRAD_MODE_FILES = ("torch/autograd/grad_mode.py", "torch/utils/_contextlib.py")
 BACKWARD_FILES = ("torch/autograd/graph.py", "torch/autograd/__init__.py", "torch/_tensor.py")  # down to the engine
-_WALK_LIMIT = 50            # per event site: later firings only count, they do not walk the graph again
-_REGION_LIMIT = 10_000      # candidate values remembered per no-grad region
+_WALK_LIMIT = 50  # per event site: later firings only count, they do not walk the graph again
+_REGION_LIMIT = 10_000  # candidate values remembered per no-grad region
 _GRAPH_REUSE = re.compile(r"backward through the graph a second time")
 
 
@@ -43,12 +43,12 @@ class ParamRecord:
     snapshot: Optional[GradSnapshot] = None
     # The gradient a successful backward left (and its version then), summarized lazily.
     pending: Optional[tuple[Optional[torch.Tensor], int]] = None
-    failed: bool = False                 # implicated in a backward that raised
-    provisional: bool = False            # named after a module attribute: a name found in the frames is better
-    ordinal: int = 0                     # among the parameters created at the same site, in creation order
-    frozen_at: Optional[Frame] = None    # where the program switched its gradient off on purpose
-    copy_of: Optional[int] = None        # id of the parameter it is a deep copy of
-    rewritten: bool = False              # its gradient was changed in place after its backward
+    failed: bool = False  # implicated in a backward that raised
+    provisional: bool = False  # named after a module attribute: a name found in the frames is better
+    ordinal: int = 0  # among the parameters created at the same site, in creation order
+    frozen_at: Optional[Frame] = None  # where the program switched its gradient off on purpose
+    copy_of: Optional[int] = None  # id of the parameter it is a deep copy of
+    rewritten: bool = False  # its gradient was changed in place after its backward
 
     @property
     def key(self) -> Optional[tuple[str, int, int]]:
@@ -75,9 +75,9 @@ class EventRecord:
 class Taint:
     """A non-differentiable tensor computed from a differentiable one."""
 
-    kind: str                                     # "compare" (also argmax & co.) or "cast"
-    origins: tuple[graph.Origin, ...]             # of the differentiable values it was computed from
-    site: Optional[Frame] = None                  # casts: where the cast happened
+    kind: str  # "compare" (also argmax & co.) or "cast"
+    origins: tuple[graph.Origin, ...]  # of the differentiable values it was computed from
+    site: Optional[Frame] = None  # casts: where the cast happened
     chain: tuple[Frame, ...] = ()
     op: str = ""
     confirmed: bool = False
@@ -89,7 +89,7 @@ class Region:
 
     site: Optional[Frame]
     chain: tuple[Frame, ...]
-    internal: bool                                # entered by torch itself (optimizer step, gradcheck)
+    internal: bool  # entered by torch itself (optimizer step, gradcheck)
     # values computed in the region from differentiable ones -> (origins of those, the value's site)
     values: Marks[tuple[tuple[graph.Origin, ...], Frame]] = field(default_factory=Marks)
 
@@ -97,8 +97,8 @@ class Region:
 @dataclass
 class ReuseRecord:
     node: str
-    created: Optional[NodeInfo]                   # of the stale node (detail mode)
-    used: Optional[NodeInfo]                      # of the node that consumed it
+    created: Optional[NodeInfo]  # of the stale node (detail mode)
+    used: Optional[NodeInfo]  # of the node that consumed it
     params: frozenset[int]
 
 
@@ -127,16 +127,16 @@ class Recorder:
         self.backward_calls = 0
         self.output_zero = False
         self.reuse: list[ReuseRecord] = []
-        self.detail: Optional[Detail] = None      # when diagnosing
+        self.detail: Optional[Detail] = None  # when diagnosing
         self.on_created: Optional[Callable[[ParamRecord], None]] = None  # told of each parameter made
-        self._created_at: dict[Optional[Frame], int] = {}            # creation site -> parameters made there
-        self._roots: dict[tuple[str, int], list[object]] = {}        # backward site -> its latest graph
-        self._differentiated: Optional[set[object]] = None            # nodes those graphs hold, when asked
+        self._created_at: dict[Optional[Frame], int] = {}  # creation site -> parameters made there
+        self._roots: dict[tuple[str, int], list[object]] = {}  # backward site -> its latest graph
+        self._differentiated: Optional[set[object]] = None  # nodes those graphs hold, when asked
         self._last_roots: list[torch.Tensor] = []
-        self._grad_owners: dict[int, ParamRecord] = {}                 # id of a pending gradient -> its param
+        self._grad_owners: dict[int, ParamRecord] = {}  # id of a pending gradient -> its param
         self.taints: Marks[Taint] = Marks()
         self._severed: Marks[tuple[str, int, str]] = Marks()
-        self._arrays: Marks[tuple[str, int, str]] = Marks()          # numpy arrays of severed values
+        self._arrays: Marks[tuple[str, int, str]] = Marks()  # numpy arrays of severed values
         for name, tensor in (named or {}).items():
             self.params[id(tensor)] = ParamRecord(tensor, name, None, len(self.params))
 
@@ -170,8 +170,9 @@ class Recorder:
         if self.on_created is not None:
             self.on_created(record)
 
-    def registered_parameter(self, module: torch.nn.Module, attribute: str, tensor: torch.Tensor,
-                             start: FrameType) -> None:
+    def registered_parameter(
+        self, module: torch.nn.Module, attribute: str, tensor: torch.Tensor, start: FrameType
+    ) -> None:
         """A module registered ``tensor`` as its parameter ``attribute``: a name until the frames give a better one.
 
         In the module's own ``__init__`` the name is the attribute; a library module gets the name its user
@@ -234,8 +235,7 @@ class Recorder:
 
     # ---- severing events ----------------------------------------------------------------------
 
-    def event(self, kind: EventKind, op: str, sources: Iterable[object],
-              start: FrameType) -> Optional[EventRecord]:
+    def event(self, kind: EventKind, op: str, sources: Iterable[object], start: FrameType) -> Optional[EventRecord]:
         """Record one firing, attributed to the user frame that called the operation.
 
         ``sources``: the differentiable values cut (tensors, or their ``graph.origins``).
@@ -259,16 +259,23 @@ class Recorder:
         if not self._roots or not sources:
             return False
         # A leaf (a tensor) is never done with: it keeps receiving gradients.
-        if any(isinstance(origin, torch.Tensor) or graph.sequence_number(origin) > self.last_backward_sequence
-               for origin in sources):
+        if any(
+            isinstance(origin, torch.Tensor) or graph.sequence_number(origin) > self.last_backward_sequence
+            for origin in sources
+        ):
             return False
         if self._differentiated is None:
-            self._differentiated = set(graph.breadth_first(
-                [node for roots in self._roots.values() for node in roots]))
+            self._differentiated = set(graph.breadth_first([node for roots in self._roots.values() for node in roots]))
         return all(origin in self._differentiated for origin in sources)
 
-    def _fire(self, kind: EventKind, op: str, site: Frame, chain: Callable[[], tuple[Frame, ...]],
-              sources: Iterable[graph.Origin]) -> EventRecord:
+    def _fire(
+        self,
+        kind: EventKind,
+        op: str,
+        site: Frame,
+        chain: Callable[[], tuple[Frame, ...]],
+        sources: Iterable[graph.Origin],
+    ) -> EventRecord:
         key = (site.path, site.line, op)
         record = self.events.get(key)
         if record is None:
@@ -299,15 +306,15 @@ class Recorder:
                 self.events[key].relate(self.codes.frame(user))
                 return
 
-    def taint(self, result: torch.Tensor, kind: str, sources: Sequence[object], op: str,
-              start: FrameType) -> None:
+    def taint(self, result: torch.Tensor, kind: str, sources: Sequence[object], op: str, start: FrameType) -> None:
         if kind == "cast":
             frame = self.codes.entry(start)
             user = self.codes.user_frame(frame) if frame is not None else None
             if user is None:
                 return
-            self.taints.mark(result, Taint(kind, graph.origins(sources), self.codes.frame(user),
-                                           self.codes.chain(user), op))
+            self.taints.mark(
+                result, Taint(kind, graph.origins(sources), self.codes.frame(user), self.codes.chain(user), op)
+            )
         else:
             self.taints.mark(result, Taint(kind, graph.origins(sources)))
 
@@ -393,8 +400,13 @@ class Recorder:
         escaped = list(region.values.live_values())
         if not escaped:
             return
-        record = self._fire(EventKind.NO_GRAD, "torch.no_grad", region.site, lambda: region.chain,
-                            [origin for origins, _ in escaped for origin in origins])
+        record = self._fire(
+            EventKind.NO_GRAD,
+            "torch.no_grad",
+            region.site,
+            lambda: region.chain,
+            [origin for origins, _ in escaped for origin in origins],
+        )
         for _, site in escaped:
             record.relate(site)
 
@@ -411,8 +423,9 @@ class Recorder:
             call.probe = self.detail.probe(nodes)
         return call
 
-    def after_backward(self, call: BackwardCall, backward: Backward,
-                       returned: Optional[dict[int, Optional[torch.Tensor]]] = None) -> None:
+    def after_backward(
+        self, call: BackwardCall, backward: Backward, returned: Optional[dict[int, Optional[torch.Tensor]]] = None
+    ) -> None:
         """``returned``: for ``torch.autograd.grad``, the gradients it returned by input id.
 
         Gradients are only referenced here; they are summarized at the end, or just before the program
@@ -463,8 +476,9 @@ class Recorder:
         A gradient the program changed in place since its backward (without a function mode, nothing tells
         before it zeroes one) is marked ``rewritten``: its outcome is that of what the program left.
         """
-        chosen = [(r, r.pending) for r in (self.params.values() if records is None else records)
-                  if r.pending is not None]
+        chosen = [
+            (r, r.pending) for r in (self.params.values() if records is None else records) if r.pending is not None
+        ]
         snapshots = outcome.snapshot([gradient for _, (gradient, _) in chosen])
         for (record, (gradient, version)), snap in zip(chosen, snapshots):
             self._grad_owners.pop(id(gradient), None)

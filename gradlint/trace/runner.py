@@ -73,11 +73,21 @@ def run(
             raise
         result = TraceResult(target, _guess_kind(target), failure=failure(FailureKind.NO_TORCH, target))
     else:
-        options = passes.Options(tuple(args), tuple(user_paths), root, tuple(pythonpath), executed_lines,
-                                 tuple(params), record, check_gradients, directions)
+        options = passes.Options(
+            tuple(args),
+            tuple(user_paths),
+            root,
+            tuple(pythonpath),
+            executed_lines,
+            tuple(params),
+            record,
+            check_gradients,
+            directions,
+        )
         result = passes.trace(target, _guess_kind(target), options, log, echo)
-    result = dataclasses.replace(result, failure=_final_failure(result), log=log.getvalue(),
-                                 duration=time.perf_counter() - started)
+    result = dataclasses.replace(
+        result, failure=_final_failure(result), log=log.getvalue(), duration=time.perf_counter() - started
+    )
     if folder is not None:
         from gradlint.rank import rank  # the ranking imports this package: import it only when needed
 

@@ -78,9 +78,13 @@ def suspect_dict(suspect: Suspect, rank: int) -> dict[str, Any]:
         "executed": suspect.executed,
         "static_missed": suspect.static_missed,
         "trace": [
-            {**{key: plain(getattr(e, key)) for key in ("kind", "op", "count", "parameters", "explains", "chain",
-                                                        "priority")},
-             "detail": plain(e.source)}
+            {
+                **{
+                    key: plain(getattr(e, key))
+                    for key in ("kind", "op", "count", "parameters", "explains", "chain", "priority")
+                },
+                "detail": plain(e.source),
+            }
             for e in suspect.trace
         ],
         "findings": [finding_dict(f) for f in suspect.findings],

@@ -80,8 +80,12 @@ class TraceSession:
         self._saved_grad_mode = torch.is_grad_enabled()
         self._depth = _mode_stack_depth()
         stack = self._stack
-        for hook in (self.compiled, UserLineWarnings(self.codes),
-                     CreationHooks(self.recorder, factories=not self.record), EngineHook(self.recorder)):
+        for hook in (
+            self.compiled,
+            UserLineWarnings(self.codes),
+            CreationHooks(self.recorder, factories=not self.record),
+            EngineHook(self.recorder),
+        ):
             stack.enter_context(hook)
         if self.mode is not None:
             saved_from_numpy = torch.from_numpy
@@ -149,17 +153,28 @@ class TraceSession:
         """A parameter's outcome; one without a gradient that the program froze or copied on purpose is frozen."""
         recorder = self.recorder
         snap = recorder.outcome_of(record)
-        report = ParameterReport(name, record.created, tuple(record.tensor.shape), snap.outcome, Reason.CONNECTED,
-                                 snap.norm, snap.max_abs)
+        report = ParameterReport(
+            name, record.created, tuple(record.tensor.shape), snap.outcome, Reason.CONNECTED, snap.norm, snap.max_abs
+        )
         if snap.outcome is not Outcome.MISSING:
             return report
         if record.frozen_at is not None and not record.tensor.requires_grad:
-            return dataclasses.replace(report, outcome=Outcome.FROZEN, reason=Reason.FROZEN,
-                                       frozen_at=record.frozen_at, copy_of=names.get(record.copy_of or 0))
+            return dataclasses.replace(
+                report,
+                outcome=Outcome.FROZEN,
+                reason=Reason.FROZEN,
+                frozen_at=record.frozen_at,
+                copy_of=names.get(record.copy_of or 0),
+            )
         original = recorder.params.get(record.copy_of or 0)
         if original is not None and recorder.outcome_of(original).outcome is not Outcome.MISSING:
-            return dataclasses.replace(report, outcome=Outcome.FROZEN, reason=Reason.COPY, frozen_at=record.created,
-                                       copy_of=names.get(id(original.tensor)))
+            return dataclasses.replace(
+                report,
+                outcome=Outcome.FROZEN,
+                reason=Reason.COPY,
+                frozen_at=record.created,
+                copy_of=names.get(id(original.tensor)),
+            )
         return report
 
     def result(self, target: str, kind: TargetKind) -> TraceResult:
@@ -174,15 +189,26 @@ class TraceSession:
         reports = [self._report(recorder.params[key], name, names) for key, name in names.items()]
         bad = {key for key, report in zip(names, reports) if report.outcome.is_bad}
         events = tuple(
-            SeveringEvent(e.kind, e.op, e.site, e.chain, e.count,
-                          tuple(sorted(names[k] for k in e.params if k in names)), tuple(e.related))
+            SeveringEvent(
+                e.kind,
+                e.op,
+                e.site,
+                e.chain,
+                e.count,
+                tuple(sorted(names[k] for k in e.params if k in names)),
+                tuple(e.related),
+            )
             for e in recorder.events.values()
         )
         detail = recorder.detail
         reuse = tuple(
-            GraphReuse(r.node, r.created.site if r.created else None,
-                       detail.stored_at(r.created) if detail is not None and r.created else None,
-                       r.used.site if r.used else None, tuple(sorted(names[k] for k in r.params if k in names)))
+            GraphReuse(
+                r.node,
+                r.created.site if r.created else None,
+                detail.stored_at(r.created) if detail is not None and r.created else None,
+                r.used.site if r.used else None,
+                tuple(sorted(names[k] for k in r.params if k in names)),
+            )
             for r in recorder.reuse
         )
         result = TraceResult(

@@ -23,7 +23,7 @@ _Condition = Union[ast.If, ast.Assert]
 class _Parsed:
     tree: ast.Module
     parents: dict[ast.AST, ast.AST]
-    spans: dict[tuple[int, int, int, int], ast.expr]     # exact source span -> expression
+    spans: dict[tuple[int, int, int, int], ast.expr]  # exact source span -> expression
     calls_by_line: dict[int, list[ast.Call]]
     functions: list[_Function]
     conditions: list[_Condition]
@@ -195,8 +195,11 @@ def _is_diagnostic(statement: ast.stmt) -> bool:
     """A statement that only reports: raise, a warning, logging or printing (and what they import)."""
     if isinstance(statement, (ast.Raise, ast.Pass, ast.Import, ast.ImportFrom)):
         return True
-    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
-            and called_name(statement.value) in _DIAGNOSTIC_CALLS)
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and called_name(statement.value) in _DIAGNOSTIC_CALLS
+    )
 
 
 def _only_reports(body: list[ast.stmt], alternative: list[ast.stmt]) -> bool:
@@ -230,8 +233,9 @@ def _condition_only_validates(parsed: _Parsed, frame: FrameType) -> bool:
         else:  # the jump on the condition is positioned at the whole statement
             inside = _contains(test, position) or position == _span(node)
         if inside:
-            return isinstance(node, ast.Assert) or (_only_reports(node.body, node.orelse)
-                                                    or _only_reports(node.orelse, node.body))
+            return isinstance(node, ast.Assert) or (
+                _only_reports(node.body, node.orelse) or _only_reports(node.orelse, node.body)
+            )
     return False
 
 

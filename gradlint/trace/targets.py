@@ -82,8 +82,9 @@ def _raise_site(error: BaseException, codes: CodeMap) -> str:
     return site
 
 
-def _report_exception(target: Target, error: BaseException, session: Session,
-                      kind: FailureKind = FailureKind.RAISED) -> Failure:
+def _report_exception(
+    target: Target, error: BaseException, session: Session, kind: FailureKind = FailureKind.RAISED
+) -> Failure:
     traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     detail = f"{type(error).__name__}: {error}".strip().splitlines()[0]
     return failure(kind, target.text, detail + _raise_site(error, session.recorder.codes))

@@ -36,8 +36,9 @@ class UserLineWarnings:
         if self.codes.category_of_file(message.filename) != GRADLINT:
             return None
         frame: Optional[FrameType] = sys._getframe(2)
-        while frame is not None and not (frame.f_code.co_filename == message.filename
-                                          and frame.f_lineno == message.lineno):
+        while frame is not None and not (
+            frame.f_code.co_filename == message.filename and frame.f_lineno == message.lineno
+        ):
             frame = frame.f_back
         return frame
 
@@ -48,8 +49,15 @@ class UserLineWarnings:
             self._saved(message)
             return
         issuer.f_globals.get("__warningregistry__", {}).pop(
-            (str(message.message), message.category, message.lineno), None)
+            (str(message.message), message.category, message.lineno), None
+        )
         module = user.f_globals
-        warnings.warn_explicit(message.message, message.category, user.f_code.co_filename, user.f_lineno,
-                               module=module.get("__name__"), registry=module.setdefault("__warningregistry__", {}),
-                               module_globals=module)
+        warnings.warn_explicit(
+            message.message,
+            message.category,
+            user.f_code.co_filename,
+            user.f_lineno,
+            module=module.get("__name__"),
+            registry=module.setdefault("__warningregistry__", {}),
+            module_globals=module,
+        )

@@ -26,8 +26,14 @@ from gradlint.trace.session import TraceSession
 
 
 class Watch:
-    def __init__(self, *, user_paths: Sequence[str | os.PathLike[str]] = (), root: str | os.PathLike[str] = ".",
-                 detail: bool = True, parameters: Optional[Mapping[str, torch.Tensor]] = None):
+    def __init__(
+        self,
+        *,
+        user_paths: Sequence[str | os.PathLike[str]] = (),
+        root: str | os.PathLike[str] = ".",
+        detail: bool = True,
+        parameters: Optional[Mapping[str, torch.Tensor]] = None,
+    ):
         self._session = TraceSession(user_paths=user_paths, root=root, detail=detail, parameters=parameters or {})
         self._active = False
         self._final: Optional[TraceResult] = None
@@ -88,8 +94,9 @@ class Watch:
         known = {p.name: p for p in result.parameters}
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise AssertionError(f"no traced parameter is called {', '.join(unknown)}; "
-                                 f"parameters seen: {', '.join(known) or 'none'}")
+            raise AssertionError(
+                f"no traced parameter is called {', '.join(unknown)}; parameters seen: {', '.join(known) or 'none'}"
+            )
         checked = [known[name] for name in names] if names else list(known.values())
         bad = [p for p in checked if p.outcome.is_bad]
         if bad:

@@ -77,8 +77,11 @@ def apply(brk: Break, package_dir: Path) -> int:
     lines = text.splitlines(keepends=True)
     missing = [f"{statement}\n" for statement in brk.imports if f"{statement}\n" not in lines]
     if missing:
-        first = next(index for index, source in enumerate(lines)
-                     if source.startswith(("import ", "from ")) and not source.startswith("from __future__"))
+        first = next(
+            index
+            for index, source in enumerate(lines)
+            if source.startswith(("import ", "from ")) and not source.startswith("from __future__")
+        )
         lines[first:first] = missing
         line += len(missing) if first < line else 0
     path.write_text("".join(lines), encoding="utf-8")

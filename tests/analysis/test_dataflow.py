@@ -12,8 +12,9 @@ def brief(findings: List[Finding]) -> List[tuple]:
 
 
 def test_config_field_flows_through_attributes_and_a_method_across_modules(scan):
-    findings = scan({
-        "pkg/config.py": """\
+    findings = scan(
+        {
+            "pkg/config.py": """\
             from dataclasses import dataclass
             import torch
 
@@ -22,7 +23,7 @@ def test_config_field_flows_through_attributes_and_a_method_across_modules(scan)
                 cell_a: float | torch.Tensor = 100.0
                 n_cells: int = 5
         """,
-        "pkg/crystal.py": """\
+            "pkg/crystal.py": """\
             import torch
             from .config import CrystalConfig
 
@@ -39,7 +40,8 @@ def test_config_field_flows_through_attributes_and_a_method_across_modules(scan)
                     v = self.volume()
                     return x * v.item() * float(self.n_cells)
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/crystal.py", 15, "GL010", "medium", "computation")]
     assert [(step.code, step.path, step.line) for step in findings[0].chain] == [
         ("v", "pkg/crystal.py", 15),
@@ -52,8 +54,9 @@ def test_config_field_flows_through_attributes_and_a_method_across_modules(scan)
 
 
 def test_a_cut_two_calls_away_is_found_through_parameter_and_return_summaries(scan):
-    findings = scan({
-        "pkg/model.py": """\
+    findings = scan(
+        {
+            "pkg/model.py": """\
             import torch
 
             def outer(p: torch.Tensor) -> torch.Tensor:
@@ -65,13 +68,15 @@ def test_a_cut_two_calls_away_is_found_through_parameter_and_return_summaries(sc
             def inner(r):
                 return torch.as_tensor(float(r))
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/model.py", 10, "GL012", "medium", "computation")]
 
 
 def test_requires_grad_source_is_high_and_logging_use_is_low(scan):
-    findings = scan({
-        "pkg/fit.py": """\
+    findings = scan(
+        {
+            "pkg/fit.py": """\
             import torch
 
             weights = torch.ones(3, requires_grad=True)
@@ -81,7 +86,8 @@ def test_requires_grad_source_is_high_and_logging_use_is_low(scan):
                 print(f"total {total.item():.3f}")
                 return x * total.item()
         """,
-    })
+        }
+    )
     assert brief(findings) == [
         ("pkg/fit.py", 7, "GL010", "low", "benign"),
         ("pkg/fit.py", 8, "GL010", "high", "computation"),
@@ -89,8 +95,9 @@ def test_requires_grad_source_is_high_and_logging_use_is_low(scan):
 
 
 def test_unannotated_helper_takes_the_grade_of_its_callers(scan):
-    findings = scan({
-        "pkg/net.py": """\
+    findings = scan(
+        {
+            "pkg/net.py": """\
             import torch
 
             class Net(torch.nn.Module):
@@ -104,13 +111,15 @@ def test_unannotated_helper_takes_the_grade_of_its_callers(scan):
             def shrink(value):
                 return value.detach() / 2
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/net.py", 12, "GL001", "high", "computation")]
 
 
 def test_property_results_carry_the_grade_of_what_they_compute(scan):
-    findings = scan({
-        "pkg/cell.py": """\
+    findings = scan(
+        {
+            "pkg/cell.py": """\
             import torch
 
             class Cell:
@@ -124,13 +133,15 @@ def test_property_results_carry_the_grade_of_what_they_compute(scan):
                 def density(self, mass: torch.Tensor) -> torch.Tensor:
                     return mass / self.volume.item()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/cell.py", 12, "GL010", "medium", "computation")]
 
 
 def test_constants_shapes_and_python_numbers_are_never_reported(scan):
-    findings = scan({
-        "pkg/shapes.py": """\
+    findings = scan(
+        {
+            "pkg/shapes.py": """\
             import math
             import torch
 
@@ -140,25 +151,29 @@ def test_constants_shapes_and_python_numbers_are_never_reported(scan):
                 step = math.sqrt(spacing)
                 return torch.arange(rows) * step + count + float(x.dim())
         """,
-    })
+        }
+    )
     assert findings == []
 
 
 def test_cut_value_returned_to_unknown_callers_escapes_at_medium(scan):
-    findings = scan({
-        "pkg/api.py": """\
+    findings = scan(
+        {
+            "pkg/api.py": """\
             import torch
 
             def orientation(angles: torch.Tensor) -> torch.Tensor:
                 return torch.matrix_exp(angles).detach()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/api.py", 4, "GL001", "medium", "escapes")]
 
 
 def test_cut_value_returned_to_a_caller_that_only_logs_it_is_low(scan):
-    findings = scan({
-        "pkg/api.py": """\
+    findings = scan(
+        {
+            "pkg/api.py": """\
             import torch
 
             def orientation(angles: torch.Tensor) -> torch.Tensor:
@@ -167,13 +182,15 @@ def test_cut_value_returned_to_a_caller_that_only_logs_it_is_low(scan):
             def show(angles: torch.Tensor) -> None:
                 print(orientation(angles))
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/api.py", 4, "GL001", "low", "benign")]
 
 
 def test_in_place_updates_under_no_grad_are_fine_and_escaping_results_are_not(scan):
-    findings = scan({
-        "pkg/opt.py": """\
+    findings = scan(
+        {
+            "pkg/opt.py": """\
             import torch
 
             class Model(torch.nn.Module):
@@ -191,13 +208,15 @@ def test_in_place_updates_under_no_grad_are_fine_and_escaping_results_are_not(sc
                         scale = self.weight.sum()
                     return x * scale
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/opt.py", 14, "GL060", "high", "computation")]
 
 
 def test_branches_report_dropped_terms_but_not_piecewise_definitions(scan):
-    findings = scan({
-        "pkg/branches.py": """\
+    findings = scan(
+        {
+            "pkg/branches.py": """\
             import torch
 
             def polarized(base: torch.Tensor, kahn: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
@@ -211,7 +230,8 @@ def test_branches_report_dropped_terms_but_not_piecewise_definitions(scan):
                     x = x + bias
                 return x
         """,
-    })
+        }
+    )
     assert brief(findings) == [
         ("pkg/branches.py", 4, "GL100", "medium", "computation"),
         ("pkg/branches.py", 7, "GL100", "low", "computation"),
@@ -219,8 +239,9 @@ def test_branches_report_dropped_terms_but_not_piecewise_definitions(scan):
 
 
 def test_sinks_inside_a_no_grad_block_cut_nothing_more(scan):
-    findings = scan({
-        "pkg/save.py": """\
+    findings = scan(
+        {
+            "pkg/save.py": """\
             import numpy as np
             import torch
 
@@ -229,13 +250,15 @@ def test_sinks_inside_a_no_grad_block_cut_nothing_more(scan):
                     image = model(x).cpu().numpy()
                     np.save(path, image)
         """,
-    })
+        }
+    )
     assert findings == []
 
 
 def test_numbers_kept_in_slots_declared_as_numbers_are_benign(scan):
-    findings = scan({
-        "pkg/stats.py": """\
+    findings = scan(
+        {
+            "pkg/stats.py": """\
             from dataclasses import dataclass
             from typing import Optional
             import torch
@@ -250,7 +273,8 @@ def test_numbers_kept_in_slots_declared_as_numbers_are_benign(scan):
             def norm_of(gradient: torch.Tensor) -> float:
                 return gradient.norm().item()
         """,
-    })
+        }
+    )
     assert brief(findings) == [
         ("pkg/stats.py", 10, "GL012", "low", "benign"),
         ("pkg/stats.py", 13, "GL010", "low", "benign"),
@@ -258,8 +282,9 @@ def test_numbers_kept_in_slots_declared_as_numbers_are_benign(scan):
 
 
 def test_values_passed_through_unknown_functions_are_judged_by_what_comes_back(scan):
-    findings = scan({
-        "pkg/checks.py": """\
+    findings = scan(
+        {
+            "pkg/checks.py": """\
             import pytest
             import statistics
             import torch
@@ -270,7 +295,8 @@ def test_values_passed_through_unknown_functions_are_judged_by_what_comes_back(s
             def scaled(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
                 return image * statistics.fmean(weights.tolist())
         """,
-    })
+        }
+    )
     assert brief(findings) == [
         ("pkg/checks.py", 6, "GL010", "low", "benign"),
         ("pkg/checks.py", 6, "GL010", "low", "benign"),
@@ -279,8 +305,9 @@ def test_values_passed_through_unknown_functions_are_judged_by_what_comes_back(s
 
 
 def test_the_chain_through_a_helper_follows_the_argument_of_its_own_call(scan):
-    findings = scan({
-        "pkg/spin.py": """\
+    findings = scan(
+        {
+            "pkg/spin.py": """\
             import torch
 
             class Spindle:
@@ -296,7 +323,8 @@ def test_the_chain_through_a_helper_follows_the_argument_of_its_own_call(scan):
                     step = self.radians(self.step).item()
                     return first + step * torch.arange(3)
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/spin.py", 13, "GL010", "medium", "computation")]
     assert [(step.code, step.line) for step in findings[0].chain] == [
         ("self.radians(self.step)", 13),
@@ -309,8 +337,9 @@ def test_the_chain_through_a_helper_follows_the_argument_of_its_own_call(scan):
 
 
 def test_a_long_chain_keeps_its_newest_steps_and_its_origin_with_a_gap_between(scan):
-    findings = scan({
-        "pkg/long.py": """\
+    findings = scan(
+        {
+            "pkg/long.py": """\
             import torch
 
             def scaled(x: torch.Tensor) -> torch.Tensor:
@@ -323,16 +352,25 @@ def test_a_long_chain_keeps_its_newest_steps_and_its_origin_with_a_gap_between(s
                 g = f / 4
                 return torch.ones(3) * g.item()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/long.py", 11, "GL010", "medium", "escapes")]
     assert [(step.code, step.line) for step in findings[0].chain] == [
-        ("g", 11), ("f / 4", 10), ("e + 2", 9), ("d * d", 8), ("…", 0), ("a + 1", 5), ("x * 2", 4), ("x", 3),
+        ("g", 11),
+        ("f / 4", 10),
+        ("e + 2", 9),
+        ("d * d", 8),
+        ("…", 0),
+        ("a + 1", 5),
+        ("x * 2", 4),
+        ("x", 3),
     ]
 
 
 def test_the_chain_of_a_computation_follows_the_operand_its_gradient_comes_from(scan):
-    findings = scan({
-        "pkg/mix.py": """\
+    findings = scan(
+        {
+            "pkg/mix.py": """\
             import torch
 
             class Model:
@@ -344,29 +382,37 @@ def test_the_chain_of_a_computation_follows_the_operand_its_gradient_comes_from(
                     total = self.count + self.weight
                     return torch.ones(2) * total.item()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/mix.py", 10, "GL010", "medium", "escapes")]
     assert [(step.code, step.line) for step in findings[0].chain] == [
-        ("total", 10), ("self.count + self.weight", 9), ("self.weight", 9), ("weight", 6), ("weight", 4),
+        ("total", 10),
+        ("self.count + self.weight", 9),
+        ("self.weight", 9),
+        ("weight", 6),
+        ("weight", 4),
     ]
 
 
 def test_a_function_of_tensors_is_not_a_tensor(scan):
-    findings = scan({
-        "pkg/gain.py": """\
+    findings = scan(
+        {
+            "pkg/gain.py": """\
             from typing import Callable, Optional
             import torch
 
             def gain(fn: Callable[[torch.Tensor], torch.Tensor], x: Optional[torch.Tensor]) -> torch.Tensor:
                 return torch.ones(2) * float(fn(1.0)) * float(x)
         """,
-    })
+        }
+    )
     assert [(f.location.line, f.location.column, f.code) for f in findings] == [(5, 45, "GL012")]
 
 
 def test_calling_a_module_held_in_an_attribute_runs_its_forward(scan):
-    findings = scan({
-        "pkg/vae.py": """\
+    findings = scan(
+        {
+            "pkg/vae.py": """\
             import torch
             from torch import nn
             from torch.distributions import Normal
@@ -387,14 +433,16 @@ def test_calling_a_module_held_in_an_attribute_runs_its_forward(scan):
                     z_mean = self.encoder(x)
                     return Normal(z_mean, 1.0).sample()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/vae.py", 19, "GL120", "medium", "escapes")]
     assert [step.code for step in findings[0].chain][-2:] == ["self.mean(x)", "nn.Linear(8, 2)"]
 
 
 def test_a_dict_holds_each_key_apart_through_returns_stores_and_branches(scan):
-    findings = scan({
-        "pkg/cli.py": """\
+    findings = scan(
+        {
+            "pkg/cli.py": """\
             from typing import Any, Dict
             import torch
 
@@ -413,13 +461,15 @@ def test_a_dict_holds_each_key_apart_through_returns_stores_and_branches(scan):
                     image = image * 2.0
                 return image * config["sources"].detach()
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/cli.py", 17, "GL001", "medium", "escapes")]
 
 
 def test_a_forward_reference_annotation_names_its_class(scan):
-    findings = scan({
-        "pkg/crystal.py": """\
+    findings = scan(
+        {
+            "pkg/crystal.py": """\
             from dataclasses import dataclass
             from typing import Tuple
             import torch
@@ -436,13 +486,15 @@ def test_a_forward_reference_annotation_names_its_class(scan):
                 config = Config(cell_a=torch.tensor(2.0, requires_grad=True))
                 return rotate(config, torch.ones(3))
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/crystal.py", 11, "GL040", "medium", "computation")]
 
 
 def test_isinstance_of_a_program_class_names_the_class_of_the_value(scan):
-    findings = scan({
-        "pkg/pulse.py": """\
+    findings = scan(
+        {
+            "pkg/pulse.py": """\
             import torch
 
             class Trapezoid:
@@ -456,13 +508,15 @@ def test_isinstance_of_a_program_class_names_the_class_of_the_value(scan):
             def fit() -> torch.Tensor:
                 return ramp(Trapezoid(torch.tensor(1.0, requires_grad=True)))
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/pulse.py", 9, "GL041", "medium", "escapes")]
 
 
 def test_zip_and_enumerate_hand_out_each_position_from_its_own_iterable(scan):
-    findings = scan({
-        "pkg/plots.py": """\
+    findings = scan(
+        {
+            "pkg/plots.py": """\
             import torch
 
             def show(axes, solutions, weights: torch.Tensor) -> torch.Tensor:
@@ -472,13 +526,16 @@ def test_zip_and_enumerate_hand_out_each_position_from_its_own_iterable(scan):
                     total = total + w.detach() * i
                 return total * weights.sum()
         """,
-    }, confidence=Confidence.MEDIUM)
+        },
+        confidence=Confidence.MEDIUM,
+    )
     assert brief(findings) == [("pkg/plots.py", 7, "GL001", "medium", "computation")]
 
 
 def test_plots_tables_and_loggers_only_look_but_a_tensor_method_named_like_one_computes(scan):
-    findings = scan({
-        "pkg/report.py": """\
+    findings = scan(
+        {
+            "pkg/report.py": """\
             import matplotlib.pyplot as plt
             import pandas as pd
             import torch
@@ -491,13 +548,16 @@ def test_plots_tables_and_loggers_only_look_but_a_tensor_method_named_like_one_c
             def entropy(p: torch.Tensor) -> torch.Tensor:
                 return -(p * p.detach().log()).sum()
         """,
-    }, confidence=Confidence.MEDIUM)
+        },
+        confidence=Confidence.MEDIUM,
+    )
     assert brief(findings) == [("pkg/report.py", 11, "GL001", "medium", "computation")]
 
 
 def test_a_branch_on_a_type_or_size_test_has_no_boundary(scan):
-    findings = scan({
-        "pkg/tests.py": """\
+    findings = scan(
+        {
+            "pkg/tests.py": """\
             import torch
 
             def forward(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -508,13 +568,15 @@ def test_a_branch_on_a_type_or_size_test_has_no_boundary(scan):
                     return x * scale
                 return x
         """,
-    })
+        }
+    )
     assert brief(findings) == [("pkg/tests.py", 7, "GL100", "medium", "computation")]
 
 
 def test_a_parameter_documented_as_a_tensor_counts_as_one(scan):
-    findings = scan({
-        "pkg/documented.py": '''\
+    findings = scan(
+        {
+            "pkg/documented.py": '''\
             import numpy as np
             import torch
 
@@ -543,7 +605,8 @@ def test_a_parameter_documented_as_a_tensor_counts_as_one(scan):
                 """:type pos: numpy.ndarray"""
                 return torch.as_tensor(np.asarray(pos)) * scale
         ''',
-    })
+        }
+    )
     assert brief(findings) == [
         ("pkg/documented.py", 11, "GL031", "medium", "computation"),
         ("pkg/documented.py", 20, "GL031", "medium", "computation"),

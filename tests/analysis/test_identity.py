@@ -86,7 +86,8 @@ def findings_by_file(root: Path, paths: Sequence[str]) -> Dict[str, List[Tuple[i
     found: Dict[str, List[Tuple[int, int, str, str]]] = {}
     for finding in result.findings:
         found.setdefault(finding.location.path, []).append(
-            (finding.location.line, finding.location.column, finding.code, finding.confidence.label))
+            (finding.location.line, finding.location.column, finding.code, finding.confidence.label)
+        )
     return found
 
 
@@ -105,10 +106,17 @@ def test_fifty_folders_report_every_finding(tmp_path: Path) -> None:
 
 
 def test_imports_between_sibling_scripts_resolve_to_the_sibling(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "a/model.py": MODELS["parameter"], "a/helpers.py": HELPERS["passing"], "a/train.py": TRAIN.format(dot=""),
-        "b/model.py": MODELS["number"], "b/helpers.py": HELPERS["detaching"], "b/train.py": TRAIN.format(dot=""),
-    })
+    write(
+        tmp_path,
+        {
+            "a/model.py": MODELS["parameter"],
+            "a/helpers.py": HELPERS["passing"],
+            "a/train.py": TRAIN.format(dot=""),
+            "b/model.py": MODELS["number"],
+            "b/helpers.py": HELPERS["detaching"],
+            "b/train.py": TRAIN.format(dot=""),
+        },
+    )
     both = findings_by_file(tmp_path, ["a", "b"])
     # a's Net holds a parameter: its .item() cuts a gradient for sure; b's Net holds a number (what its .item()
     # cuts is no more than a received tensor), and b's helper detaches what b's trainer passes.
@@ -122,12 +130,15 @@ def test_imports_between_sibling_scripts_resolve_to_the_sibling(tmp_path: Path) 
 
 
 def test_a_stub_next_to_its_module_keeps_both_and_imports_reach_the_module(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "a/model.py": MODELS["parameter"],
-        "a/model.pyi": "import torch\n\nclass Net(torch.nn.Module):\n    scale: float\n",
-        "a/helpers.py": HELPERS["passing"],
-        "a/train.py": TRAIN.format(dot=""),
-    })
+    write(
+        tmp_path,
+        {
+            "a/model.py": MODELS["parameter"],
+            "a/model.pyi": "import torch\n\nclass Net(torch.nn.Module):\n    scale: float\n",
+            "a/helpers.py": HELPERS["passing"],
+            "a/train.py": TRAIN.format(dot=""),
+        },
+    )
     assert findings_by_file(tmp_path, ["a"]) == {"a/train.py": [(6, 16, "GL010", "high")]}
 
 
@@ -135,9 +146,11 @@ def test_a_package_that_re_exports_a_function_named_like_its_module_resolves(tmp
     # ``ns.pkg.worker`` is a module and, through the package's import, also a function: a name inside the
     # module (a local function of ``balance``) belongs to the module, not to the function. Checked in a process
     # of its own with a time limit: following the alias again and again once grew the name without end.
-    write(tmp_path, {
-        "ns/pkg/__init__.py": "from ns.pkg.worker import worker\n",
-        "ns/pkg/worker.py": """\
+    write(
+        tmp_path,
+        {
+            "ns/pkg/__init__.py": "from ns.pkg.worker import worker\n",
+            "ns/pkg/worker.py": """\
             import torch
 
 
@@ -151,12 +164,21 @@ def test_a_package_that_re_exports_a_function_named_like_its_module_resolves(tmp
             def worker(module, inputs):
                 return module(inputs) * balance(inputs)[0]
         """,
-    })
-    completed = subprocess.run([sys.executable, "-m", "gradlint", "ns", "--no-cache"], cwd=tmp_path,
-                               capture_output=True, text=True, timeout=120, check=False)
+        },
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "gradlint", "ns", "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert (completed.returncode, completed.stdout.splitlines()[0]) == (
-        1, "ns/pkg/worker.py:6:16: GL001 `.detach()` cuts the gradient of `weights[index]`: nothing computed from "
-           "it reaches the parameters it depends on [medium]")
+        1,
+        "ns/pkg/worker.py:6:16: GL001 `.detach()` cuts the gradient of `weights[index]`: nothing computed from "
+        "it reaches the parameters it depends on [medium]",
+    )
 
 
 def test_import_root_is_the_folder_a_module_is_imported_from() -> None:

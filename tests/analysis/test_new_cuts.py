@@ -13,7 +13,9 @@ def brief(findings: List[Finding]) -> List[tuple]:
 
 
 def test_the_uses_of_a_gathered_list_decide_and_a_restored_slot_is_deliberate(scan):
-    findings = scan({"pkg/gather.py": """\
+    findings = scan(
+        {
+            "pkg/gather.py": """\
         import torch
         import torch.distributed as dist
 
@@ -32,12 +34,16 @@ def test_the_uses_of_a_gathered_list_decide_and_a_restored_slot_is_deliberate(sc
             dist.all_gather(gathered, local)
             gathered[dist.get_rank()] = local
             return torch.cat(gathered) * local
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(6, "GL130", "low", "benign"), (11, "GL130", "medium", "computation")]
 
 
 def test_methods_of_a_custom_autograd_function_run_without_grad(scan):
-    findings = scan({"pkg/layer.py": """\
+    findings = scan(
+        {
+            "pkg/layer.py": """\
         import torch
         import torch.distributed as dist
 
@@ -52,12 +58,16 @@ def test_methods_of_a_custom_autograd_function_run_without_grad(scan):
             def backward(ctx, grad: torch.Tensor):
                 dist.all_reduce(grad)
                 return grad.detach() * 2
-    """})
+    """
+        }
+    )
     assert findings == []
 
 
 def test_switching_off_a_received_tensor_is_judged_by_what_is_done_with_it(scan):
-    findings = scan({"pkg/freeze.py": """\
+    findings = scan(
+        {
+            "pkg/freeze.py": """\
         def freeze(backbone):
             backbone.requires_grad_(False)
 
@@ -68,13 +78,20 @@ def test_switching_off_a_received_tensor_is_judged_by_what_is_done_with_it(scan)
         def copy_then_switch(scene):
             local = scene * 2
             local.requires_grad_(False)
-    """})
-    assert brief(findings) == [(2, "GL071", "low", "unused"), (5, "GL071", "medium", "computation"),
-                               (10, "GL071", "low", "computation")]
+    """
+        }
+    )
+    assert brief(findings) == [
+        (2, "GL071", "low", "unused"),
+        (5, "GL071", "medium", "computation"),
+        (10, "GL071", "low", "computation"),
+    ]
 
 
 def test_a_threshold_keeps_its_inputs_through_a_binding_and_equality_is_no_threshold(scan):
-    findings = scan({"pkg/masks.py": """\
+    findings = scan(
+        {
+            "pkg/masks.py": """\
         import torch
 
         def weighted(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -83,16 +100,22 @@ def test_a_threshold_keeps_its_inputs_through_a_binding_and_equality_is_no_thres
 
         def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
             return (scores.argmax(-1) == labels).float().mean()
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(5, "GL111", "medium", "computation")]
 
 
 def test_a_fresh_leaf_that_requires_grad_stays_one_when_its_construction_is_reported(scan):
-    findings = scan({"pkg/leaf.py": """\
+    findings = scan(
+        {
+            "pkg/leaf.py": """\
         import torch
 
         def fit(initial: torch.Tensor) -> torch.Tensor:
             value = torch.tensor(initial, requires_grad=True)
             return value.detach() * value
-    """})
+    """
+        }
+    )
     assert (5, "GL001", "high", "computation") in brief(findings)

@@ -14,8 +14,11 @@ def brief(findings: List[Finding]) -> List[tuple]:
 
 # --- narrowing -------------------------------------------------------------------------------------------------
 
+
 def test_a_branch_taken_only_for_numbers_converts_numbers(scan):
-    findings = scan({"pkg/detector.py": """\
+    findings = scan(
+        {
+            "pkg/detector.py": """\
         import torch
         from typing import Union
 
@@ -35,36 +38,49 @@ def test_a_branch_taken_only_for_numbers_converts_numbers(scan):
 
             def cut(self, value: Union[float, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
                 return x + torch.tensor(value)
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(11, "GL040", "low"), (15, "GL040", "low"), (19, "GL040", "medium")]
 
 
 def test_a_conditional_expression_narrows_each_side(scan):
-    findings = scan({"pkg/report.py": """\
+    findings = scan(
+        {
+            "pkg/report.py": """\
         import torch
 
         def scale(x: torch.Tensor, factor: float | torch.Tensor) -> torch.Tensor:
             number = factor if isinstance(factor, torch.Tensor) else torch.tensor(factor)
             return x * number
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(4, "GL040", "low")]
 
 
 # --- grades ---------------------------------------------------------------------------------------------------
 
+
 def test_a_received_tensor_may_require_grad(scan):
     """Library code: the caller's tensor is unknown, but only tensors have `.detach()`."""
-    findings = scan({"pkg/layer.py": """\
+    findings = scan(
+        {
+            "pkg/layer.py": """\
         import torch
 
         def message(edge_net, x_i, x_j):
             return edge_net(torch.cat((x_i, x_j), dim=-1).detach()) * x_j
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(4, "GL001", "medium")]
 
 
 def test_annotations_are_read_through_type_aliases(scan):
-    findings = scan({"pkg/alias.py": """\
+    findings = scan(
+        {
+            "pkg/alias.py": """\
         import torch
         from typing import Union
 
@@ -72,12 +88,16 @@ def test_annotations_are_read_through_type_aliases(scan):
 
         def scale(a: Scalar, b: torch.Tensor) -> torch.Tensor:
             return b * float(a)
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(7, "GL012", "medium")]
 
 
 def test_a_configuration_that_receives_a_tensor_carries_parameters_in_its_real_fields(scan):
-    findings = scan({"pkg/crystal.py": """\
+    findings = scan(
+        {
+            "pkg/crystal.py": """\
         import torch
         from dataclasses import dataclass
         from typing import Dict, Tuple
@@ -96,20 +116,25 @@ def test_a_configuration_that_receives_a_tensor_carries_parameters_in_its_real_f
         def fit() -> torch.Tensor:
             config = CrystalConfig(cell_a=torch.tensor(100.0, requires_grad=True))
             return structure_factors(torch.zeros(3), config)
-    """})
+    """
+        }
+    )
     assert [(line, code) for line, code, confidence in brief(findings) if confidence != "low"] == [
-        (14, "GL090"), (14, "GL012")]
+        (14, "GL090"),
+        (14, "GL012"),
+    ]
 
 
 def test_a_module_imported_through_a_namespace_folder_is_the_same_module(scan):
-    findings = scan({
-        "pkg/geometry.py": """\
+    findings = scan(
+        {
+            "pkg/geometry.py": """\
             import torch
 
             def unit(v: torch.Tensor) -> tuple:
                 return float(v.norm()), {"norm": v.norm().item()}
         """,
-        "tests/test_geometry.py": """\
+            "tests/test_geometry.py": """\
             import torch
             from src.pkg.geometry import unit
 
@@ -117,15 +142,21 @@ def test_a_module_imported_through_a_namespace_folder_is_the_same_module(scan):
                 length, details = unit(torch.ones(3, requires_grad=True))
                 assert length > 0, details["norm"]
         """,
-    })
+        }
+    )
     assert [(f.location.path, f.location.line, f.confidence.label) for f in findings] == [
-        ("pkg/geometry.py", 4, "low"), ("pkg/geometry.py", 4, "low")]
+        ("pkg/geometry.py", 4, "low"),
+        ("pkg/geometry.py", 4, "low"),
+    ]
 
 
 # --- uses -----------------------------------------------------------------------------------------------------
 
+
 def test_backward_is_the_strongest_use_and_a_loss_read_after_it_cuts_nothing(scan):
-    findings = scan({"pkg/train.py": """\
+    findings = scan(
+        {
+            "pkg/train.py": """\
         import torch
 
         def pack(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -138,14 +169,18 @@ def test_backward_is_the_strongest_use_and_a_loss_read_after_it_cuts_nothing(sca
             loss.backward()
             history.append(loss.item())
             losses.append(loss.detach())
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(4, "GL041", "high")]
 
 
 def test_a_combination_matters_only_when_its_result_does(scan):
     """Index arithmetic on an integer cast and a product that is only printed: the cast and the `.item()` do not
     matter; the same product returned does."""
-    findings = scan({"pkg/lookup.py": """\
+    findings = scan(
+        {
+            "pkg/lookup.py": """\
         import torch
 
         def lookup(table: torch.Tensor, h: torch.Tensor, h_min) -> torch.Tensor:
@@ -157,13 +192,18 @@ def test_a_combination_matters_only_when_its_result_does(scan):
 
         def scaled(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
             return x.sum().item() * w
-    """})
+    """
+        }
+    )
     assert [(line, code, confidence) for line, code, confidence in brief(findings) if confidence != "low"] == [
-        (11, "GL010", "medium")]
+        (11, "GL010", "medium")
+    ]
 
 
 def test_a_number_kept_in_a_container_is_a_record(scan):
-    findings = scan({"pkg/meter.py": """\
+    findings = scan(
+        {
+            "pkg/meter.py": """\
         import torch
 
         class Trainer:
@@ -185,13 +225,16 @@ def test_a_number_kept_in_a_container_is_a_record(scan):
                     meter.update(loss.detach().cpu().numpy())
                     logs[type(loss).__name__] = meter.avg
                 return total, logs
-    """})
-    assert brief(findings) == [(8, "GL010", "low"), (11, "GL010", "low"), (19, "GL001", "low"),
-                               (19, "GL030", "low")]
+    """
+        }
+    )
+    assert brief(findings) == [(8, "GL010", "low"), (11, "GL010", "low"), (19, "GL001", "low"), (19, "GL030", "low")]
 
 
 def test_a_record_is_used_at_most_as_a_stored_value(scan):
-    findings = scan({"pkg/stats.py": """\
+    findings = scan(
+        {
+            "pkg/stats.py": """\
         import torch
 
         def summary(x: torch.Tensor) -> dict:
@@ -200,15 +243,22 @@ def test_a_record_is_used_at_most_as_a_stored_value(scan):
         def show(x: torch.Tensor) -> None:
             report = {"index": (x * 10).long()}
             print(report)
-    """})
+    """
+        }
+    )
     assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
-        (4, "GL001", "medium", "stored"), (7, "GL070", "low", "benign")]
+        (4, "GL001", "medium", "stored"),
+        (7, "GL070", "low", "benign"),
+    ]
 
 
 # --- intent ---------------------------------------------------------------------------------------------------
 
+
 def test_a_cut_value_set_against_a_prediction_in_a_loss_is_its_target(scan):
-    findings = scan({"pkg/rl.py": """\
+    findings = scan(
+        {
+            "pkg/rl.py": """\
         import torch
         import torch.nn.functional as F
 
@@ -224,13 +274,21 @@ def test_a_cut_value_set_against_a_prediction_in_a_loss_is_its_target(scan):
 
         def wrong(loss_fn, prediction: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
             return loss_fn(prediction.detach(), label.detach())
-    """})
-    assert brief(findings) == [(7, "GL060", "low"), (12, "GL001", "low"), (15, "GL001", "medium"),
-                               (15, "GL001", "medium")]
+    """
+        }
+    )
+    assert brief(findings) == [
+        (7, "GL060", "low"),
+        (12, "GL001", "low"),
+        (15, "GL001", "medium"),
+        (15, "GL001", "medium"),
+    ]
 
 
 def test_a_value_detached_on_one_path_and_used_on_another_is_a_stop_gradient(scan):
-    findings = scan({"pkg/gan.py": """\
+    findings = scan(
+        {
+            "pkg/gan.py": """\
         import torch
         import torch.nn.functional as F
 
@@ -242,12 +300,16 @@ def test_a_value_detached_on_one_path_and_used_on_another_is_a_stop_gradient(sca
 
         def gated(edge_net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
             return edge_net(x.detach()) * x
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(6, "GL001", "low"), (11, "GL001", "medium")]
 
 
 def test_what_is_computed_under_a_debug_flag_is_a_report_and_a_switch_for_a_cut_means_it(scan):
-    findings = scan({"pkg/sim.py": """\
+    findings = scan(
+        {
+            "pkg/sim.py": """\
         import torch
 
         class Simulator:
@@ -267,12 +329,16 @@ def test_what_is_computed_under_a_debug_flag_is_a_report_and_a_switch_for_a_cut_
                     print(f"peak {peak}")
                     self.last_peak = peak
                 return intensity * scale
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(11, "GL001", "low"), (16, "GL040", "low"), (16, "GL010", "low")]
 
 
 def test_a_no_grad_function_cuts_only_what_leaves_it(scan):
-    findings = scan({"pkg/evaluate.py": """\
+    findings = scan(
+        {
+            "pkg/evaluate.py": """\
         import torch
         import torch.nn.functional as F
 
@@ -289,14 +355,19 @@ def test_a_no_grad_function_cuts_only_what_leaves_it(scan):
 
         def head(model: torch.nn.Module, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
             return embed(model, x) @ w
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(10, "GL061", "high")]
 
 
 # --- branches -------------------------------------------------------------------------------------------------
 
+
 def test_a_flag_and_a_helper_decided_on_differentiable_values_decide_the_branch(scan):
-    findings = scan({"pkg/crystal.py": """\
+    findings = scan(
+        {
+            "pkg/crystal.py": """\
         import torch
 
         class Crystal:
@@ -321,17 +392,22 @@ def test_a_flag_and_a_helper_decided_on_differentiable_values_decide_the_branch(
             def validate(self, angle: torch.Tensor) -> None:
                 if (angle <= 0).any():
                     raise ValueError("angles must be positive")
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(13, "GL100", "medium"), (18, "GL100", "medium")]
 
 
 # --- cost -----------------------------------------------------------------------------------------------------
 
+
 def test_grades_joined_again_and_again_in_nested_loops_stay_shared(scan):
     """Loops are interpreted twice and their values joined: the parts of a grade are shared, and every step that
     walks them (narrowing, branches, positions, the solve) must open each part once, not once per path. This
     shape, from a real kernel's backward, did not finish in minutes when they were walked as trees."""
-    findings = scan({"pkg/kernel.py": """\
+    findings = scan(
+        {
+            "pkg/kernel.py": """\
         import torch
 
 
@@ -372,14 +448,18 @@ def test_grades_joined_again_and_again_in_nested_loops_stay_shared(scan):
                     if grad_R is not None:
                         grad_R[i] += sub_grad_R
             return grad_F, grad_Y, grad_R
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(37, "GL001", "medium")]
 
 
 def test_a_branch_decides_only_what_it_leaves_behind(scan):
     """A branch whose differentiable intermediate is dropped (sampling noise from a slice of the mean), or that
     only picks one value instead of another (clipping to a bound), decides no differentiable work."""
-    findings = scan({"pkg/noise.py": """\
+    findings = scan(
+        {
+            "pkg/noise.py": """\
         import torch
 
         def add_noise(mean: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
@@ -394,20 +474,26 @@ def test_a_branch_decides_only_what_it_leaves_behind(scan):
             if low.sum() > 0:
                 noisy = noisy + low.exp()
             return noisy * bound
-    """})
+    """
+        }
+    )
     assert brief(findings) == [(10, "GL100", "low"), (12, "GL100", "medium")]
 
 
 def test_the_fix_hint_of_a_recorded_value_keeps_it_recorded(scan):
     """Suggesting to keep the tensor where it is only recorded would keep every step's graph alive."""
-    findings = scan({"pkg/loop.py": """\
+    findings = scan(
+        {
+            "pkg/loop.py": """\
         import torch
 
         def step(model: torch.nn.Module, x: torch.Tensor, history: dict) -> torch.Tensor:
             loss = model(x).square().mean()
             history["loss"] = loss.item()
             return x * loss.item()
-    """})
+    """
+        }
+    )
     hints = {f.location.line: f.fix for f in findings}
     assert hints[5].startswith("to record or log the value, this is the right form")
     assert hints[6].startswith("keep the tensor")
@@ -416,7 +502,9 @@ def test_the_fix_hint_of_a_recorded_value_keeps_it_recorded(scan):
 def test_library_code_receives_its_callers_tensors(scan):
     """An unannotated parameter used as only a tensor can be, torch's results on unknown inputs, and an instance
     that keeps its arguments (a named tuple of losses) are what a caller differentiates."""
-    findings = scan({"pkg/losses.py": """\
+    findings = scan(
+        {
+            "pkg/losses.py": """\
         import math
         from typing import NamedTuple
 
@@ -434,15 +522,23 @@ def test_library_code_receives_its_callers_tensors(scan):
 
         def lengths(points):
             return points.norm(dim=-1).detach().unsqueeze(-1)
-    """})
+    """
+        }
+    )
     assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
-        (12, "GL012", "medium"), (13, "GL041", "medium"), (14, "GL041", "medium"), (17, "GL001", "medium")]
+        (12, "GL012", "medium"),
+        (13, "GL041", "medium"),
+        (14, "GL041", "medium"),
+        (17, "GL001", "medium"),
+    ]
 
 
 def test_annotations_of_other_libraries_and_unknown_classes_do_not_hide_a_tensor(scan):
     """torchtyping's TensorType says tensor; a type imported from elsewhere (a tensor alias of another module) is
     unknown, not a plain object; a lambda's body is code too."""
-    findings = scan({"pkg/envs.py": """\
+    findings = scan(
+        {
+            "pkg/envs.py": """\
         import torch
         from torchtyping import TensorType
         from pkg.types import T
@@ -458,15 +554,23 @@ def test_annotations_of_other_libraries_and_unknown_classes_do_not_hide_a_tensor
 
         def hook(store, output):
             store.latents = apply(lambda t: t.clone().detach(), output)
-    """, "pkg/types.py": "import torch\nT = torch.Tensor\n"})
+    """,
+            "pkg/types.py": "import torch\nT = torch.Tensor\n",
+        }
+    )
     assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [
-        (7, "GL001", "medium"), (12, "GL001", "medium"), (15, "GL001", "medium")]
+        (7, "GL001", "medium"),
+        (12, "GL001", "medium"),
+        (15, "GL001", "medium"),
+    ]
 
 
 def test_a_tensor_handed_as_it_is_to_unknown_code_is_kept_there(scan):
     """A metric that detaches what it hands to a user's loss function also cuts what that function differentiates
     (a gradient penalty); a number handed on is only a record."""
-    findings = scan({"pkg/metric.py": """\
+    findings = scan(
+        {
+            "pkg/metric.py": """\
         import torch
 
         class Loss:
@@ -476,17 +580,26 @@ def test_a_tensor_handed_as_it_is_to_unknown_code_is_kept_there(scan):
             def update(self, prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> None:
                 self.last = self._loss_fn(prediction.detach(), target.detach())
                 report(weights.sum().item())
-    """})
+    """
+        }
+    )
     assert [(f.location.line, f.code, f.confidence.label, f.use) for f in findings] == [
-        (8, "GL001", "medium", "stored"), (8, "GL001", "medium", "stored"), (9, "GL010", "low", "unused")]
+        (8, "GL001", "medium", "stored"),
+        (8, "GL001", "medium", "stored"),
+        (9, "GL010", "low", "unused"),
+    ]
 
 
 def test_a_loss_is_computed_to_be_differentiated(scan):
-    findings = scan({"pkg/balance.py": """\
+    findings = scan(
+        {
+            "pkg/balance.py": """\
         import torch
 
         def balance_loss(model, weight: float):
             losses = [layer.gate.get_loss(clear=False) for layer in model.layers]
             return torch.tensor(losses, device=losses[0].device).mean() * weight
-    """})
+    """
+        }
+    )
     assert [(f.location.line, f.code, f.confidence.label) for f in findings] == [(5, "GL041", "medium")]

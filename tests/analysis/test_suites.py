@@ -21,10 +21,14 @@ SUITES = {
     "if": ("if True: y = out.detach()", "if True:\n        y = out.detach()"),
     "for": ("for _ in range(2): y = out.detach()", "for _ in range(2):\n        y = out.detach()"),
     "with": ("with torch.enable_grad(): y = out.detach()", "with torch.enable_grad():\n        y = out.detach()"),
-    "else": ("if False: pass\n    else: y = out.detach()",
-             "if False:\n        pass\n    else:\n        y = out.detach()"),
-    "except": ("try: pass\n    except RuntimeError: y = out.detach()",
-               "try:\n        pass\n    except RuntimeError:\n        y = out.detach()"),
+    "else": (
+        "if False: pass\n    else: y = out.detach()",
+        "if False:\n        pass\n    else:\n        y = out.detach()",
+    ),
+    "except": (
+        "try: pass\n    except RuntimeError: y = out.detach()",
+        "try:\n        pass\n    except RuntimeError:\n        y = out.detach()",
+    ),
 }
 
 
@@ -38,7 +42,9 @@ def test_a_cut_in_a_one_line_suite_is_found_as_in_an_indented_block(scan, kind):
 
 
 def test_an_import_in_a_one_line_suite_is_declared(scan):
-    findings = scan({"pkg/model.py": """\
+    findings = scan(
+        {
+            "pkg/model.py": """\
         try: import torch
         except ImportError: torch = None
 
@@ -46,14 +52,18 @@ def test_an_import_in_a_one_line_suite_is_declared(scan):
         def f(x: torch.Tensor) -> torch.Tensor:
             w = torch.nn.Parameter(torch.ones(3))
             return (x * w).detach() * 2
-    """})
+    """
+        }
+    )
     assert [(f.location.line, f.code) for f in findings] == [(7, "GL001")]
 
 
 def test_a_one_line_return_leaves_the_branch(scan):
     """``if done: return y`` always leaves: a cut after it is on the path that goes on, as after an indented one."""
     programs = {
-        name: scan({f"{name}/m.py": f"""\
+        name: scan(
+            {
+                f"{name}/m.py": f"""\
             import torch
 
 
@@ -63,9 +73,12 @@ def test_a_one_line_return_leaves_the_branch(scan):
                 if done:{separator}return y
                 y = y.detach()
                 return y * 2
-        """})
+        """
+            }
+        )
         for name, separator in (("one_line", " "), ("indented", "\n                    "))
     }
     assert [(f.code, f.confidence) for f in programs["one_line"]] == [
-        (f.code, f.confidence) for f in programs["indented"]]
+        (f.code, f.confidence) for f in programs["indented"]
+    ]
     assert [f.code for f in programs["one_line"]] == ["GL001"]

@@ -55,8 +55,14 @@ def test_static_findings_and_the_trace_agree_on_the_break(tmp_path):
     brk = next(b for b in breaks.BREAKS if b.family == "detach")
     edited_line = breaks.apply(brk, package_copy(tmp_path))
     findings = check([tmp_path / "braggsim"], CheckOptions(root=tmp_path)).findings
-    result = run(WORKLOAD, user_paths=[str(tmp_path)], root=str(tmp_path), pythonpath=[str(tmp_path)], echo=False,
-                 executed_lines=lines_of(findings))
+    result = run(
+        WORKLOAD,
+        user_paths=[str(tmp_path)],
+        root=str(tmp_path),
+        pythonpath=[str(tmp_path)],
+        echo=False,
+        executed_lines=lines_of(findings),
+    )
     top = rank(findings, result)[0]
     assert (top.path, top.line, top.tier, top.static_missed) == (f"braggsim/{brk.path}", edited_line, 1, False)
     assert top.codes and top.trace
@@ -67,8 +73,14 @@ def test_a_wrong_but_non_zero_gradient_is_found_by_the_gradient_check_and_its_cu
     edited_line = breaks.apply(brk, package_copy(tmp_path))
     unchecked = trace_copy(tmp_path)
     assert unchecked.bad_parameters == ()  # every gradient is finite and non-zero: only a check can tell
-    result = run(WORKLOAD, user_paths=[str(tmp_path)], root=str(tmp_path), pythonpath=[str(tmp_path)], echo=False,
-                 check_gradients=True)
+    result = run(
+        WORKLOAD,
+        user_paths=[str(tmp_path)],
+        root=str(tmp_path),
+        pythonpath=[str(tmp_path)],
+        echo=False,
+        check_gradients=True,
+    )
     assert {p.name for p in result.parameters if p.outcome is Outcome.WRONG} == set(brk.parameters)
     assert set(result.bad_parameters) == set(brk.parameters)
     for report in result.parameters:
@@ -81,9 +93,23 @@ def test_a_wrong_but_non_zero_gradient_is_found_by_the_gradient_check_and_its_cu
 
 def test_the_intact_simulator_agrees_with_finite_differences(tmp_path):
     package_copy(tmp_path)
-    result = run(WORKLOAD, user_paths=[str(tmp_path)], root=str(tmp_path), pythonpath=[str(tmp_path)], echo=False,
-                 check_gradients=True, params=["cell_*", "wavelength"])
+    result = run(
+        WORKLOAD,
+        user_paths=[str(tmp_path)],
+        root=str(tmp_path),
+        pythonpath=[str(tmp_path)],
+        echo=False,
+        check_gradients=True,
+        params=["cell_*", "wavelength"],
+    )
     assert [p.name for p in result.parameters] == [
-        "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma", "wavelength"]
+        "cell_a",
+        "cell_b",
+        "cell_c",
+        "cell_alpha",
+        "cell_beta",
+        "cell_gamma",
+        "wavelength",
+    ]
     assert {p.check.verdict for p in result.parameters} == {"agrees"}
     assert result.bad_parameters == () and result.passes == 1 + 1 + 2 * 7  # first, the check's first, two per parameter

@@ -15,8 +15,14 @@ ENDINGS = "trace_toys.endings"
 
 
 def gradlint(*args: str, **options) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gradlint", *args], cwd=TRACE_TESTS, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **options)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gradlint", *args],
+        cwd=TRACE_TESTS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
 
 
 def finished(*args: str) -> tuple[int, str, str]:

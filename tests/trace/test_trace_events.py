@@ -31,8 +31,10 @@ def test_detach_two_calls_away_is_reported_at_the_detach_with_its_callers(traced
     event = only_event(result)
     assert (event.kind, event.op, event.count, event.parameters) == (EventKind.DETACH, "Tensor.detach", 1, ("a",))
     assert event.site == Frame(CUTS, line("cuts", "detach"), "detach_in_helper")
-    assert event.chain[:2] == (Frame(CUTS, line("cuts", "helper call"), "scale_twice"),
-                               Frame(CUTS, line("cuts", "outer call"), "detach_two_calls_away"))
+    assert event.chain[:2] == (
+        Frame(CUTS, line("cuts", "helper call"), "scale_twice"),
+        Frame(CUTS, line("cuts", "outer call"), "detach_two_calls_away"),
+    )
     assert outcomes(result) == {"a": (Outcome.MISSING, Reason.SEVERED), "b": (Outcome.OK, Reason.CONNECTED)}
 
 
@@ -59,7 +61,11 @@ def test_data_read(traced, line):
     result = traced(cuts.data_access)
     event = only_event(result)
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.DATA, "Tensor.data", line("cuts", "data read"), ("weight",))
+        EventKind.DATA,
+        "Tensor.data",
+        line("cuts", "data read"),
+        ("weight",),
+    )
     assert outcomes(result)["bias"] == (Outcome.OK, Reason.CONNECTED)
 
 
@@ -77,7 +83,11 @@ def test_linspace_with_parameter_endpoints(traced, line):
     result = traced(cuts.ranges)
     event = only_event(result)
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.RANGE, "torch.linspace", line("cuts", "linspace"), ("start", "stop"))
+        EventKind.RANGE,
+        "torch.linspace",
+        line("cuts", "linspace"),
+        ("start", "stop"),
+    )
     # stop still reaches the loss through the product: only start is cut off.
     assert outcomes(result) == {"start": (Outcome.MISSING, Reason.SEVERED), "stop": (Outcome.OK, Reason.CONNECTED)}
 
@@ -85,14 +95,22 @@ def test_linspace_with_parameter_endpoints(traced, line):
 def test_requires_grad_switched_off(traced, line):
     event = only_event(traced(cuts.requires_grad_off))
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.REQUIRES_GRAD, "Tensor.requires_grad_", line("cuts", "requires_grad_"), ("frozen",))
+        EventKind.REQUIRES_GRAD,
+        "Tensor.requires_grad_",
+        line("cuts", "requires_grad_"),
+        ("frozen",),
+    )
 
 
 def test_branch_on_a_parameter_but_not_a_mask_in_where(traced, line):
     result = traced(cuts.branch_on_parameter)
     event = only_event(result)
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.BRANCH, "Tensor.__bool__", line("cuts", "branch"), ("spread",))
+        EventKind.BRANCH,
+        "Tensor.__bool__",
+        line("cuts", "branch"),
+        ("spread",),
+    )
     assert outcomes(result)["spread"] == (Outcome.MISSING, Reason.SEVERED)
 
 
@@ -117,7 +135,11 @@ def test_a_mask_remembers_the_graph_of_its_source_but_does_not_keep_the_source_a
 def test_other_non_differentiable_operation(traced, line):
     event = only_event(traced(cuts.non_differentiable_op))
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.NON_DIFFERENTIABLE, "torch.histc", line("cuts", "histc"), ("rates",))
+        EventKind.NON_DIFFERENTIABLE,
+        "torch.histc",
+        line("cuts", "histc"),
+        ("rates",),
+    )
 
 
 def test_firings_at_one_site_are_aggregated(traced, line):
@@ -149,7 +171,11 @@ def test_no_grad_update_whose_results_do_not_escape_is_no_event(traced, capsys):
 def test_integer_cast_flowing_back_into_maths(traced, line):
     event = only_event(traced(regions.cast_into_maths))
     assert (event.kind, event.op, event.site.line, event.parameters) == (
-        EventKind.CAST, "Tensor.long", line("regions", "cast"), ("h",))
+        EventKind.CAST,
+        "Tensor.long",
+        line("regions", "cast"),
+        ("h",),
+    )
     assert event.related == (Frame(REGIONS, line("regions", "cast") + 1, "cast_into_maths"),)
 
 

@@ -30,7 +30,9 @@ def test_names_from_assignment_helper_return_keyword_dict_key_receiver_and_modul
 def test_parameters_made_in_a_comprehension_are_named_from_the_list_holding_them(traced, line):
     result = traced(naming.loop_of_parameters)
     assert [(p.name, p.created.line) for p in result.parameters] == [
-        ("weights[0]", line("naming", "comprehension")), ("weights[1]", line("naming", "comprehension"))]
+        ("weights[0]", line("naming", "comprehension")),
+        ("weights[1]", line("naming", "comprehension")),
+    ]
 
 
 def test_explicitly_named_parameters_keep_their_names():

@@ -17,16 +17,25 @@ def table(result):
 
 def test_zero_forward_names_the_zero_factor_and_the_default_it_was_filled_from(traced, line):
     result = traced(outcomes.zero_forward, detail=True)
-    assert table(result) == {"cell": (Outcome.ZERO, Reason.ZERO_FORWARD),
-                             "intensity": (Outcome.ZERO, Reason.ZERO_FORWARD)}
+    assert table(result) == {
+        "cell": (Outcome.ZERO, Reason.ZERO_FORWARD),
+        "intensity": (Outcome.ZERO, Reason.ZERO_FORWARD),
+    }
     (point,) = result.vanishing
     assert (point.node, point.site, point.parameters) == (
-        "MulBackward0", Frame(TOY, line("outcomes", "product"), "zero_forward"), ("cell", "intensity"))
+        "MulBackward0",
+        Frame(TOY, line("outcomes", "product"), "zero_forward"),
+        ("cell", "intensity"),
+    )
     assert point.zero_factor == ZeroFactor(
         site=Frame(TOY, line("outcomes", "fill"), "factor_table"),
         op="torch.full",
-        origin=ValueOrigin("settings.structure_factor", 0.0,
-                           Frame(TOY, line("outcomes", "default"), "Settings.structure_factor"), "dataclass_default"),
+        origin=ValueOrigin(
+            "settings.structure_factor",
+            0.0,
+            Frame(TOY, line("outcomes", "default"), "Settings.structure_factor"),
+            "dataclass_default",
+        ),
     )
     assert result.output_zero is False
 
@@ -47,7 +56,11 @@ def test_connected_gradient_vanishing_at_round(traced, line):
     assert table(result) == {"position": (Outcome.ZERO, Reason.VANISHING), "width": (Outcome.OK, Reason.CONNECTED)}
     (point,) = result.vanishing
     assert (point.node, point.site, point.parameters, point.zero_factor) == (
-        "RoundBackward0", Frame(TOY, line("outcomes", "round"), "vanishing_round"), ("position",), None)
+        "RoundBackward0",
+        Frame(TOY, line("outcomes", "round"), "vanishing_round"),
+        ("position",),
+        None,
+    )
     assert result.parameter("width").norm == 8.0
 
 
@@ -56,7 +69,10 @@ def test_first_non_finite_node(traced, line):
     assert table(result) == {"x": (Outcome.NONFINITE, Reason.NONFINITE)}
     (origin,) = result.nonfinite
     assert (origin.node, origin.site, origin.parameters) == (
-        "SqrtBackward0", Frame(TOY, line("outcomes", "sqrt"), "nonfinite_where"), ("x",))
+        "SqrtBackward0",
+        Frame(TOY, line("outcomes", "sqrt"), "nonfinite_where"),
+        ("x",),
+    )
 
 
 def test_graph_reuse_points_at_the_tensor_cached_in_init(traced, line):
@@ -121,13 +137,21 @@ def test_gradcheck_outcomes_combine_every_jacobian_slice(traced):
     assert result.parameter("used").max_abs == 2.0
 
 
-@pytest.mark.parametrize(("toy", "fill"), [(outcomes.zero_fill_through_float, "fill through float"),
-                                           (outcomes.zero_fill_through_arithmetic, "fill through arithmetic")])
+@pytest.mark.parametrize(
+    ("toy", "fill"),
+    [
+        (outcomes.zero_fill_through_float, "fill through float"),
+        (outcomes.zero_fill_through_arithmetic, "fill through arithmetic"),
+    ],
+)
 def test_the_default_of_a_zero_fill_is_found_through_conversions_and_arithmetic(traced, line, toy, fill):
     result = traced(toy, detail=True)
     assert table(result) == {"cell": (Outcome.ZERO, Reason.ZERO_FORWARD)}
     factor = result.zero_factors[0]
     assert factor.site == Frame(TOY, line("outcomes", fill), factor.site.function)
-    assert factor.origin == ValueOrigin("self.config.default_F", 0.0,
-                                        Frame(TOY, line("outcomes", "structure factor default"),
-                                              "CrystalSettings.default_F"), "dataclass_default")
+    assert factor.origin == ValueOrigin(
+        "self.config.default_F",
+        0.0,
+        Frame(TOY, line("outcomes", "structure factor default"), "CrystalSettings.default_F"),
+        "dataclass_default",
+    )

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-TESTS = textwrap.dedent('''
+TESTS = textwrap.dedent("""
     import torch
 
 
@@ -24,7 +24,7 @@ TESTS = textwrap.dedent('''
 
     def test_without_tensors():
         assert 1 + 1 == 2
-''')
+""")
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def run_pytest(*args: str) -> int:
 def test_gradlint_option_prints_outcomes_and_suspects_per_test(test_file, capsys):
     assert run_pytest(str(test_file), "--gradlint") == 0
     out = capsys.readouterr().out
-    section = out[out.index("gradlint trace"):]
+    section = out[out.index("gradlint trace") :]
     assert "test_model.py::test_cut\n" in section
     assert "  weight     missing  cut from the output" in section
     assert "  1. test_model.py:8 in test_cut  [tier 1]" in section
@@ -75,7 +75,7 @@ def test_the_option_is_listed_in_help(capsys):
     assert "--gradlint " in capsys.readouterr().out
 
 
-RERUNS = textwrap.dedent('''
+RERUNS = textwrap.dedent("""
     from pathlib import Path
 
     import torch
@@ -115,7 +115,7 @@ RERUNS = textwrap.dedent('''
             logits = torch.randn(4, 3, requires_grad=True)
             torch.log_softmax(logits, -1).exp()[:, 0].sum().backward()
         block.assert_gradients("logits")
-''')
+""")
 
 
 @pytest.fixture

@@ -34,12 +34,17 @@ def test_a_frozen_target_network_is_frozen_and_nothing_is_suspect(traced, line):
     result = traced(real_world.frozen_target_network)
     online = [p for p in result.parameters if p.name.startswith("online.")]
     target = [p for p in result.parameters if p.name.startswith("target.")]
-    assert [p.name for p in online] == ["online.hidden.weight", "online.hidden.bias", "online.head.weight",
-                                        "online.head.bias"]
+    assert [p.name for p in online] == [
+        "online.hidden.weight",
+        "online.hidden.bias",
+        "online.head.weight",
+        "online.head.bias",
+    ]
     assert {(p.outcome, p.reason) for p in online} == {(Outcome.OK, Reason.CONNECTED)}
     assert [(p.name, p.outcome, p.reason, p.copy_of) for p in target] == [
         (f"target.{name}", Outcome.FROZEN, Reason.FROZEN, f"online.{name}")
-        for name in ("hidden.weight", "hidden.bias", "head.weight", "head.bias")]
+        for name in ("hidden.weight", "hidden.bias", "head.weight", "head.bias")
+    ]
     assert {p.frozen_at for p in target} == {Frame(TOY, line("real_world", "freeze"), "q_learning_update")}
     # The parameters of a module get the site where the user built the module.
     assert online[0].created == Frame(TOY, line("real_world", "hidden layer"), "__init__")
@@ -50,15 +55,19 @@ def test_an_unfrozen_target_copy_used_without_gradients_is_frozen_too(traced, li
     result = traced(real_world.copied_target_network)
     target = [p for p in result.parameters if p.name.startswith("target.")]
     assert {(p.outcome, p.reason, p.frozen_at) for p in target} == {
-        (Outcome.FROZEN, Reason.COPY, Frame(TOY, line("real_world", "target copy"), "q_learning_update"))}
+        (Outcome.FROZEN, Reason.COPY, Frame(TOY, line("real_world", "target copy"), "q_learning_update"))
+    }
     assert result.bad_parameters == () and rank(None, result) == []
 
 
 def test_a_frozen_backbone_is_frozen_not_missing(traced, line):
     result = traced(real_world.fine_tuning)
     assert [(p.name, p.outcome) for p in result.parameters] == [
-        ("backbone.weight", Outcome.FROZEN), ("backbone.bias", Outcome.FROZEN), ("head.weight", Outcome.OK),
-        ("head.bias", Outcome.OK)]
+        ("backbone.weight", Outcome.FROZEN),
+        ("backbone.bias", Outcome.FROZEN),
+        ("head.weight", Outcome.OK),
+        ("head.bias", Outcome.OK),
+    ]
     assert result.parameters[0].frozen_at.line == line("real_world", "freeze backbone")
 
 
@@ -96,12 +105,17 @@ def test_a_compiled_function_with_a_cut_is_traced_eagerly_and_the_report_says_so
     result = run("trace_toys.compiled:fit_compiled", echo=False)
     assert result.failure is None
     assert [(p.name, p.outcome) for p in result.parameters] == [
-        ("x", Outcome.OK), ("weight", Outcome.OK), ("offset", Outcome.MISSING)]
+        ("x", Outcome.OK),
+        ("weight", Outcome.OK),
+        ("offset", Outcome.MISSING),
+    ]
     assert result.parameter("x").norm == pytest.approx(float(x.grad.norm()))
     assert result.parameter("weight").norm == pytest.approx(float(weight.grad.norm()))
     assert {(e.op, e.site.line) for e in result.events} == {("Tensor.detach", line("compiled", "compiled detach"))}
     assert result.compiled == (Frame("trace_toys/compiled.py", line("compiled", "compiled"), "<module>"),)
     from gradlint.report.trace_text import render
 
-    assert (f"torch.compile'd code ran eagerly under the trace (compiled at trace_toys/compiled.py:"
-            f"{line('compiled', 'compiled')})") in render(result, rank(None, result))
+    assert (
+        f"torch.compile'd code ran eagerly under the trace (compiled at trace_toys/compiled.py:"
+        f"{line('compiled', 'compiled')})"
+    ) in render(result, rank(None, result))

@@ -31,18 +31,29 @@ SIM = "src/sim.py"
 def sample() -> TraceResult:
     origin = ValueOrigin("cfg.scale", 0.0, Frame("src/config.py", 4, "Config.scale"), "dataclass_default")
     return TraceResult(
-        "pkg.fit:main", TargetKind.FUNCTION,
+        "pkg.fit:main",
+        TargetKind.FUNCTION,
         parameters=(
             ParameterReport("angle", Frame(SIM, 3, "main"), (), Outcome.MISSING, Reason.SEVERED),
             ParameterReport("gain", Frame(SIM, 4, "main"), (2,), Outcome.ZERO, Reason.ZERO_FORWARD, 0.0, 0.0),
-            ParameterReport("width", Frame(SIM, 5, "main"), (), Outcome.NONFINITE, Reason.UNEXPLAINED,
-                            math.nan, math.inf),
+            ParameterReport(
+                "width", Frame(SIM, 5, "main"), (), Outcome.NONFINITE, Reason.UNEXPLAINED, math.nan, math.inf
+            ),
             ParameterReport("offset", None, (), Outcome.OK, Reason.CONNECTED, 1.5, 1.25),
         ),
-        events=(SeveringEvent(EventKind.SCALAR, "Tensor.item", Frame(SIM, 12, "rotate"), (Frame(SIM, 30, "main"),),
-                              2, ("angle",)),),
-        vanishing=(VanishingPoint("MulBackward0", Frame(SIM, 20, "image"), ("gain",),
-                                  ZeroFactor(Frame(SIM, 18, "image"), "torch.full", origin)),),
+        events=(
+            SeveringEvent(
+                EventKind.SCALAR, "Tensor.item", Frame(SIM, 12, "rotate"), (Frame(SIM, 30, "main"),), 2, ("angle",)
+            ),
+        ),
+        vanishing=(
+            VanishingPoint(
+                "MulBackward0",
+                Frame(SIM, 20, "image"),
+                ("gain",),
+                ZeroFactor(Frame(SIM, 18, "image"), "torch.full", origin),
+            ),
+        ),
     )
 
 
@@ -80,8 +91,11 @@ Suspects, most likely first:
 
 
 def test_long_parameter_lists_are_shortened():
-    result = TraceResult("t", TargetKind.FUNCTION, events=(
-        SeveringEvent(EventKind.DETACH, "Tensor.detach", Frame(SIM, 3, "f"), (), 1, tuple("abcdefgh")),))
+    result = TraceResult(
+        "t",
+        TargetKind.FUNCTION,
+        events=(SeveringEvent(EventKind.DETACH, "Tensor.detach", Frame(SIM, 3, "f"), (), 1, tuple("abcdefgh")),),
+    )
     assert "the cut value depends on a, b, c, d, e and 3 more\n" in render(result, rank(None, result))
 
 
@@ -100,15 +114,27 @@ def test_json_dicts_are_plain_and_keep_non_finite_numbers_as_strings():
     trace = json.loads(json.dumps(trace_dict(result), allow_nan=False))
     assert trace["schema"] == 1
     assert trace["bad_parameters"] == ["angle", "gain", "width"]
-    assert trace["parameters"][2] == {"name": "width", "created": {"path": SIM, "line": 5, "function": "main"},
-                                      "shape": [], "outcome": "nonfinite", "reason": "unexplained",
-                                      "norm": "nan", "max_abs": "inf", "frozen_at": None, "copy_of": None,
-                                      "check": None}
+    assert trace["parameters"][2] == {
+        "name": "width",
+        "created": {"path": SIM, "line": 5, "function": "main"},
+        "shape": [],
+        "outcome": "nonfinite",
+        "reason": "unexplained",
+        "norm": "nan",
+        "max_abs": "inf",
+        "frozen_at": None,
+        "copy_of": None,
+        "check": None,
+    }
     assert trace["events"][0]["kind"] == "scalar"
     assert trace["vanishing"][0]["zero_factor"]["origin"]["kind"] == "dataclass_default"
     assert "log" not in trace
     assert gradients_dict(result)["parameters"][1]["shape"] == [2]
     suspects = suspects_dict(rank(None, result))["suspects"]
     assert [(s["rank"], s["path"], s["line"], s["tier"]) for s in suspects] == [
-        (1, "src/config.py", 4, 1), (2, SIM, 12, 1), (3, SIM, 18, 1), (4, SIM, 20, 1)]
+        (1, "src/config.py", 4, 1),
+        (2, SIM, 12, 1),
+        (3, SIM, 18, 1),
+        (4, SIM, 20, 1),
+    ]
     assert suspects[1]["trace"][0]["detail"]["op"] == "Tensor.item"

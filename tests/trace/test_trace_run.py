@@ -52,8 +52,9 @@ def test_pytest_node_id_of_a_failing_test(line):
     assert (result.kind, result.failure, result.test_outcome) == (TargetKind.PYTEST, None, "failed")
     assert {p.name: p.reason for p in result.parameters} == {"weight": Reason.SEVERED, "bias": Reason.CONNECTED}
     (event,) = result.events
-    assert event.site == Frame("trace_toys/node_targets.py", line("node_targets", "test detach"),
-                               "test_detached_weight")
+    assert event.site == Frame(
+        "trace_toys/node_targets.py", line("node_targets", "test detach"), "test_detached_weight"
+    )
     assert "1 failed" in result.log
 
 
@@ -71,10 +72,16 @@ def test_pytest_node_id_of_a_passing_test():
         ("no_such_module:main", FailureKind.NOT_FOUND, "no module named 'no_such_module'"),
         (f"{FUNCTIONS}:nope", FailureKind.NOT_FOUND, f"module '{FUNCTIONS}' has no function 'nope'"),
         ("not a target", FailureKind.NOT_FOUND, "it is neither an existing file nor of the form module:function"),
-        ("trace_toys.broken_import:main", FailureKind.IMPORT_ERROR,
-         "RuntimeError: cannot import me at trace_toys/broken_import.py:3"),
-        (f"{FUNCTIONS}:raises", FailureKind.RAISED,
-         "ValueError: bad configuration at trace_toys/scripts_and_tests.py:24"),
+        (
+            "trace_toys.broken_import:main",
+            FailureKind.IMPORT_ERROR,
+            "RuntimeError: cannot import me at trace_toys/broken_import.py:3",
+        ),
+        (
+            f"{FUNCTIONS}:raises",
+            FailureKind.RAISED,
+            "ValueError: bad configuration at trace_toys/scripts_and_tests.py:24",
+        ),
         (f"{FUNCTIONS}:returns_nothing", FailureKind.NO_BACKWARD, ""),
         (f"{FUNCTIONS}:no_parameters", FailureKind.NO_PARAMETERS, ""),
     ],
@@ -98,8 +105,10 @@ def test_params_select_the_reported_parameters_and_unknown_names_fail():
     assert [p.name for p in selected.parameters] == ["offset"]
     unknown = run("trace_toys/fit_script.py", params=["offset", "intercept"], echo=False)
     assert unknown.failure.kind is FailureKind.UNKNOWN_PARAMETER
-    assert unknown.failure.message.startswith("No parameter of the trace target 'trace_toys/fit_script.py' is called "
-                                              "'intercept'. The parameters seen were: slope, offset.")
+    assert unknown.failure.message.startswith(
+        "No parameter of the trace target 'trace_toys/fit_script.py' is called "
+        "'intercept'. The parameters seen were: slope, offset."
+    )
 
 
 def test_zero_gradient_triggers_a_diagnosis_pass():
@@ -129,18 +138,27 @@ def test_report_bundle(tmp_path):
     assert result.bundle == str(folder)
     assert folder.name.startswith("trace-")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "gradients.json", "output.log", "summary.md", "suspects.json", "trace.json"]
+        "gradients.json",
+        "output.log",
+        "summary.md",
+        "suspects.json",
+        "trace.json",
+    ]
     gradients = json.loads((folder / "gradients.json").read_text())
     assert [(p["name"], p["outcome"]) for p in gradients["parameters"]] == [("slope", "missing"), ("offset", "ok")]
     suspects = json.loads((folder / "suspects.json").read_text())["suspects"]
     assert (suspects[0]["path"], suspects[0]["tier"], suspects[0]["trace"][0]["op"]) == (
-        "trace_toys/fit_script.py", 1, "Tensor.item")
+        "trace_toys/fit_script.py",
+        1,
+        "Tensor.item",
+    )
     summary = (folder / "summary.md").read_text()
     assert "- command: `gradlint trace trace_toys/fit_script.py -- 2`" in summary
     assert f"torch {torch.__version__}" in summary
     # slope is missing, so the script ran a second time, recording: its output is logged after a separator.
     assert (folder / "output.log").read_text() == (
-        "steps 2 loss 14.0\n\n---- gradlint recording pass (the target ran again) ----\nsteps 2 loss 14.0\n")
+        "steps 2 loss 14.0\n\n---- gradlint recording pass (the target ran again) ----\nsteps 2 loss 14.0\n"
+    )
 
 
 def test_report_bundle_is_written_for_a_failed_target(tmp_path):
@@ -162,7 +180,10 @@ def test_global_state_is_restored():
         assert not torch.is_grad_enabled()
     assert (sys.argv, sys.path, os.getcwd()) == (argv, path, cwd)
     assert (torch.from_numpy, torch.get_default_dtype(), torch._C._len_torch_function_stack()) == (
-        from_numpy, dtype, depth)
+        from_numpy,
+        dtype,
+        depth,
+    )
     assert sys.modules["trace_toys.cuts"] is before
     assert set(sys.modules) - set(modules) <= {m for m in sys.modules if not m.startswith("trace_toys")}
 
@@ -206,15 +227,22 @@ def test_a_target_that_is_not_deterministic_is_called_out(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(TRACE_TESTS))
     result = run(f"{FUNCTIONS}:cut_on_first_run_only", echo=False)
-    assert any(note.startswith("the recording run saw other gradients than the first (is the target "
-                               "deterministic?): weight (missing in the first run, ok when recorded)")
-               for note in result.notes)
+    assert any(
+        note.startswith(
+            "the recording run saw other gradients than the first (is the target "
+            "deterministic?): weight (missing in the first run, ok when recorded)"
+        )
+        for note in result.notes
+    )
 
 
 def test_a_gradient_zeroed_in_place_after_backward_is_settled_by_the_recording_run():
     result = run("trace_toys.outcomes:zeroed_in_place", echo=False)
     assert [(p.name, p.outcome, p.norm) for p in result.parameters] == [("weight", Outcome.OK, 5.0)]
     assert result.passes == 2
-    assert any(note.startswith("the program changed gradients in place after their last backward") and
-               note.endswith(": weight") for note in result.notes)
+    assert any(
+        note.startswith("the program changed gradients in place after their last backward")
+        and note.endswith(": weight")
+        for note in result.notes
+    )
     assert not any("deterministic" in note for note in result.notes)
