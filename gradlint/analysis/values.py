@@ -187,23 +187,15 @@ class Value:
         return self.sym.is_constant()
 
     def with_sym(self, sym: Sym) -> Value:
-        return Value(
-            sym,
-            self.marks,
-            self.cls,
-            self.items,
-            self.module_instance,
-            self.derived,
-            self.integer,
-            self.decides,
-            self.keyed,
-            self.stepped,
-            self.fields,
-        )
+        return self._changed(sym, self.marks)
 
     def with_marks(self, marks: frozenset) -> Value:
+        return self._changed(self.sym, marks)
+
+    def _changed(self, sym: Sym, marks: frozenset) -> Value:
+        """A copy with ``sym`` and ``marks`` (the constructor directly: ``dataclasses.replace`` is slower)."""
         return Value(
-            self.sym,
+            sym,
             marks,
             self.cls,
             self.items,

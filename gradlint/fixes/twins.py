@@ -10,66 +10,15 @@ from gradlint.fixes.base import FixKind, Offer, is_tensor, is_uncut, keyword_arg
 if TYPE_CHECKING:
     from gradlint.analysis.context import CallSite, Context
 
-_NUMPY_UNARY = (
-    "sin",
-    "cos",
-    "tan",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "arcsinh",
-    "arccosh",
-    "arctanh",
-    "exp",
-    "exp2",
-    "expm1",
-    "log",
-    "log2",
-    "log10",
-    "log1p",
-    "sqrt",
-    "square",
-    "abs",
-    "absolute",
-    "negative",
-    "positive",
-    "sign",
-    "floor",
-    "ceil",
-    "trunc",
-    "deg2rad",
-    "rad2deg",
-    "reciprocal",
-    "sinc",
-    "linalg.norm",
+_NUMPY_UNARY = tuple(
+    (
+        "sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh exp exp2 expm1 log log2 log10 log1p "
+        "sqrt square abs absolute negative positive sign floor ceil trunc deg2rad rad2deg reciprocal sinc linalg.norm"
+    ).split()
 )
 _NUMPY_BINARY = ("arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "copysign")
-_MATH_UNARY = (
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
-    "exp",
-    "expm1",
-    "log",
-    "log2",
-    "log10",
-    "log1p",
-    "sqrt",
-    "erf",
-    "erfc",
-    "lgamma",
+_MATH_UNARY = tuple(
+    "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log2 log10 log1p sqrt erf erfc lgamma".split()
 )
 _MATH_BINARY = ("atan2", "hypot", "copysign", "pow")
 
