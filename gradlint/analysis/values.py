@@ -210,34 +210,10 @@ class Value:
 
     def with_keys(self) -> Value:
         """The same values filed in a dict."""
-        return Value(
-            self.sym,
-            self.marks,
-            self.cls,
-            self.items,
-            self.module_instance,
-            self.derived,
-            self.integer,
-            self.decides,
-            True,
-            self.stepped,
-            self.fields,
-        )
+        return dataclasses.replace(self, keyed=True)
 
     def deciding(self, sym: Sym) -> Value:
-        return Value(
-            self.sym,
-            self.marks,
-            self.cls,
-            self.items,
-            self.module_instance,
-            self.derived,
-            self.integer,
-            grade_of((self.decides, sym)),
-            self.keyed,
-            self.stepped,
-            self.fields,
-        )
+        return dataclasses.replace(self, decides=grade_of((self.decides, sym)))
 
     def field(self, key: str) -> Optional[Value]:
         """What was filed under ``key``, when this is a dict whose entries are known; else None."""

@@ -18,7 +18,10 @@ _NUMPY_UNARY = tuple(
 )
 _NUMPY_BINARY = ("arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "copysign")
 _MATH_UNARY = tuple(
-    "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log2 log10 log1p sqrt erf erfc lgamma".split()
+    (
+        "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log2 log10 log1p sqrt erf erfc "
+        "lgamma"
+    ).split()
 )
 _MATH_BINARY = ("atan2", "hypot", "copysign", "pow")
 
