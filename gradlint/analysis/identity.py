@@ -42,11 +42,13 @@ def distinct_modules(facts: Sequence[ModuleFacts], files: Sequence[Tuple[str, st
     # A name that several roots hold is qualified with its root everywhere in their files; of twins (two files
     # of one root with one module name), only the one Python would not import is set apart.
     shared = {name for name, by_root in holders.items() if len(by_root) > 1}
-    tags: Dict[Tuple[str, str], str] = {}  # (top-level name, root) -> the name that stands for it there
+    tags: Dict[Tuple[str, str], str] = {}  # (shared top-level name, root) -> the name that stands for it there
     own_tags: Dict[str, str] = {}  # path of a file Python would not import, of two with one module name in one root
     for name, by_root in sorted(holders.items()):
         for root, files_there in sorted(by_root.items()):
-            tag = tags[(name, root)] = f"{name}@{len(tags)}" if name in shared else name
+            tag = name
+            if name in shared:
+                tag = tags[(name, root)] = f"{name}@{len(tags)}"
             twins: Dict[str, List[str]] = {}
             for path, module in files_there:
                 twins.setdefault(module, []).append(path)

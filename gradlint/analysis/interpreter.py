@@ -229,7 +229,6 @@ class FunctionInterpreter(CallSemantics):
         self.effects: List[Tuple[Optional[str], Sym]] = []
         # What the body reads, in order (which bound names are read later), and which names it uses as tensors.
         self.reads: Optional[Reads] = None
-        self.documented_tensors: FrozenSet[str] = frozenset()  # parameters the docstring calls tensors
         self.statement: Optional[cst.BaseSmallStatement] = None  # the simple statement being run
 
     # ------------------------------------------------------------------------------------------ functions
@@ -239,7 +238,6 @@ class FunctionInterpreter(CallSemantics):
         assert node is not None  # a declared function has its definition (only the module's top level has none)
         positional = list(node.params.posonly_params) + list(node.params.params)
         self.reads = Reads(node.body.body, self.analyzer.declared.callee_name_static)
-        self.documented_tensors = documented_tensors(node.get_docstring() or "", _parameter_names(node.params))
         names = []
         for index, param in enumerate(positional):
             names.append(param.name.value)
@@ -288,6 +286,12 @@ class FunctionInterpreter(CallSemantics):
         cls_info = self.analyzer.declared.classes.get(self.info.cls or "")
         return cls_info is not None and any(base in api.CUSTOM_FUNCTION_BASES for base in cls_info.bases)
 
+    @functools.cached_property
+    def docstring_tensors(self) -> FrozenSet[str]:
+        """The parameters the function's docstring documents as tensors (read only when one's type is unknown)."""
+        node = self.info.node
+        return documented_tensors(node.get_docstring() or "", _parameter_names(node.params)) if node else frozenset()
+
     def _param_value(self, param: cst.Param, index: Optional[int]) -> Value:
         info = self.info
         if index == 0 and info.is_method and "classmethod" not in info.decorators:
@@ -303,7 +307,7 @@ class FunctionInterpreter(CallSemantics):
             name = param.name.value
             grade = (
                 MEDIUM
-                if (self.reads is not None and name in self.reads.tensors or name in self.documented_tensors)
+                if (self.reads is not None and name in self.reads.tensors or name in self.docstring_tensors)
                 else LOW
             )
         default = self.eval(param.default) if param.default is not None else CONSTANT_VALUE
